@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { AgentCommand } from './channels.js';
+import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from './agentEntities.js';
+
+/** Default cap on a question's length; the agent config can change it. */
+export const DEFAULT_MAX_QUESTION_CHARS = 8000;
+
+/**
+ * Argument and result schemas per command. Arguments are validated where they arrive (host, IPC, CLI);
+ * results are validated by the client. Question length is checked by the agent so the limit is configurable,
+ * but a hard ceiling stops a giant payload early.
+ */
+export const commandSchemas = {
+  [AgentCommand.chatSend]: {
+    args: z.object({
+      conversationId: ConversationId.optional(),
+      text: z.string().max(1_000_000),
+    }),
+    result: z.object({ turnId: TurnId, conversationId: ConversationId }),
+  },
+  [AgentCommand.chatCancel]: {
+    args: z.object({ turnId: TurnId }),
+    result: z.object({ cancelled: z.boolean() }),
+  },
+  [AgentCommand.conversationsList]: {
+    args: z.object({}).optional(),
+    result: z.array(Conversation),
+  },
+  [AgentCommand.conversationsCreate]: {
+    args: z.object({ title: z.string().max(200).optional() }).optional(),
+    result: Conversation,
+  },
+  [AgentCommand.conversationsRename]: {
+    args: z.object({ id: ConversationId, title: z.string().trim().min(1).max(200) }),
+    result: Conversation,
+  },
+  [AgentCommand.conversationsDelete]: {
+    args: z.object({ id: ConversationId }),
+    result: z.object({ deleted: z.boolean() }),
+  },
+  [AgentCommand.conversationsMessages]: {
+    args: z.object({ id: ConversationId }),
+    result: z.array(ChatMessage),
+  },
+  [AgentCommand.agentStatus]: {
+    args: z.object({}).optional(),
+    result: AgentStatus,
+  },
+} as const;
+
+export type CommandSchemas = typeof commandSchemas;
+export type CommandName = keyof CommandSchemas;
+export type CommandArgs<C extends CommandName> = z.input<CommandSchemas[C]['args']>;
+export type CommandResult<C extends CommandName> = z.infer<CommandSchemas[C]['result']>;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(commandSchemas, name);
+}

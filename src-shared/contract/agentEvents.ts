@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { AgentErrorShape } from './agentErrors.js';
+import { AgentStatus, ConversationId, TurnId, TurnTimings } from './agentEntities.js';
+
+/** The streamed event union. Every event the agent emits matches exactly one of these. */
+export const TurnStartedEvent = z.object({
+  type: z.literal('turn-started'),
+  turnId: TurnId,
+  conversationId: ConversationId,
+  question: z.string(),
+});
+export const TokenEvent = z.object({
+  type: z.literal('token'),
+  turnId: TurnId,
+  conversationId: ConversationId,
+  text: z.string(),
+});
+export const DoneEvent = z.object({
+  type: z.literal('done'),
+  turnId: TurnId,
+  conversationId: ConversationId,
+  text: z.string(),
+  cached: z.boolean(),
+  interrupted: z.boolean(),
+  provider: z.string(),
+  model: z.string(),
+  timings: TurnTimings,
+});
+export const ErrorEvent = AgentErrorShape.extend({
+  type: z.literal('error'),
+  turnId: TurnId.optional(),
+  conversationId: ConversationId.optional(),
+});
+export const StatusEvent = z.object({ type: z.literal('status'), status: AgentStatus });
+/** Something the user should see but that is not an error, e.g. a provider fallback. */
+export const NoticeEvent = z.object({
+  type: z.literal('notice'),
+  level: z.enum(['info', 'warning']),
+  message: z.string(),
+});
+export const ConversationsChangedEvent = z.object({ type: z.literal('conversations-changed') });
+
+export const AgentEvent = z.discriminatedUnion('type', [
+  TurnStartedEvent,
+  TokenEvent,
+  DoneEvent,
+  ErrorEvent,
+  StatusEvent,
+  NoticeEvent,
+  ConversationsChangedEvent,
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type TokenEvent = z.infer<typeof TokenEvent>;
+export type DoneEvent = z.infer<typeof DoneEvent>;
+export type ErrorEvent = z.infer<typeof ErrorEvent>;
+export type AgentEventType = AgentEvent['type'];

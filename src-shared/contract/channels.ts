@@ -1,0 +1,18 @@
+/**
+ * Every command and event name that crosses a process boundary (Electron IPC, WebSocket, CLI NDJSON).
+ * Namespaced `domain:verb`; a unit test keeps them unique.
+ */
+export const AgentCommand = {
+  chatSend: 'chat:send',
+  chatCancel: 'chat:cancel',
+  conversationsList: 'conversations:list',
+  conversationsCreate: 'conversations:create',
+  conversationsRename: 'conversations:rename',
+  conversationsDelete: 'conversations:delete',
+  conversationsMessages: 'conversations:messages',
+  agentStatus: 'agent:status',
+} as const;
+export type AgentCommandName = (typeof AgentCommand)[keyof typeof AgentCommand];
+
+/** The single event channel the agent pushes on; the event's `type` discriminates. */
+export const AGENT_EVENT_CHANNEL = 'agent:event' as const;

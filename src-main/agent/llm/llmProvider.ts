@@ -1,0 +1,44 @@
+import type { LlmProviderKind } from '../../../src-shared/contract/index.js';
+
+export interface LlmChatMessage {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+export interface LlmGenerateRequest {
+  systemPrompt: string;
+  /** Earlier turns, oldest first, already cut to the token budget. Does not include `question`. */
+  history: LlmChatMessage[];
+  question: string;
+  maxTokens: number;
+  signal: AbortSignal;
+  /** Called once per streamed chunk, in order, as soon as it is decoded. */
+  onToken(text: string): void;
+}
+
+export interface LlmGenerateResult {
+  text: string;
+  /** Generated tokens (or streamed chunks where the provider does not count tokens). */
+  tokens: number;
+  /** Tokens actually evaluated for the prompt this turn (less than the whole prompt when the context is reused). */
+  promptTokens?: number;
+  /** True when `signal` stopped generation; `text` then holds the partial answer. */
+  aborted: boolean;
+}
+
+/**
+ * One interface for every local LLM backend. `load` loads and warms the model so the first question is fast;
+ * `generate` streams tokens and must return within ~100 ms of `signal` aborting.
+ */
+export interface LlmProvider {
+  readonly kind: LlmProviderKind;
+  /** A stable id of the model (file name for GGUF, model tag for Ollama); part of the cache key. */
+  readonly modelId: string;
+  /** Tokens the model can attend to; the history budget is derived from it. */
+  readonly contextTokens: number;
+  load(): Promise<void>;
+  generate(request: LlmGenerateRequest): Promise<LlmGenerateResult>;
+  /** Token count of `text` for budgeting; may be an estimate for remote providers. */
+  countTokens(text: string): number;
+  dispose(): Promise<void>;
+}

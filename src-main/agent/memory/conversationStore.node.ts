@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatMessage, Conversation, MessageStatus, TurnTimings } from '../../../src-shared/contract/index.js';
+import type { SqliteDatabase } from './sqliteDatabase.node.js';
+
+interface ConversationRow { id: string; title: string; created_at: number; updated_at: number }
+interface MessageRow { id: number; conversation_id: string; role: 'user' | 'assistant'; text: string; status: MessageStatus; created_at: number }
+
+const toConversation = (row: ConversationRow): Conversation => ({
+  id: row.id,
+  title: row.title,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+const toMessage = (row: MessageRow): ChatMessage => ({
+  id: row.id,
+  conversationId: row.conversation_id,
+  role: row.role,
+  text: row.text,
+  status: row.status,
+  createdAt: row.created_at,
+});
+
+/** Conversations, messages and per-turn timings in SQLite. All statements are prepared once. */
+export class ConversationStore {
+  private readonly statements;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.statements = {
+      insertConversation: db.prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      getConversation: db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?'),
+      listConversations: db.prepare<[], ConversationRow>('SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC'),
+      renameConversation: db.prepare('UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?'),
+      touchConversation: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
+      deleteConversation: db.prepare('DELETE FROM conversations WHERE id = ?'),
+      insertMessage: db.prepare(
+        'INSERT INTO messages (conversation_id, turn_id, role, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      updateMessage: db.prepare('UPDATE messages SET text = ?, status = ? WHERE id = ?'),
+      listMessages: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id'),
+      markStreamingCrashed: db.prepare("UPDATE messages SET status = 'crashed' WHERE status = 'streaming'"),
+      insertTimings: db.prepare(
+        `INSERT OR REPLACE INTO turn_timings
+         (turn_id, conversation_id, provider, model, cached, interrupted, ttft_ms, total_ms, tokens, timings_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  /** Answers that were streaming when the process died are kept, marked as crashed. Returns how many. */
+  recoverCrashedTurns(): number {
+    return this.statements.markStreamingCrashed.run().changes;
+  }
+
+  createConversation(title: string): Conversation {
+    const now = Date.now();
+    const conversation = { id: randomUUID(), title, createdAt: now, updatedAt: now };
+    this.statements.insertConversation.run(conversation.id, title, now, now);
+    return conversation;
+  }
+
+  getConversation(id: string): Conversation | undefined {
+    const row = this.statements.getConversation.get(id);
+    return row ? toConversation(row) : undefined;
+  }
+
+  listConversations(): Conversation[] {
+    return this.statements.listConversations.all().map(toConversation);
+  }
+
+  renameConversation(id: string, title: string): Conversation | undefined {
+    this.statements.renameConversation.run(title, Date.now(), id);
+    return this.getConversation(id);
+  }
+
+  deleteConversation(id: string): boolean {
+    return this.statements.deleteConversation.run(id).changes > 0;
+  }
+
+  addMessage(conversationId: string, turnId: string, role: 'user' | 'assistant', text: string, status: MessageStatus): number {
+    const now = Date.now();
+    const info = this.statements.insertMessage.run(conversationId, turnId, role, text, status, now);
+    this.statements.touchConversation.run(now, conversationId);
+    return Number(info.lastInsertRowid);
+  }
+
+  updateMessage(id: number, text: string, status: MessageStatus): void {
+    this.statements.updateMessage.run(text, status, id);
+  }
+
+  listMessages(conversationId: string): ChatMessage[] {
+    return this.statements.listMessages.all(conversationId).map(toMessage);
+  }
+
+  recordTimings(record: {
+    turnId: string;
+    conversationId: string;
+    provider: string;
+    model: string;
+    cached: boolean;
+    interrupted: boolean;
+    timings: TurnTimings;
+  }): void {
+    this.statements.insertTimings.run(
+      record.turnId,
+      record.conversationId,
+      record.provider,
+      record.model,
+      record.cached ? 1 : 0,
+      record.interrupted ? 1 : 0,
+      record.timings.ttftMs,
+      record.timings.totalMs,
+      record.timings.tokens,
+      JSON.stringify(record.timings),
+      Date.now(),
+    );
+  }
+}

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { Ollama, type Message } from 'ollama';
+import { Ollama, type AbortableAsyncIterator, type ChatResponse, type Message } from 'ollama';
 import { z } from 'zod';
 import { AgentError, type ErrorCode } from '../../../src-shared/contract/index.js';
 import type { LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
@@ -76,10 +76,21 @@ function withDefaultTag(name: string): string {
  * It is Node's global fetch underneath, whose shared connection pool keeps the connection to Ollama alive.
  */
 function fetchWithSignals(extraSignals: () => AbortSignal[]): typeof fetch {
-  return (input, init) => {
+  return async (input, init) => {
+    // Node's fetch hands a finished connection back to its pool one event-loop turn after the body ends; a request
+    // sent sooner opens a second socket (measured: back-to-back requests alternate between two sockets without this).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const signals = [init?.signal ?? undefined, ...extraSignals()].filter((s): s is AbortSignal => s !== undefined);
     return fetch(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : null });
   };
+}
+
+/** The client keeps each streamed request in a list until it sees `done`; this drops cancelled and broken ones too. */
+class OllamaClient extends Ollama {
+  forgetStream(stream: AbortableAsyncIterator<object>): void {
+    const index = this.ongoingStreamedRequests.indexOf(stream);
+    if (index >= 0) this.ongoingStreamedRequests.splice(index, 1);
+  }
 }
 
 export class OllamaLlmProvider implements LlmProvider {
@@ -95,7 +106,7 @@ export class OllamaLlmProvider implements LlmProvider {
   /** The caller's signal for the request being started, so the fetch under the client can honour it from the first byte. */
   private readonly requestSignal = new AsyncLocalStorage<AbortSignal>();
   /** One client for the provider's whole life, so requests share kept-alive connections. */
-  private readonly client: Ollama;
+  private readonly client: OllamaClient;
 
   constructor(config: OllamaProviderConfig) {
     this.modelId = config.model;
@@ -103,7 +114,7 @@ export class OllamaLlmProvider implements LlmProvider {
     this.keepAlive = config.keepAlive ?? DEFAULT_OLLAMA_KEEP_ALIVE;
     this.configuredContextTokens = config.contextTokens;
     this.contextWindow = config.contextTokens ?? DEFAULT_OLLAMA_CONTEXT_TOKENS;
-    this.client = new Ollama({
+    this.client = new OllamaClient({
       host: this.host,
       fetch: fetchWithSignals(() => {
         const requestSignal = this.requestSignal.getStore();
@@ -180,9 +191,10 @@ export class OllamaLlmProvider implements LlmProvider {
 
     let evalCount: number | undefined;
     let promptEvalCount: number | undefined;
+    let stream: AbortableAsyncIterator<ChatResponse> | undefined;
     try {
       // `signal` reaches the fetch itself, so an abort also cancels a request still waiting for Ollama's first byte.
-      const stream = await this.requestSignal.run(signal, () =>
+      stream = await this.requestSignal.run(signal, () =>
         this.client.chat({
           model: this.modelId,
           messages,
@@ -212,6 +224,8 @@ export class OllamaLlmProvider implements LlmProvider {
     } catch (error) {
       if (signal.aborted) return abortedResult();
       throw toAgentError(error, this.host, this.modelId, 'GENERATION_FAILED');
+    } finally {
+      if (stream) this.client.forgetStream(stream);
     }
     const result: LlmGenerateResult = { text, tokens: evalCount ?? chunks, aborted: false };
     if (promptEvalCount !== undefined) result.promptTokens = promptEvalCount;
@@ -308,6 +322,13 @@ function failureReason(error: unknown): string {
 function toAgentError(error: unknown, host: string, model: string, failureCode: ErrorCode): AgentError {
   if (error instanceof AgentError) return error;
   const reason = failureReason(error);
+  if (error instanceof TypeError && error.message === 'terminated') {
+    return new AgentError(
+      'PROVIDER_UNAVAILABLE',
+      `Ollama at ${host} cut the connection in the middle of an answer (${reason}). ` +
+        'If it stopped, start it again with `ollama serve` or the Ollama app.',
+    );
+  }
   if (isConnectionFailure(error)) {
     return new AgentError(
       'PROVIDER_UNAVAILABLE',

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src-shared/**/*.test.ts', 'src-main/**/*.test.ts', 'src-renderer/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: ['scripts/**/*.test.ts', 'src-shared/**/*.test.ts', 'src-main/**/*.test.ts', 'src-renderer/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Native addons (node-llama-cpp, better-sqlite3) are safest in child processes.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

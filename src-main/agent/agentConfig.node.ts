@@ -25,6 +25,8 @@ export interface AgentConfig {
     ollamaProbeTimeoutMs: number;
   };
   cache: { maxEntries: number; maxBytes: number };
+  /** better-sqlite3 addon built for another ABI (Electron's); absent means the one in node_modules. */
+  sqliteNativeBinding?: string;
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
   partialAnswerFlushMs: number;
 }

@@ -56,7 +56,7 @@ export function createAgent(options: CreateAgentOptions = {}): AgentService & { 
     for (const listener of listeners) listener(event);
   };
 
-  const db = openSqliteDatabase(config.dataDir);
+  const db = openSqliteDatabase(config.dataDir, config.sqliteNativeBinding);
   const store = new ConversationStore(db);
   store.recoverCrashedTurns();
   const cache = new ResponseCache(db, config.cache);

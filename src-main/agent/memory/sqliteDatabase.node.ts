@@ -6,9 +6,9 @@ import { migrations } from './migrations.js';
 export type SqliteDatabase = Database.Database;
 
 /** Opens (creating if needed) the profile's SQLite file in WAL mode and applies pending migrations. */
-export function openSqliteDatabase(dataDir: string): SqliteDatabase {
+export function openSqliteDatabase(dataDir: string, nativeBinding?: string): SqliteDatabase {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'assistant.sqlite3'), { timeout: 5000 });
+  const db = new Database(path.join(dataDir, 'assistant.sqlite3'), { timeout: 5000, ...(nativeBinding && { nativeBinding }) });
   db.pragma('journal_mode = WAL');
   // NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the last commits).
   db.pragma('synchronous = NORMAL');

@@ -8,7 +8,7 @@ import {
   type TurnTimings,
 } from '../../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agentConfig.node.js';
-import { responseCacheKey } from '../cache/cacheKey.js';
+import { responseCacheKey } from '../cache/cacheKey.node.js';
 import type { ResponseCache } from '../cache/responseCache.node.js';
 import type { LlmChatMessage, LlmProvider } from '../llm/llmProvider.js';
 import type { LlmProviderManager } from '../llm/llmProviderManager.node.js';

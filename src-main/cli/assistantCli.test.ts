@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/createAgent.node.js';
+import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'bin/assistant.js');
+const built = existsSync(path.join(root, 'build/src-main/cli/assistantCli.node.js'));
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  events: Array<Record<string, unknown>>;
+  stderr: string;
+}
+
+function runCli(args: string[], options: { killAfter?: (events: Array<Record<string, unknown>>) => boolean } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Array<Record<string, unknown>> = [];
+    let buffer = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.trim()) events.push(JSON.parse(line) as Record<string, unknown>);
+        if (options.killAfter?.(events)) child.kill('SIGKILL');
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, events, stderr }));
+  });
+}
+
+const chatArgs = (dataDir: string, ...rest: string[]) => ['chat', '--json', '--data-dir', dataDir, '--model', TEST_LLM_MODEL, '--provider', 'embedded', '--threads', '1', ...rest];
+
+describe.skipIf(!built)('assistant CLI (spawned process, real model, real SQLite file)', () => {
+  it('chat --json streams token events then a done event with timings, exit 0', async () => {
+    const run = await runCli(chatArgs(tempDataDir(), 'Once upon a time'));
+    expect(run.code).toBe(0);
+    const tokens = run.events.filter((e) => e.type === 'token');
+    const done = run.events.find((e) => e.type === 'done') as { text: string; cached: boolean; timings: { ttftMs: number; totalMs: number } };
+    expect(tokens.length).toBeGreaterThan(3);
+    expect(tokens.map((e) => e.text).join('')).toBe(done.text);
+    expect(done.cached).toBe(false);
+    expect(done.timings.ttftMs).toBeGreaterThan(0);
+    expect(done.timings.totalMs).toBeGreaterThanOrEqual(done.timings.ttftMs);
+  });
+
+  it('an empty question prints an error event and exits non-zero', async () => {
+    const run = await runCli(chatArgs(tempDataDir(), '   '));
+    expect(run.code).toBe(1);
+    expect(run.events).toContainEqual(expect.objectContaining({ type: 'error', code: 'EMPTY_QUESTION' }));
+  });
+
+  it('a missing model prints MODEL_MISSING naming the path', async () => {
+    const dataDir = tempDataDir();
+    const missing = path.join(dataDir, 'absent.gguf');
+    const run = await runCli(['chat', '--json', '--data-dir', dataDir, '--model', missing, '--provider', 'embedded', 'hello']);
+    expect(run.code).toBe(1);
+    const error = run.events.find((e) => e.type === 'error') as { code: string; message: string };
+    expect(error.code).toBe('MODEL_MISSING');
+    expect(error.message).toContain(missing);
+  });
+
+  it('crash: kill -9 mid-answer keeps the question and the partial answer; the cache still hits after restart', async () => {
+    const dataDir = tempDataDir();
+    const complete = await runCli(chatArgs(dataDir, 'The little red hen'));
+    expect(complete.code).toBe(0);
+
+    // Two threads make stories260K slow enough (~50 tokens/s here) to kill it mid-answer.
+    let firstTokenAt = 0;
+    const crashed = await runCli(chatArgs(dataDir, '--threads', '2', '--max-tokens', '1500', 'Tell a long story about a brave knight'), {
+      killAfter: (events) => {
+        const tokens = events.filter((e) => e.type === 'token').length;
+        if (tokens === 1) firstTokenAt = performance.now();
+        // Past the 200 ms flush interval, so part of the answer has reached the disk.
+        return tokens >= 5 && performance.now() - firstTokenAt > 600;
+      },
+    });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(crashed.events.some((e) => e.type === 'done')).toBe(false);
+    const streamed = crashed.events.filter((e) => e.type === 'token').map((e) => e.text).join('');
+
+    const agent = createAgent({ config: { dataDir, llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 } } });
+    const conversations = await agent.call('conversations:list');
+    expect(conversations).toHaveLength(2);
+    const crashedConversation = conversations.find((c) => c.title.startsWith('Tell a long story'))!;
+    const messages = await agent.call('conversations:messages', { id: crashedConversation.id });
+    expect(messages[0]).toMatchObject({ role: 'user', text: 'Tell a long story about a brave knight', status: 'complete' });
+    expect(messages[1]).toMatchObject({ role: 'assistant', status: 'crashed' });
+    expect(messages[1]!.text.length).toBeGreaterThan(0);
+    expect(streamed.startsWith(messages[1]!.text)).toBe(true);
+    await agent.close();
+
+    const again = await runCli(chatArgs(dataDir, 'the little red hen'));
+    expect(again.events.find((e) => e.type === 'done')).toMatchObject({ cached: true });
+  });
+});

@@ -1,0 +1,44 @@
+import { parseArgs } from 'node:util';
+import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
+import { runTextChatBench } from '../bench/textChatBench.node.js';
+import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import { jsonLine, type CommandIo } from './commandIo.js';
+
+const USAGE = `Usage: assistant bench [--runs <n>] [--json] [agent options as for "assistant chat"]
+
+Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
+`;
+
+function ratio(rows: BenchRow[], numerator: string, denominator: string): number {
+  const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;
+  return p50(numerator) / p50(denominator);
+}
+
+export async function runBenchCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...agentOptionSpec, runs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const runs = values.runs === undefined ? 10 : Number(values.runs);
+  const config = agentConfigFromFlags(values);
+  config.llm = { provider: 'embedded', ...config.llm };
+  const log = (line: string) => io.stderr.write(`${line}\n`);
+  log(`Benchmarking (${runs} runs each)…`);
+  const rows = await runTextChatBench({ config, runs, log });
+  const ratios = {
+    'on-demand / preloaded time to first token (p50)': ratio(rows, 'time to first token (model loaded on demand)', 'time to first token (model preloaded)'),
+    'generated / cache-hit answer time (p50)': ratio(rows, 'generated answer, total', 'cache-hit answer, total'),
+  };
+  if (values.json) {
+    for (const row of rows) io.stdout.write(jsonLine({ type: 'bench', ...summarize(row) }));
+    io.stdout.write(jsonLine({ type: 'ratios', ...ratios }));
+  } else {
+    io.stdout.write(`${formatBenchTable(rows)}\n\nRatios (same run):\n`);
+    for (const [name, value] of Object.entries(ratios)) io.stdout.write(`  ${name}: ${value.toFixed(1)}x\n`);
+  }
+  return 0;
+}

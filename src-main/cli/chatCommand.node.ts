@@ -1,0 +1,173 @@
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
+import { createAgent } from '../agent/createAgent.node.js';
+import type { AgentConfigOverrides, LlmProviderChoice } from '../agent/agentConfig.node.js';
+import { jsonLine, type CommandIo } from './commandIo.js';
+
+export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
+
+Streams the answer to stdout. With no question, opens an interactive chat (Ctrl+C stops an answer; Ctrl+D exits).
+
+Options:
+  --json                 Print NDJSON events (token, done, error, notice) instead of text.
+  --model <path>         GGUF model file (default: $ASSISTANT_LLM_MODEL, else the manifest's default model).
+  --data-dir <dir>       Profile directory (default: $ASSISTANT_DATA_DIR, else the user data dir).
+  --provider <p>         auto | embedded | ollama (default: auto = Ollama when reachable with the model).
+  --threads <n>          CPU threads for the embedded model.
+  --max-tokens <n>       Longest answer in tokens.
+  --conversation <id>    Continue this conversation.
+`;
+
+/** Options shared by every command that starts an agent (chat, voice, bench). */
+export const agentOptionSpec = {
+  model: { type: 'string' },
+  'data-dir': { type: 'string' },
+  provider: { type: 'string' },
+  threads: { type: 'string' },
+  'max-tokens': { type: 'string' },
+} as const;
+
+export function agentConfigFromFlags(values: {
+  model?: string | undefined;
+  'data-dir'?: string | undefined;
+  provider?: string | undefined;
+  threads?: string | undefined;
+  'max-tokens'?: string | undefined;
+}): AgentConfigOverrides {
+  const provider = values.provider;
+  if (provider !== undefined && !['auto', 'embedded', 'ollama'].includes(provider)) {
+    throw new Error(`--provider must be auto, embedded or ollama, got "${provider}"`);
+  }
+  const int = (value: string | undefined, flag: string) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+    return n;
+  };
+  return {
+    dataDir: values['data-dir'],
+    maxAnswerTokens: int(values['max-tokens'], '--max-tokens'),
+    llm: {
+      modelPath: values.model,
+      provider: provider as LlmProviderChoice | undefined,
+      threads: int(values.threads, '--threads'),
+    },
+  };
+}
+
+/** `assistant chat`: one question, or an interactive chat. Returns the exit code. */
+export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...agentOptionSpec, json: { type: 'boolean' }, conversation: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${CHAT_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(CHAT_USAGE);
+    return 0;
+  }
+  const json = values.json === true;
+  let config: AgentConfigOverrides;
+  try {
+    config = agentConfigFromFlags(values);
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const agent = createAgent({ config });
+  const print = (event: AgentEvent) => {
+    if (json) {
+      if (event.type !== 'status' && event.type !== 'conversations-changed') io.stdout.write(jsonLine(event));
+      return;
+    }
+    if (event.type === 'token') io.stdout.write(event.text);
+    else if (event.type === 'notice') io.stderr.write(`\n[${event.level}] ${event.message}\n`);
+    else if (event.type === 'status' && event.status.llm.state === 'loading' && event.status.llm.model) {
+      io.stderr.write(`Loading ${event.status.llm.model} (${event.status.llm.provider})…\n`);
+    }
+  };
+  agent.listen(print);
+
+  let conversationId = values.conversation;
+  let activeTurn: string | undefined;
+  /** Asks one question; resolves with true when it ended without error. */
+  const askOnce = async (question: string): Promise<boolean> => {
+    try {
+      const started = await agent.call('chat:send', conversationId ? { text: question, conversationId } : { text: question });
+      conversationId = started.conversationId;
+      activeTurn = started.turnId;
+      const ending = await new Promise<AgentEvent>((resolve) => {
+        const stop = agent.listen((event) => {
+          if ((event.type === 'done' || event.type === 'error') && event.turnId === started.turnId) {
+            stop();
+            resolve(event);
+          }
+        });
+      });
+      activeTurn = undefined;
+      if (ending.type === 'error') {
+        if (!json) io.stderr.write(`\nError (${ending.code}): ${ending.message}\n`);
+        return false;
+      }
+      if (!json && ending.type === 'done') {
+        io.stdout.write('\n');
+        const note = ending.cached ? 'cached' : ending.interrupted ? 'interrupted' : `${ending.timings.ttftMs ?? '-'} ms to first token`;
+        if (io.stderr.isTTY) io.stderr.write(`(${note})\n`);
+      }
+      return true;
+    } catch (error) {
+      const shape = toErrorShape(error);
+      if (json) io.stdout.write(jsonLine({ type: 'error', ...shape }));
+      else io.stderr.write(`Error (${shape.code}): ${shape.message}\n`);
+      return false;
+    }
+  };
+
+  // Ctrl+C stops the answer (its partial is kept); a second Ctrl+C, or one at the prompt, quits.
+  let interrupted = false;
+  const onSigint = () => {
+    if (activeTurn && !interrupted) {
+      interrupted = true;
+      void agent.call('chat:cancel', { turnId: activeTurn });
+    } else {
+      void agent.close().finally(() => process.exit(130));
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  try {
+    const question = positionals.join(' ');
+    if (positionals.length > 0) return (await askOnce(question)) ? (interrupted ? 130 : 0) : 1;
+    return await runRepl(stdin, io, async (line) => {
+      interrupted = false;
+      await askOnce(line);
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await agent.close();
+  }
+}
+
+async function runRepl(stdin: NodeJS.ReadableStream, io: CommandIo, ask: (line: string) => Promise<void>): Promise<number> {
+  const rl = readline.createInterface({ input: stdin, terminal: false });
+  const prompt = () => io.stderr.write('> ');
+  io.stderr.write('Offline chat. Type a question and press Enter; Ctrl+D to quit.\n');
+  prompt();
+  for await (const line of rl) {
+    if (line.trim() === '/exit') break;
+    if (line.trim() !== '') await ask(line);
+    prompt();
+  }
+  return 0;
+}

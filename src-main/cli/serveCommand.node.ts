@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAgent } from '../agent/createAgent.node.js';
+import { startHeadlessHost } from '../host/headlessHost.node.js';
+import { projectRoot } from '../models/projectPaths.node.js';
+import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import type { CommandIo } from './commandIo.js';
+
+const USAGE = `Usage: assistant serve [--port <n>] [agent options as for "assistant chat"]
+
+Runs the headless host: the same agent and UI as the desktop app, served to a browser on 127.0.0.1 only,
+behind a per-launch token that is part of the printed URL.
+`;
+
+/** `assistant serve`: runs until SIGINT/SIGTERM. */
+export async function runServeCommand(args: string[], io: CommandIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { ...agentOptionSpec, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const staticDir = path.join(projectRoot(), 'build', 'renderer');
+  if (!existsSync(path.join(staticDir, 'index.html'))) {
+    io.stderr.write(`The UI is not built (${staticDir} is missing). Run "npm run build" first.\n`);
+    return 1;
+  }
+  const agent = createAgent({ config: agentConfigFromFlags(values) });
+  agent.listen((event) => {
+    if (event.type === 'status') {
+      const { state, provider, model, message } = event.status.llm;
+      io.stderr.write(`Model: ${state}${provider ? ` (${provider}${model ? `, ${model}` : ''})` : ''}${message ? ` — ${message}` : ''}\n`);
+    }
+  });
+  const host = await startHeadlessHost({ agent, staticDir, port: values.port === undefined ? 0 : Number(values.port) });
+  io.stdout.write(`Assistant UI (browser mode): ${host.url}\n`);
+  io.stderr.write(`Data: ${agent.config.dataDir}. Press Ctrl+C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  io.stderr.write('Stopping…\n');
+  await host.close();
+  await agent.close();
+  return 0;
+}

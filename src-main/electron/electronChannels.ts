@@ -1,0 +1,8 @@
+import type { AgentErrorShape } from '../../src-shared/contract/index.js';
+
+/** IPC channels between the Electron main process and the preload (the agent's own names are in src-shared). */
+export const ELECTRON_CALL_CHANNEL = 'agent:call';
+export const ELECTRON_CANCEL_CHANNEL = 'agent:cancel-call';
+
+/** ipcRenderer.invoke loses error objects, so failures come back as values. */
+export type ElectronCallReply = { ok: true; value: unknown } | { ok: false; error: AgentErrorShape };

@@ -1,0 +1,63 @@
+/**
+ * The Electron main process: a thin shell. It creates the same agent as every other host and exposes the shared
+ * contract to the renderer over IPC. All logic lives in the agent; nothing here is needed by the tests.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, ipcMain, session } from 'electron';
+import {
+  AGENT_EVENT_CHANNEL,
+  assertCommandName,
+  toErrorShape,
+  type CommandName,
+} from '../../src-shared/contract/index.js';
+import { createAgent } from '../agent/createAgent.node.js';
+import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+app.whenReady().then(async () => {
+  // better-sqlite3 built for Electron's ABI lives apart from the Node build the tests use (see scripts/start.js).
+  const agent = createAgent({
+    config: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING ? { sqliteNativeBinding: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING } : {},
+  });
+  const pending = new Map<number, AbortController>();
+
+  ipcMain.handle(ELECTRON_CALL_CHANNEL, async (_event, callId: number, command: string, args: unknown): Promise<ElectronCallReply> => {
+    const controller = new AbortController();
+    pending.set(callId, controller);
+    try {
+      // The agent validates `args` with the shared zod schemas; the command name is checked here first.
+      return { ok: true, value: await agent.call(assertCommandName(command) as CommandName, args as never, controller.signal) };
+    } catch (error) {
+      return { ok: false, error: toErrorShape(error) };
+    } finally {
+      pending.delete(callId);
+    }
+  });
+  ipcMain.on(ELECTRON_CANCEL_CHANNEL, (_event, callId: number) => pending.get(callId)?.abort());
+
+  // Microphone only, for push-to-talk; every other permission is refused.
+  session.defaultSession.setPermissionRequestHandler((_webContents, permission, callback) => callback(permission === 'media'));
+
+  const window = new BrowserWindow({
+    width: 1100,
+    height: 760,
+    title: 'Local Voice Assistant',
+    webPreferences: {
+      preload: path.join(here, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+    },
+  });
+  const unsubscribe = agent.listen((event) => {
+    if (!window.isDestroyed()) window.webContents.send(AGENT_EVENT_CHANNEL, event);
+  });
+  await window.loadFile(path.resolve(here, '../../renderer/index.html'));
+
+  app.on('window-all-closed', () => {
+    unsubscribe();
+    void agent.close().finally(() => app.quit());
+  });
+});

@@ -1,0 +1,25 @@
+/**
+ * The preload: exposes a small, typed bridge (never ipcRenderer itself) through contextBridge, matching
+ * `AssistantBridge` in src-renderer/transport/electronAgentClient.dom.ts. Bundled to CommonJS by
+ * scripts/build-preload.js, since sandboxed preloads cannot be ES modules.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { AGENT_EVENT_CHANNEL } from '../../src-shared/contract/channels.js';
+import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+
+contextBridge.exposeInMainWorld('assistantBridge', {
+  async call(command: string, args: unknown, callId: number): Promise<unknown> {
+    const reply = (await ipcRenderer.invoke(ELECTRON_CALL_CHANNEL, callId, command, args)) as ElectronCallReply;
+    // A plain {code, message} object crosses the bridge; the renderer validates it with the shared schema.
+    if (!reply.ok) throw reply.error;
+    return reply.value;
+  },
+  cancel(callId: number): void {
+    ipcRenderer.send(ELECTRON_CANCEL_CHANNEL, callId);
+  },
+  onEvent(listener: (event: unknown) => void): () => void {
+    const handler = (_event: IpcRendererEvent, payload: unknown) => listener(payload);
+    ipcRenderer.on(AGENT_EVENT_CHANNEL, handler);
+    return () => ipcRenderer.off(AGENT_EVENT_CHANNEL, handler);
+  },
+});

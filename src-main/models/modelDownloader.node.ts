@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { AgentError } from '../../src-shared/contract/index.js';
+import { formatBytes } from './modelResolver.node.js';
+
+export interface DownloadProgress {
+  /** Bytes in the partial file so far, including any resumed prefix. Never decreases within one call. */
+  bytes: number;
+  /** Full file size when the server or the manifest says it; null when unknown. */
+  total: number | null;
+  /** Bytes already on disk from an earlier attempt when this call started. */
+  resumedFromBytes: number;
+  /** Transfer rate of this call, excluding the resumed prefix. */
+  bytesPerSecond: number;
+}
+
+export interface ModelDownloadRequest {
+  url: string;
+  /** Final path of the verified file. `<destination>.partial` and `<destination>.rejected` sit beside it. */
+  destination: string;
+  /** Expected size from the manifest; used for the total and to spot a stale partial. */
+  sizeBytes?: number;
+  /** Expected digests (lowercase hex). With neither, the result says the file was not verified. */
+  sha256?: string | null;
+  sha1?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: DownloadProgress) => void;
+  /** The command that resumes this download, quoted in error messages. */
+  resumeCommand?: string;
+  /** Give up when no data arrives for this long. */
+  idleTimeoutMs?: number;
+}
+
+export interface FileDigests {
+  sha256: string;
+  sha1?: string;
+}
+
+export interface ModelDownloadResult extends FileDigests {
+  path: string;
+  bytes: number;
+  resumedFromBytes: number;
+  /** False when the request carried no checksum to compare against. */
+  checksumVerified: boolean;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+export function partialPath(destination: string): string {
+  return `${destination}.partial`;
+}
+
+export function rejectedPath(destination: string): string {
+  return `${destination}.rejected`;
+}
+
+/**
+ * Downloads `url` to `<destination>.partial`, resuming with an HTTP Range request when a partial is
+ * already there, verifies the checksum, then renames it into place. The final path only ever holds
+ * a verified file: a mismatch moves the download to `<destination>.rejected`. A network failure or
+ * an abort keeps the partial so the next call resumes it.
+ */
+export async function downloadModelFile(request: ModelDownloadRequest): Promise<ModelDownloadResult> {
+  const partial = partialPath(request.destination);
+  await mkdir(path.dirname(partial), { recursive: true });
+
+  let partialBytes = await fileSize(partial);
+  if (request.sizeBytes !== undefined && partialBytes > request.sizeBytes) {
+    // Longer than the real file: not a prefix of it, so start over.
+    await rm(partial, { force: true });
+    partialBytes = 0;
+  }
+  const alreadyComplete = request.sizeBytes !== undefined && partialBytes === request.sizeBytes;
+  const resumedFromBytes = alreadyComplete ? partialBytes : await transferInto(partial, partialBytes, request);
+
+  const digests = await hashFile(partial, Boolean(request.sha1));
+  const bytes = await fileSize(partial);
+  const problems = checksumProblems(request, digests, bytes);
+  if (problems.length > 0) {
+    const rejected = rejectedPath(request.destination);
+    await rename(partial, rejected);
+    throw new AgentError(
+      'CHECKSUM_MISMATCH',
+      `The download of ${request.url} is not the expected file: ${problems.join('; ')}. ` +
+        `It was moved aside to ${rejected} and nothing was installed. ` +
+        `Run ${quoteCommand(request)} again to download it afresh; if this repeats, the upstream file has changed or something between you and the server alters it.`,
+    );
+  }
+  await rename(partial, request.destination);
+  return {
+    path: request.destination,
+    bytes,
+    resumedFromBytes,
+    ...digests,
+    checksumVerified: Boolean(request.sha256) || Boolean(request.sha1),
+  };
+}
+
+/** One HTTP request appending to (206) or rewriting (200) the partial file; returns the offset it continued from. */
+async function transferInto(partial: string, offset: number, request: ModelDownloadRequest): Promise<number> {
+  const idleTimeoutMs = request.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const idle = new AbortController();
+  let idleTimer = setTimeout(() => idle.abort(), idleTimeoutMs);
+  const resetIdle = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => idle.abort(), idleTimeoutMs);
+  };
+  const signal = request.signal ? AbortSignal.any([request.signal, idle.signal]) : idle.signal;
+  const fail = (cause: unknown) => transferError(cause, request, partial, idle.signal.aborted, idleTimeoutMs);
+
+  try {
+    let response: Response;
+    try {
+      response = await fetch(request.url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal });
+    } catch (error) {
+      throw await fail(error);
+    }
+
+    const range = response.status === 206 ? parseContentRange(response.headers.get('content-range')) : null;
+    const cannotContinue = offset > 0 && (response.status === 416 || (response.status === 206 && range?.start !== offset));
+    if (cannotContinue) {
+      // The server cannot continue from our offset (the partial is stale or from another version): start over.
+      await response.body?.cancel();
+      await rm(partial, { force: true });
+      clearTimeout(idleTimer);
+      return transferInto(partial, 0, request);
+    }
+    if (response.status !== 200 && response.status !== 206) {
+      await response.body?.cancel();
+      throw await fail(new Error(`the server answered HTTP ${response.status} ${response.statusText}`.trim()));
+    }
+
+    let start = offset;
+    let total: number | null;
+    if (response.status === 206) {
+      total = range?.total ?? request.sizeBytes ?? null;
+    } else {
+      // 200 to a Range request means the server ignored it and sends the whole file: rewrite from 0.
+      start = 0;
+      const length = Number(response.headers.get('content-length'));
+      total = Number.isFinite(length) && length > 0 ? length : (request.sizeBytes ?? null);
+    }
+    if (response.body === null) throw await fail(new Error('the server sent no body'));
+
+    const startedAt = performance.now();
+    let bytes = start;
+    const report = () => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      request.onProgress?.({ bytes, total, resumedFromBytes: start, bytesPerSecond: seconds > 0 ? (bytes - start) / seconds : 0 });
+    };
+    report();
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>),
+        async function* countBytes(chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            resetIdle();
+            bytes += chunk.byteLength;
+            report();
+            yield chunk;
+          }
+        },
+        createWriteStream(partial, { flags: start > 0 ? 'a' : 'w' }),
+      );
+    } catch (error) {
+      throw await fail(error);
+    }
+    if (total !== null && bytes < total) {
+      throw await fail(new Error(`the server closed the connection after ${formatBytes(bytes)} of ${formatBytes(total)}`));
+    }
+    return start;
+  } finally {
+    clearTimeout(idleTimer);
+  }
+}
+
+async function transferError(
+  cause: unknown,
+  request: ModelDownloadRequest,
+  partial: string,
+  timedOut: boolean,
+  idleTimeoutMs: number,
+): Promise<AgentError> {
+  const kept = await fileSize(partial);
+  const keptNote =
+    kept > 0
+      ? `The ${formatBytes(kept)} received so far are kept in ${partial}; run ${quoteCommand(request)} again to resume from there.`
+      : `Run ${quoteCommand(request)} again to retry.`;
+  const offlineNote = `If this machine is offline, download ${request.url} elsewhere and copy it to ${request.destination}.`;
+  if (request.signal?.aborted) {
+    return new AgentError('CANCELLED', `The download of ${path.basename(request.destination)} was cancelled. ${keptNote}`);
+  }
+  const reason = timedOut ? `no data arrived for ${Math.round(idleTimeoutMs / 1000)} s` : describeCause(cause);
+  return new AgentError('DOWNLOAD_FAILED', `The download of ${request.url} failed: ${reason}. ${keptNote} ${offlineNote}`);
+}
+
+/** fetch() wraps the useful reason (ECONNREFUSED, "other side closed") in `cause`. */
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause;
+  if (cause instanceof Error && cause.message) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code && !cause.message.includes(code) ? `${error.message} (${code}: ${cause.message})` : `${error.message} (${cause.message})`;
+  }
+  return error.message;
+}
+
+function quoteCommand(request: ModelDownloadRequest): string {
+  return request.resumeCommand ? `"${request.resumeCommand}"` : 'the same download';
+}
+
+function parseContentRange(header: string | null): { start: number; total: number | null } | null {
+  const match = header?.match(/^bytes (\d+)-\d+\/(\d+|\*)$/);
+  if (!match) return null;
+  return { start: Number(match[1]), total: match[2] === '*' ? null : Number(match[2]) };
+}
+
+function checksumProblems(request: ModelDownloadRequest, digests: FileDigests, bytes: number): string[] {
+  const problems: string[] = [];
+  if (request.sha256 && request.sha256 !== digests.sha256) {
+    problems.push(`expected sha256 ${request.sha256}, got ${digests.sha256}`);
+  }
+  if (request.sha1 && request.sha1 !== digests.sha1) {
+    problems.push(`expected sha1 ${request.sha1}, got ${digests.sha1}`);
+  }
+  if (request.sizeBytes !== undefined && request.sizeBytes !== bytes) {
+    problems.push(`expected ${request.sizeBytes} bytes, got ${bytes}`);
+  }
+  return problems;
+}
+
+/** sha256 always (it is what gets reported); sha1 only on request, since it more than doubles the time. */
+export async function hashFile(file: string, withSha1 = false): Promise<FileDigests> {
+  const sha256 = createHash('sha256');
+  const sha1 = withSha1 ? createHash('sha1') : undefined;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    sha256.update(chunk as Buffer);
+    sha1?.update(chunk as Buffer);
+  }
+  return sha1 ? { sha256: sha256.digest('hex'), sha1: sha1.digest('hex') } : { sha256: sha256.digest('hex') };
+}
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}

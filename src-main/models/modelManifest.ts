@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** What a model is used for; each role has its own env override and at most one user default. */
+export const ModelRole = z.enum(['llm', 'stt-whisper', 'vad']);
+export type ModelRole = z.infer<typeof ModelRole>;
+
+const hexDigest = (length: number) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`), `must be ${length} lowercase hex characters`);
+
+/** A path inside the models dir: relative, forward slashes, never climbing out of it. */
+const RelativeModelFile = z
+  .string()
+  .min(1)
+  .refine(
+    (file) => !file.startsWith('/') && !file.includes('\\') && file.split('/').every((part) => part !== '' && part !== '..' && part !== '.'),
+    'must be a relative path inside the models dir (no leading "/", no "." or ".." parts)',
+  );
+
+export const ModelManifestEntry = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"'),
+  role: ModelRole,
+  file: RelativeModelFile,
+  url: z.url({ protocol: /^https?$/ }),
+  sizeBytes: z.number().int().positive(),
+  /** null when no trustworthy checksum is published; the download is then reported as unverified. */
+  sha256: hexDigest(64).nullable(),
+  sha1: hexDigest(40).optional(),
+  license: z.string().min(1),
+  description: z.string().min(1),
+  default: z.literal(true).optional(),
+  testOnly: z.literal(true).optional(),
+});
+export type ModelManifestEntry = z.infer<typeof ModelManifestEntry>;
+
+export const ModelManifest = z
+  .array(ModelManifestEntry)
+  .superRefine((entries, ctx) => {
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', message: `duplicate model id "${entry.id}"` });
+      seen.add(entry.id);
+      if (entry.default && entry.testOnly) {
+        ctx.addIssue({ code: 'custom', message: `model "${entry.id}" is test-only and cannot be a user default` });
+      }
+    }
+    for (const role of ModelRole.options) {
+      const defaults = entries.filter((entry) => entry.role === role && entry.default);
+      if (defaults.length > 1) {
+        ctx.addIssue({ code: 'custom', message: `role "${role}" has ${defaults.length} defaults; at most one is allowed` });
+      }
+    }
+  });
+export type ModelManifest = z.infer<typeof ModelManifest>;
+
+/** Parses manifest JSON, naming the source and every problem when it is invalid. */
+export function parseModelManifest(raw: unknown, source: string): ModelManifest {
+  const result = ModelManifest.safeParse(raw);
+  if (!result.success) {
+    throw new Error(`The model manifest ${source} is invalid:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+export function findManifestEntry(manifest: ModelManifest, id: string): ModelManifestEntry | undefined {
+  return manifest.find((entry) => entry.id === id);
+}
+
+export function defaultManifestEntry(manifest: ModelManifest, role: ModelRole): ModelManifestEntry | undefined {
+  return manifest.find((entry) => entry.role === role && entry.default);
+}

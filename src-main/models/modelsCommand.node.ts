@@ -1,0 +1,278 @@
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { AgentError } from '../../src-shared/contract/index.js';
+import { findManifestEntry, type ModelManifest, type ModelManifestEntry } from './modelManifest.js';
+import { loadModelManifest } from './modelManifest.node.js';
+import { downloadModelFile, hashFile, type DownloadProgress } from './modelDownloader.node.js';
+import {
+  describeModels,
+  downloadTargetPath,
+  formatBytes,
+  pullCommand,
+  resolveModelPath,
+  type ModelLocationOptions,
+} from './modelResolver.node.js';
+
+export interface CommandOutput {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface ModelsCommandIo {
+  stdout: CommandOutput;
+  stderr: CommandOutput;
+}
+
+export interface ModelsCommandOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Cancels a running `pull`; the partial file is kept for the next pull to resume. */
+  signal?: AbortSignal;
+  /** For tests: a different project tree or manifest. */
+  projectRoot?: string;
+  manifest?: ModelManifest;
+}
+
+const USAGE = `Usage: assistant models <command> [options]
+
+Commands:
+  list              Show every known model, whether it is present, and where.
+  pull <id>         Download a model into the models dir (resumes an interrupted download).
+  path <id>         Print the path a model resolves to; exit code 1 if it is missing.
+
+Options:
+  --models-dir <dir>  Models dir to look in and download to (default: $ASSISTANT_MODELS_DIR, else <project>/models).
+  --url <url>         Download from this URL instead of the manifest's (pull only).
+  -h, --help          Show this help.
+`;
+
+/** `assistant models ...`: returns the process exit code (0 ok, 1 failed, 2 bad usage). */
+export async function runModelsCommand(args: string[], io: ModelsCommandIo, options: ModelsCommandOptions = {}): Promise<number> {
+  let parsed: ReturnType<typeof parseModelsArgs>;
+  try {
+    parsed = parseModelsArgs(args);
+  } catch (error) {
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { command, id, modelsDir, url, help } = parsed;
+  if (help || command === undefined) {
+    (help ? io.stdout : io.stderr).write(USAGE);
+    return help ? 0 : 2;
+  }
+
+  try {
+    const manifest = options.manifest ?? loadModelManifest();
+    const location: ModelLocationOptions = {
+      manifest,
+      ...(options.env && { env: options.env }),
+      ...(options.projectRoot && { projectRoot: options.projectRoot }),
+      ...(modelsDir !== undefined && { modelsDir }),
+    };
+    switch (command) {
+      case 'list':
+        return listModels(io, location);
+      case 'path':
+        if (id === undefined) return usageError(io, 'models path needs a model id, e.g. "assistant models path whisper-base-en".');
+        return printModelPath(io, id, location);
+      case 'pull':
+        if (id === undefined) return usageError(io, 'models pull needs a model id, e.g. "assistant models pull whisper-base-en".');
+        return await pullModel(io, manifest, id, url, location, options.signal);
+      default:
+        return usageError(io, `Unknown models command "${command}".`);
+    }
+  } catch (error) {
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function parseModelsArgs(args: string[]) {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'models-dir': { type: 'string' },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, id, ...extra] = positionals;
+  if (extra.length > 0) throw new Error(`Unexpected arguments: ${extra.join(' ')}`);
+  return { command, id, modelsDir: values['models-dir'], url: values.url, help: values.help ?? false };
+}
+
+function usageError(io: ModelsCommandIo, message: string): number {
+  io.stderr.write(`${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function listModels(io: ModelsCommandIo, location: ModelLocationOptions): number {
+  const { models, overrides, downloadDir } = describeModels(location);
+  const rows = models.map((model) => {
+    const status = !model.found
+      ? 'missing'
+      : model.sizeMatches
+        ? `present (${model.source})`
+        : `WRONG SIZE (${formatBytes(model.sizeOnDisk ?? 0)})`;
+    return [
+      model.entry.id,
+      model.entry.role,
+      model.entry.default ? 'default' : model.entry.testOnly ? 'test only' : '',
+      formatBytes(model.entry.sizeBytes),
+      status,
+      model.path,
+    ];
+  });
+  io.stdout.write(`${table([['ID', 'ROLE', '', 'SIZE', 'STATUS', 'PATH'], ...rows])}\n`);
+  io.stdout.write(`\nDownloads go to ${downloadDir}\n`);
+  for (const override of overrides) {
+    io.stdout.write(
+      `$${override.envVar} overrides every ${override.role} model: ${override.path}${override.exists ? '' : ' (FILE DOES NOT EXIST)'}\n`,
+    );
+  }
+  const missingDefaults = models.filter((model) => model.entry.default && !model.found);
+  for (const model of missingDefaults) {
+    io.stdout.write(`Missing default ${model.entry.role} model: run "${pullCommand(model.entry.id)}"\n`);
+  }
+  return 0;
+}
+
+function printModelPath(io: ModelsCommandIo, id: string, location: ModelLocationOptions): number {
+  const resolution = resolveModelPath(id, location);
+  if (!resolution.found) {
+    io.stderr.write(`${resolution.message}\n`);
+    return 1;
+  }
+  io.stdout.write(`${resolution.path}\n`);
+  return 0;
+}
+
+async function pullModel(
+  io: ModelsCommandIo,
+  manifest: ModelManifest,
+  id: string,
+  urlOverride: string | undefined,
+  location: ModelLocationOptions,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const entry = findManifestEntry(manifest, id);
+  if (!entry) {
+    const known = manifest.map((model) => model.id).join(', ');
+    io.stderr.write(`Unknown model "${id}". Known models: ${known}.\n`);
+    return 1;
+  }
+  const destination = downloadTargetPath(entry, location);
+  if (existsSync(destination)) {
+    if (await matchesManifest(destination, entry)) {
+      io.stdout.write(`${entry.id} is already present and verified: ${destination}\n`);
+      return 0;
+    }
+    io.stderr.write(`${destination} does not match the manifest (size or checksum); downloading it again.\n`);
+  }
+
+  const url = urlOverride ?? entry.url;
+  io.stderr.write(`Downloading ${entry.id} (${formatBytes(entry.sizeBytes)}, ${entry.license}) from ${url}\n`);
+  const progress = io.stderr.isTTY ? new TerminalProgress(io.stderr, entry) : new LineProgress(io.stderr, entry);
+  try {
+    const result = await downloadModelFile({
+      url,
+      destination,
+      sizeBytes: entry.sizeBytes,
+      sha256: entry.sha256,
+      ...(entry.sha1 !== undefined && { sha1: entry.sha1 }),
+      ...(signal && { signal }),
+      onProgress: (update) => progress.update(update),
+      resumeCommand: pullCommand(entry.id) + (location.modelsDir !== undefined ? ` --models-dir ${location.modelsDir}` : ''),
+    });
+    progress.stop();
+    if (result.resumedFromBytes > 0) io.stderr.write(`Resumed from ${formatBytes(result.resumedFromBytes)}.\n`);
+    if (result.checksumVerified) {
+      const algorithms = [entry.sha256 && 'sha256', entry.sha1 && 'sha1'].filter(Boolean).join(' and ');
+      io.stdout.write(`Saved ${entry.id} to ${result.path} (${algorithms} verified).\n`);
+    } else {
+      io.stderr.write(
+        `WARNING: the manifest has no checksum for ${entry.id}, so ${result.path} was NOT checksum-verified ` +
+          `(sha256 of what was downloaded: ${result.sha256}).\n`,
+      );
+      io.stdout.write(`Saved ${entry.id} to ${result.path}.\n`);
+    }
+    return 0;
+  } catch (error) {
+    progress.stop();
+    io.stderr.write(`${error instanceof AgentError ? `${error.code}: ${error.message}` : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** An existing file counts as installed only if it has the manifest's size and every checksum it lists. */
+async function matchesManifest(file: string, entry: ModelManifestEntry): Promise<boolean> {
+  if (statSync(file).size !== entry.sizeBytes) return false;
+  const digests = await hashFile(file, Boolean(entry.sha1));
+  return (!entry.sha256 || entry.sha256 === digests.sha256) && (!entry.sha1 || entry.sha1 === digests.sha1);
+}
+
+/** A live bar for a person at a terminal. */
+class TerminalProgress {
+  private readonly bar: cliProgress.SingleBar;
+  private started = false;
+
+  constructor(
+    stream: CommandOutput,
+    private readonly entry: ModelManifestEntry,
+  ) {
+    this.bar = new cliProgress.SingleBar(
+      {
+        stream: stream as NodeJS.WritableStream,
+        format: `${entry.id} [{bar}] {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted}`,
+        hideCursor: true,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+  }
+
+  update(progress: DownloadProgress): void {
+    const total = progress.total ?? this.entry.sizeBytes;
+    const payload = { done: formatBytes(progress.bytes), size: formatBytes(total), rate: `${formatBytes(progress.bytesPerSecond)}/s` };
+    if (!this.started) {
+      this.bar.start(total, progress.bytes, payload);
+      this.started = true;
+    } else {
+      this.bar.update(progress.bytes, payload);
+    }
+  }
+
+  stop(): void {
+    if (this.started) this.bar.stop();
+    this.started = false;
+  }
+}
+
+/** One line per 10 % for logs and pipes, where a redrawn bar would be noise. */
+class LineProgress {
+  private lastStep = -1;
+
+  constructor(
+    private readonly stream: CommandOutput,
+    private readonly entry: ModelManifestEntry,
+  ) {}
+
+  update(progress: DownloadProgress): void {
+    const total = progress.total ?? this.entry.sizeBytes;
+    const percent = total > 0 ? Math.min(100, Math.floor((progress.bytes / total) * 100)) : 0;
+    const step = Math.floor(percent / 10);
+    if (step === this.lastStep) return;
+    this.lastStep = step;
+    this.stream.write(
+      `${this.entry.id}: ${percent}% (${formatBytes(progress.bytes)} of ${formatBytes(total)}, ${formatBytes(progress.bytesPerSecond)}/s)\n`,
+    );
+  }
+
+  stop(): void {}
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}

@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['scripts/**/*.test.ts', 'src-shared/**/*.test.ts', 'src-main/**/*.test.ts', 'src-renderer/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Native addons (node-llama-cpp, better-sqlite3) are safest in child processes.
+    globalSetup: ['scripts/testModelSetup.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 60_000,

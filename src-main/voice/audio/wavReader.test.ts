@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { decodeWav, readWavFile } from './wavReader.node.js';
-import { encodeWavPcm16Mono } from './wavWriter.js';
+import { encodeWav16 } from './wavCodec.node.js';
 
 const JFK_WAV = path.resolve(import.meta.dirname, '../../../../shared/audio/jfk.wav');
 const workDir = mkdtempSync(path.join(tmpdir(), 'wav-reader-'));
@@ -78,7 +78,7 @@ describe('readWavFile', () => {
   });
 
   it('keeps what is there when the data chunk is cut short', () => {
-    const wav = encodeWavPcm16Mono(new Int16Array(1600).fill(1000), 16_000);
+    const wav = encodeWav16(new Int16Array(1600).fill(1000), 16_000);
     const audio = decodeWav(wav.subarray(0, 44 + 800), 'cut.wav');
     expect(audio.samples.length).toBe(400);
     expect(audio.samples[399]).toBe(1000);
@@ -106,7 +106,7 @@ describe('readWavFile', () => {
     expect((await badAudioError(() => readWavFile(empty))).message).toMatch(/empty/);
 
     const headerOnly = path.join(workDir, 'header-only.wav');
-    writeFileSync(headerOnly, encodeWavPcm16Mono(new Int16Array(0), 16_000));
+    writeFileSync(headerOnly, encodeWav16(new Int16Array(0), 16_000));
     expect((await badAudioError(() => readWavFile(headerOnly))).message).toMatch(/no audio samples/);
 
     const missing = path.join(workDir, 'missing.wav');

@@ -1,0 +1,93 @@
+import { useEffect, useRef } from 'react';
+import type { UiMessage } from '../state/chatStore.dom.js';
+import { useChat } from '../state/chatStoreContext.dom.js';
+
+/** How close to the bottom (px) still counts as "following" the answer, so new text scrolls into view. */
+const FOLLOW_THRESHOLD_PX = 80;
+
+export function ChatView() {
+  const messages = useChat((state) => state.messages);
+  const loading = useChat((state) => state.loadingMessages);
+  const listRef = useRef<HTMLDivElement>(null);
+  const followingRef = useRef(true);
+
+  useEffect(() => {
+    const list = listRef.current;
+    if (list && followingRef.current) list.scrollTop = list.scrollHeight;
+  }, [messages]);
+
+  const onScroll = () => {
+    const list = listRef.current;
+    if (list) followingRef.current = list.scrollHeight - list.scrollTop - list.clientHeight < FOLLOW_THRESHOLD_PX;
+  };
+
+  return (
+    <div className="messages" ref={listRef} onScroll={onScroll} aria-live="polite">
+      {messages.length === 0 && !loading && <p className="messages-empty">Ask a question to start.</p>}
+      {messages.map((message) =>
+        message.role === 'user' ? (
+          <article key={message.key} className="message message--user" data-testid="user-message">
+            <div className="message-text">{message.text}</div>
+          </article>
+        ) : (
+          <AssistantMessage key={message.key} message={message} />
+        ),
+      )}
+    </div>
+  );
+}
+
+const STATUS_NOTES: Partial<Record<UiMessage['status'], string>> = {
+  interrupted: 'Stopped',
+  crashed: 'Cut off: the assistant stopped while answering',
+};
+
+function AssistantMessage({ message }: { message: UiMessage }) {
+  const streaming = message.status === 'streaming';
+  const note = STATUS_NOTES[message.status];
+  return (
+    <article className={`message message--assistant message--${message.status}`} data-testid="assistant-message" data-status={message.status}>
+      {streaming && message.text === '' ? (
+        <div className="thinking" data-testid="thinking-indicator" role="status">
+          <span className="thinking-dot" />
+          <span className="thinking-dot" />
+          <span className="thinking-dot" />
+          <span className="thinking-label">Thinking…</span>
+        </div>
+      ) : (
+        <div className="message-text" data-testid="assistant-text">
+          {message.text}
+          {streaming && <span className="streaming-cursor" data-testid="streaming-cursor" aria-hidden="true" />}
+        </div>
+      )}
+      {(note || message.timings) && (
+        <footer className="message-meta">
+          {note && <span className="message-note">{note}</span>}
+          {message.cached && (
+            <span className="tag" data-testid="cached-label">
+              cached
+            </span>
+          )}
+          {message.timings && <TurnTimingLine timings={message.timings} />}
+        </footer>
+      )}
+    </article>
+  );
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function TurnTimingLine({ timings }: { timings: NonNullable<UiMessage['timings']> }) {
+  const parts = [
+    timings.ttftMs !== null ? `first token ${formatMs(timings.ttftMs)}` : null,
+    timings.tokensPerSecond !== null ? `${Math.round(timings.tokensPerSecond)} tok/s` : null,
+    `${formatMs(timings.totalMs)} total`,
+  ].filter((part): part is string => part !== null);
+  return (
+    <span className="turn-timing" data-testid="turn-timing">
+      {parts.join(' · ')}
+    </span>
+  );
+}

@@ -1,0 +1,55 @@
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { streamingTurnId } from '../state/chatStore.dom.js';
+import { useChat } from '../state/chatStoreContext.dom.js';
+
+export function Composer() {
+  const [text, setText] = useState('');
+  const sending = useChat((state) => state.sending);
+  const answering = useChat((state) => streamingTurnId(state) !== null);
+  const send = useChat((state) => state.send);
+  const stop = useChat((state) => state.stop);
+  const busy = sending || answering;
+
+  // Empty questions are sent on purpose: the agent says what is wrong, in the same words every client shows.
+  const submit = async () => {
+    if (busy) return;
+    if (await send(text)) setText('');
+  };
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void submit();
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void submit();
+    }
+  };
+
+  return (
+    <form className="composer" onSubmit={onSubmit}>
+      <textarea
+        className="composer-input"
+        data-testid="question-input"
+        aria-label="Your question"
+        placeholder="Ask a question… (Enter sends, Shift+Enter for a new line)"
+        rows={2}
+        value={text}
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      <div className="composer-actions">
+        {answering && (
+          <button type="button" className="button button--stop" data-testid="stop-button" onClick={() => void stop()}>
+            Stop
+          </button>
+        )}
+        <button type="submit" className="button button--primary" data-testid="send-button" disabled={busy}>
+          Send
+        </button>
+      </div>
+    </form>
+  );
+}

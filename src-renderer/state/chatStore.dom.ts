@@ -1,0 +1,331 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type {
+  AgentEvent,
+  AgentStatus,
+  ChatMessage,
+  Conversation,
+  MessageStatus,
+  TurnTimings,
+} from '../../src-shared/contract/index.js';
+import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+
+export interface UiMessage {
+  /** Stable React key: `db:<id>` for loaded messages, `<turnId>:user|assistant` for turns seen live. */
+  key: string;
+  role: 'user' | 'assistant';
+  text: string;
+  status: MessageStatus;
+  turnId?: string;
+  /** Only answers streamed in this session have these; stored messages do not keep them. */
+  timings?: TurnTimings;
+  cached?: boolean;
+}
+
+export interface Notice {
+  id: number;
+  level: 'info' | 'warning';
+  message: string;
+}
+
+export type ModelStatus = AgentStatus['llm'];
+
+export interface ChatState {
+  connection: ConnectionState;
+  conversations: Conversation[];
+  activeConversationId: string | null;
+  messages: UiMessage[];
+  loadingMessages: boolean;
+  /** A chat:send is on its way and has not been accepted or refused yet. */
+  sending: boolean;
+  modelStatus: ModelStatus | null;
+  notices: Notice[];
+  error: string | null;
+
+  /** Subscribes to the agent and loads the first state; returns the unsubscribe. */
+  start(): () => void;
+  selectConversation(id: string): Promise<void>;
+  newConversation(): Promise<void>;
+  renameConversation(id: string, title: string): Promise<void>;
+  deleteConversation(id: string): Promise<void>;
+  /** Resolves true when the agent accepted the question (so the input can be cleared). */
+  send(text: string): Promise<boolean>;
+  stop(): Promise<void>;
+  dismissError(): void;
+  dismissNotice(id: number): void;
+}
+
+export type ChatStore = StoreApi<ChatState>;
+
+const ACTIVE_CONVERSATION_KEY = 'assistant.activeConversationId';
+const MAX_NOTICES = 5;
+
+/** The turn now being answered in the active conversation, if any. */
+export function streamingTurnId(state: Pick<ChatState, 'messages'>): string | null {
+  for (let index = state.messages.length - 1; index >= 0; index--) {
+    const message = state.messages[index];
+    if (message?.role === 'assistant' && message.status === 'streaming' && message.turnId) return message.turnId;
+  }
+  return null;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function fromChatMessage(message: ChatMessage): UiMessage {
+  return { key: `db:${message.id}`, role: message.role, text: message.text, status: message.status };
+}
+
+/** Adds the question and an empty, streaming answer for a turn, unless the turn is already shown. */
+function withTurn(messages: UiMessage[], turnId: string, question: string): UiMessage[] {
+  if (messages.some((message) => message.turnId === turnId)) return messages;
+  return [
+    ...messages,
+    { key: `${turnId}:user`, role: 'user', text: question, status: 'complete', turnId },
+    { key: `${turnId}:assistant`, role: 'assistant', text: '', status: 'streaming', turnId },
+  ];
+}
+
+function updateAnswer(messages: UiMessage[], turnId: string, update: (answer: UiMessage) => UiMessage): UiMessage[] {
+  return messages.map((message) => (message.role === 'assistant' && message.turnId === turnId ? update(message) : message));
+}
+
+function rememberActiveConversation(id: string | null): void {
+  try {
+    if (id === null) localStorage.removeItem(ACTIVE_CONVERSATION_KEY);
+    else localStorage.setItem(ACTIVE_CONVERSATION_KEY, id);
+  } catch {
+    // Storage can be disabled; the app then just starts without a selection.
+  }
+}
+
+function rememberedActiveConversation(): string | null {
+  try {
+    return localStorage.getItem(ACTIVE_CONVERSATION_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function createChatStore(client: HostAgentClient): ChatStore {
+  /**
+   * Turn events that arrive while a send is in flight for a conversation that is not shown yet: when the agent creates
+   * the conversation for a first question, its events can overtake the chat:send result that names it.
+   */
+  const earlyTurnEvents: AgentEvent[] = [];
+  let nextNoticeId = 1;
+  let messagesRequest = 0;
+
+  return createStore<ChatState>()((set, get) => {
+    async function loadMessages(conversationId: string): Promise<void> {
+      const request = ++messagesRequest;
+      set({ loadingMessages: true });
+      try {
+        const messages = await client.call('conversations:messages', { id: conversationId });
+        if (request === messagesRequest && get().activeConversationId === conversationId) {
+          set({ messages: messages.map(fromChatMessage) });
+        }
+      } catch (error) {
+        if (request === messagesRequest) set({ error: errorText(error) });
+      } finally {
+        if (request === messagesRequest) set({ loadingMessages: false });
+      }
+    }
+
+    async function refreshConversations(): Promise<void> {
+      try {
+        set({ conversations: await client.call('conversations:list') });
+      } catch (error) {
+        set({ error: errorText(error) });
+      }
+    }
+
+    /** Loads everything again: at start and after a reconnect, when events may have been missed. */
+    async function resync(): Promise<void> {
+      try {
+        const [status, conversations] = await Promise.all([client.call('agent:status'), client.call('conversations:list')]);
+        const wanted = get().activeConversationId ?? rememberedActiveConversation();
+        const active = conversations.some((conversation) => conversation.id === wanted) ? wanted : null;
+        set({ modelStatus: status.llm, conversations, activeConversationId: active });
+        if (active) await loadMessages(active);
+        else set({ messages: [] });
+      } catch (error) {
+        set({ error: errorText(error) });
+      }
+    }
+
+    function applyTurnEvent(event: Extract<AgentEvent, { type: 'turn-started' | 'token' | 'done' }>): void {
+      const { activeConversationId, messages } = get();
+      if (event.conversationId !== activeConversationId) {
+        if (get().sending) earlyTurnEvents.push(event);
+        return;
+      }
+      if (event.type === 'turn-started') {
+        set({ messages: withTurn(messages, event.turnId, event.question) });
+        return;
+      }
+      const known = messages.some((message) => message.turnId === event.turnId);
+      if (!known) {
+        // A turn that started before this view loaded: the stored messages are the truth once it ends.
+        if (event.type === 'done') void loadMessages(event.conversationId);
+        return;
+      }
+      if (event.type === 'token') {
+        set({ messages: updateAnswer(messages, event.turnId, (answer) => ({ ...answer, text: answer.text + event.text })) });
+        return;
+      }
+      set({
+        messages: updateAnswer(messages, event.turnId, (answer) => ({
+          ...answer,
+          text: event.text,
+          status: event.interrupted ? 'interrupted' : 'complete',
+          timings: event.timings,
+          cached: event.cached,
+        })),
+      });
+    }
+
+    function onEvent(event: AgentEvent): void {
+      switch (event.type) {
+        case 'turn-started':
+        case 'token':
+        case 'done':
+          applyTurnEvent(event);
+          return;
+        case 'error': {
+          const { activeConversationId, sending } = get();
+          if (event.conversationId !== undefined && event.conversationId !== activeConversationId) {
+            if (sending) earlyTurnEvents.push(event);
+            return;
+          }
+          set({ error: event.message });
+          // What the agent kept of a failed turn is the truth; reload it.
+          if (event.turnId !== undefined && activeConversationId !== null) void loadMessages(activeConversationId);
+          return;
+        }
+        case 'status':
+          set({ modelStatus: event.status.llm });
+          return;
+        case 'notice': {
+          const notice: Notice = { id: nextNoticeId++, level: event.level, message: event.message };
+          set({ notices: [...get().notices, notice].slice(-MAX_NOTICES) });
+          return;
+        }
+        case 'conversations-changed':
+          void refreshConversations();
+          return;
+      }
+    }
+
+    return {
+      connection: client.connectionState,
+      conversations: [],
+      activeConversationId: null,
+      messages: [],
+      loadingMessages: false,
+      sending: false,
+      modelStatus: null,
+      notices: [],
+      error: null,
+
+      start() {
+        const unlistenEvents = client.listen(onEvent);
+        const unlistenConnection = client.onConnectionChange((connection) => {
+          set({ connection });
+          if (connection === 'open') void resync();
+        });
+        set({ connection: client.connectionState });
+        if (client.connectionState === 'open') void resync();
+        return () => {
+          unlistenEvents();
+          unlistenConnection();
+        };
+      },
+
+      async selectConversation(id) {
+        if (get().activeConversationId === id) return;
+        set({ activeConversationId: id, messages: [] });
+        rememberActiveConversation(id);
+        await loadMessages(id);
+      },
+
+      async newConversation() {
+        try {
+          const conversation = await client.call('conversations:create', {});
+          set({
+            conversations: [conversation, ...get().conversations.filter((existing) => existing.id !== conversation.id)],
+            activeConversationId: conversation.id,
+            messages: [],
+          });
+          rememberActiveConversation(conversation.id);
+        } catch (error) {
+          set({ error: errorText(error) });
+        }
+      },
+
+      async renameConversation(id, title) {
+        try {
+          const renamed = await client.call('conversations:rename', { id, title });
+          set({ conversations: get().conversations.map((conversation) => (conversation.id === id ? renamed : conversation)) });
+        } catch (error) {
+          set({ error: errorText(error) });
+        }
+      },
+
+      async deleteConversation(id) {
+        try {
+          await client.call('conversations:delete', { id });
+          set({ conversations: get().conversations.filter((conversation) => conversation.id !== id) });
+          if (get().activeConversationId === id) {
+            set({ activeConversationId: null, messages: [] });
+            rememberActiveConversation(null);
+          }
+        } catch (error) {
+          set({ error: errorText(error) });
+        }
+      },
+
+      async send(text) {
+        const conversationId = get().activeConversationId;
+        set({ sending: true, error: null });
+        earlyTurnEvents.length = 0;
+        try {
+          const accepted = await client.call('chat:send', conversationId === null ? { text } : { conversationId, text });
+          if (get().activeConversationId !== conversationId) return true; // the user moved on meanwhile
+          if (accepted.conversationId !== conversationId) {
+            set({ activeConversationId: accepted.conversationId, messages: [] });
+            rememberActiveConversation(accepted.conversationId);
+          }
+          set({ messages: withTurn(get().messages, accepted.turnId, text) });
+          for (const event of earlyTurnEvents.splice(0)) onEvent(event);
+          return true;
+        } catch (error) {
+          set({ error: errorText(error) });
+          return false;
+        } finally {
+          set({ sending: false });
+          earlyTurnEvents.length = 0;
+        }
+      },
+
+      async stop() {
+        const turnId = streamingTurnId(get());
+        if (turnId === null) return;
+        try {
+          // The turn ends with a `done` event marked interrupted; that is what updates the view.
+          await client.call('chat:cancel', { turnId });
+        } catch (error) {
+          set({ error: errorText(error) });
+        }
+      },
+
+      dismissError() {
+        set({ error: null });
+      },
+
+      dismissNotice(id) {
+        set({ notices: get().notices.filter((notice) => notice.id !== id) });
+      },
+    };
+  });
+}

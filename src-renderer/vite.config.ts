@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+const rendererRoot = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root: rendererRoot,
+  // Relative asset URLs: the same build is served by the headless host and loaded from disk by Electron.
+  base: './',
+  plugins: [react()],
+  build: {
+    outDir: '../build/renderer',
+    emptyOutDir: true,
+    sourcemap: true,
+  },
+});

@@ -71,15 +71,6 @@ describe('text chat on real node-llama-cpp with stories260K', () => {
     expect(answer.text.length).toBeGreaterThan(0);
   });
 
-  it('a follow-up in the same conversation only prefills the new tokens (context reused)', async () => {
-    const first = await ask(agent, events, 'The little bird sang a song');
-    const second = await ask(agent, events, 'Then the bird flew home', first.conversationId);
-    const historyTokens = (first.turn.done!.timings.promptTokens ?? 0) + first.turn.done!.timings.tokens;
-    expect(second.turn.done?.timings.promptTokens).toBeGreaterThan(0);
-    // Without reuse the whole history (system prompt, first exchange, new question) would be evaluated again.
-    expect(second.turn.done!.timings.promptTokens!).toBeLessThan(historyTokens / 2);
-  });
-
   it('asking the same thing again answers from the cache, marked cached', async () => {
     const first = await ask(agent, events, 'Once upon a time there was a red ball');
     const again = await ask(agent, events, '  once upon a time there was a RED ball?  ');
@@ -123,6 +114,27 @@ describe('text chat on real node-llama-cpp with stories260K', () => {
   it('validates arguments at the boundary', async () => {
     await expect(agent.call('chat:send', { nope: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
     await expect(agent.call('no:such' as never)).rejects.toMatchObject({ code: 'UNKNOWN_COMMAND' });
+  });
+});
+
+describe('context reuse across turns (real node-llama-cpp)', () => {
+  it('a follow-up in the same conversation only prefills the new tokens', async () => {
+    // Short answers: stories260K's tiny vocabulary makes long generated text re-tokenize differently, which
+    // (inside node-llama-cpp) ends the reusable prefix early; real chat models do not have this problem.
+    const agent = embeddedAgent(tempDataDir(), TEST_LLM_MODEL, { maxAnswerTokens: 100 });
+    const events = collectTurnEvents(agent);
+    const first = await ask(agent, events, 'The little bird sang a song');
+    const second = await ask(agent, events, 'Then the bird flew home', first.conversationId);
+    const historyTokens = (first.turn.done!.timings.promptTokens ?? 0) + first.turn.done!.timings.tokens;
+    expect(second.turn.done?.timings.promptTokens).toBeGreaterThan(0);
+    // Without reuse the whole history (system prompt, first exchange, new question) would be evaluated again.
+    expect(second.turn.done!.timings.promptTokens!).toBeLessThan(historyTokens / 2);
+    // Switching to another conversation and back still works (the history is set again).
+    const other = await ask(agent, events, 'A frog jumped');
+    const third = await ask(agent, events, 'The bird sang again', first.conversationId);
+    expect(other.turn.done?.text.length).toBeGreaterThan(0);
+    expect(third.turn.done?.text.length).toBeGreaterThan(0);
+    await agent.close();
   });
 });
 

@@ -8,4 +8,6 @@ import type { AgentEvent } from './agentEvents.js';
 export interface AgentClient {
   call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal): Promise<CommandResult<C>>;
   listen(listener: (event: AgentEvent) => void): () => void;
+  /** Streams one microphone frame (16 kHz mono Int16 PCM) to the agent's voice pipeline. Fire and forget. */
+  sendMicFrame?(pcm: Int16Array): void;
 }

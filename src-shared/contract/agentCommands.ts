@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentCommand } from './channels.js';
 import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from './agentEntities.js';
+import { voiceCommandSchemas } from './voiceContract.js';
 
 /** Default cap on a question's length; the agent config can change it. */
 export const DEFAULT_MAX_QUESTION_CHARS = 8000;
@@ -46,6 +47,7 @@ export const commandSchemas = {
     args: z.object({}).optional(),
     result: AgentStatus,
   },
+  ...voiceCommandSchemas,
 } as const;
 
 export type CommandSchemas = typeof commandSchemas;

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { AgentErrorShape } from './agentErrors.js';
 import { AgentStatus, ConversationId, TurnId, TurnTimings } from './agentEntities.js';
+import {
+  SpeechAudioEvent,
+  SpeechSentenceEvent,
+  SpeechStopEvent,
+  TranscriptEvent,
+  VoiceStateEvent,
+  VoiceStatusEvent,
+  VoiceTimingsEvent,
+} from './voiceContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -48,6 +57,13 @@ export const AgentEvent = z.discriminatedUnion('type', [
   StatusEvent,
   NoticeEvent,
   ConversationsChangedEvent,
+  VoiceStateEvent,
+  VoiceStatusEvent,
+  TranscriptEvent,
+  SpeechSentenceEvent,
+  SpeechAudioEvent,
+  SpeechStopEvent,
+  VoiceTimingsEvent,
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
 export type TokenEvent = z.infer<typeof TokenEvent>;

@@ -11,6 +11,10 @@ export const AgentCommand = {
   conversationsDelete: 'conversations:delete',
   conversationsMessages: 'conversations:messages',
   agentStatus: 'agent:status',
+  voiceConfigure: 'voice:configure',
+  voicePtt: 'voice:ptt',
+  voiceStatus: 'voice:status',
+  voiceInterrupt: 'voice:interrupt',
 } as const;
 export type AgentCommandName = (typeof AgentCommand)[keyof typeof AgentCommand];
 

@@ -6,3 +6,4 @@ export * from './agentEvents.js';
 export * from './wireMessages.js';
 export * from './validate.js';
 export * from './agentClient.js';
+export * from './voiceContract.js';

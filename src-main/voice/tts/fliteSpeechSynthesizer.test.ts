@@ -4,14 +4,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { encodeWav16 } from '../audio/wavCodec.node.js';
 import { FliteSpeechSynthesizer } from './fliteSpeechSynthesizer.node.js';
 import type { SynthesizedAudio } from './speechSynthesizer.js';
 
 const synthesizer = new FliteSpeechSynthesizer();
+afterAll(() => synthesizer.dispose());
 const SENTENCE = 'The weather today is sunny with a light breeze from the west.';
+/** Takes slt a few hundred milliseconds, which would block the event loop just as long on the main thread. */
+const LONG_SENTENCE =
+  'The weather today is sunny with a light breeze from the west, and tomorrow it will rain for most of the afternoon before clearing up in the evening over the hills.';
 
 const seconds = (audio: SynthesizedAudio) => audio.samples.length / audio.sampleRate;
 /** Root-mean-square level as a fraction of full scale. */
@@ -19,6 +23,28 @@ function rms(audio: SynthesizedAudio): number {
   let sum = 0;
   for (const sample of audio.samples) sum += (sample / 32768) ** 2;
   return Math.sqrt(sum / Math.max(1, audio.samples.length));
+}
+
+const sameAudio = (a: SynthesizedAudio, b: SynthesizedAudio) =>
+  a.sampleRate === b.sampleRate && a.samples.length === b.samples.length && a.samples.every((sample, i) => sample === b.samples[i]);
+
+/** Runs `work` while a 10 ms interval ticks; returns the longest time the main event loop went without a tick. */
+async function longestEventLoopGap(work: () => Promise<unknown>): Promise<number> {
+  let lastTick = performance.now();
+  let longestGap = 0;
+  const tick = () => {
+    const now = performance.now();
+    longestGap = Math.max(longestGap, now - lastTick);
+    lastTick = now;
+  };
+  const interval = setInterval(tick, 10);
+  try {
+    await work();
+    tick();
+  } finally {
+    clearInterval(interval);
+  }
+  return longestGap;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<AgentError> {
@@ -87,6 +113,110 @@ describe('FliteSpeechSynthesizer', () => {
     controller.abort();
     const error = await rejection(synthesizer.synthesize(SENTENCE, { signal: controller.signal }));
     expect(error.code).toBe('CANCELLED');
+  });
+
+  it('keeps the main event loop responsive while it speaks a long sentence', async () => {
+    await synthesizer.warmUp();
+    let audio: SynthesizedAudio | undefined;
+    const gap = await longestEventLoopGap(async () => (audio = await synthesizer.synthesize(LONG_SENTENCE, { voice: 'slt' })));
+    expect(seconds(audio!)).toBeGreaterThan(5);
+    expect(gap).toBeLessThan(60);
+  });
+
+  it('stops at once when cancelled mid-sentence, and the next sentence is its own', async () => {
+    const shortAlone = await synthesizer.synthesize('Stop.');
+    const controller = new AbortController();
+    const speaking = synthesizer.synthesize(LONG_SENTENCE, { voice: 'slt', signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the warm worker has started on it by now
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await rejection(speaking);
+    expect(error.code).toBe('CANCELLED');
+    expect(performance.now() - abortedAt).toBeLessThan(50);
+    // The long sentence's late result is discarded, not handed to whoever asks next.
+    expect(sameAudio(await synthesizer.synthesize('Stop.'), shortAlone)).toBe(true);
+  });
+
+  it('speaks sentences asked for in parallel, each with its own audio, in the order they were asked', async () => {
+    const requests = [
+      { text: SENTENCE, voice: 'slt' },
+      { text: 'Set a timer for ten minutes.', voice: 'kal16' },
+      { text: 'Goodbye.', voice: 'awb' },
+    ];
+    const oneByOne: SynthesizedAudio[] = [];
+    for (const { text, voice } of requests) oneByOne.push(await synthesizer.synthesize(text, { voice }));
+
+    const finished: number[] = [];
+    const inParallel = await Promise.all(
+      requests.map(({ text, voice }, index) =>
+        synthesizer.synthesize(text, { voice }).then((audio) => {
+          finished.push(index);
+          return audio;
+        }),
+      ),
+    );
+    expect(finished).toEqual([0, 1, 2]);
+    inParallel.forEach((audio, index) => expect(sameAudio(audio, oneByOne[index]!), requests[index]!.text).toBe(true));
+  });
+
+  it('drops a sentence cancelled while waiting in the queue and still speaks the rest', async () => {
+    const controller = new AbortController();
+    const first = synthesizer.synthesize(SENTENCE);
+    const dropped = synthesizer.synthesize(LONG_SENTENCE, { signal: controller.signal });
+    const last = synthesizer.synthesize('Goodbye.');
+    await new Promise((resolve) => setTimeout(resolve, 10)); // all three have reached the worker's queue
+    controller.abort();
+    expect((await rejection(dropped)).code).toBe('CANCELLED');
+    expect(seconds(await first)).toBeGreaterThan(0.3);
+    expect(sameAudio(await last, await synthesizer.synthesize('Goodbye.'))).toBe(true);
+  });
+
+  it('speaks many sentences in a row without bringing the process down', async () => {
+    // Node 20's WASI used to abort or segfault the whole process within 3–15 sentences here (see fliteWorker.node.ts).
+    for (let i = 0; i < 40; i++) {
+      const voice = synthesizer.voices[i % synthesizer.voices.length]!;
+      expect(seconds(await synthesizer.synthesize(SENTENCE, { voice })), voice).toBeGreaterThan(0.3);
+    }
+  });
+
+  it('cancels outstanding sentences on dispose, and speaks again afterwards', async () => {
+    const own = new FliteSpeechSynthesizer();
+    await own.warmUp();
+    const speaking = rejection(own.synthesize(LONG_SENTENCE));
+    await own.dispose();
+    expect((await speaking).code).toBe('CANCELLED');
+    expect(seconds(await own.synthesize('Hello again.'))).toBeGreaterThan(0.3);
+    await own.dispose();
+  });
+
+  it('lets the process exit: after speaking without dispose, and when disposed mid-sentence', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flite-exit-'));
+    try {
+      // A separate process, run by vite-node (it loads the TypeScript source like vitest does), must end on its own.
+      const script = join(dir, 'speakThenEnd.mjs');
+      await writeFile(
+        script,
+        `const { FliteSpeechSynthesizer } = await import(${JSON.stringify(join(import.meta.dirname, 'fliteSpeechSynthesizer.node.ts'))});
+const synthesizer = new FliteSpeechSynthesizer();
+const audio = await synthesizer.synthesize('Hello.');
+console.log('spoke', audio.samples.length);
+if (process.argv[2] === 'dispose-mid-sentence') {
+  const speaking = synthesizer.synthesize(${JSON.stringify(LONG_SENTENCE)});
+  speaking.catch((error) => console.log('then', error.code));
+  await new Promise((resolve) => setTimeout(resolve, 30)); // the worker is busy with it now
+  await synthesizer.dispose();
+}
+`,
+      );
+      const viteNode = join(import.meta.dirname, '../../../node_modules/.bin/vite-node');
+      for (const scenario of ['no-dispose', 'dispose-mid-sentence']) {
+        const { stdout } = await promisify(execFile)(viteNode, [script, scenario], { timeout: 20_000, cwd: dir });
+        expect(stdout, scenario).toMatch(/spoke [1-9]\d+/);
+        if (scenario === 'dispose-mid-sentence') expect(stdout).toContain('then CANCELLED');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('can be understood by a speech recogniser (pocketsphinx)', async (context) => {

@@ -4,18 +4,42 @@ import { createRoot } from 'react-dom/client';
 import { App } from './components/App.dom.js';
 import { createChatStore } from './state/chatStore.dom.js';
 import { ChatStoreContext } from './state/chatStoreContext.dom.js';
+import { createVoiceStore } from './state/voiceStore.dom.js';
+import { VoiceStoreContext } from './state/voiceStoreContext.dom.js';
 import { createAgentClient } from './transport/createAgentClient.dom.js';
+import { startMicCapture } from './voice/micCapture.dom.js';
+import { SpeechPlayer, type PlaybackDiagnostics } from './voice/speechPlayer.dom.js';
 import './styles.css';
 
-const store = createChatStore(createAgentClient());
-store.getState().start();
+declare global {
+  interface Window {
+    /** Test and diagnostic hook: what the speech player sent to the speakers. The app itself never reads it. */
+    __assistantAudio?: PlaybackDiagnostics;
+  }
+}
+
+const client = createAgentClient();
+const chatStore = createChatStore(client);
+const player = new SpeechPlayer();
+window.__assistantAudio = player.diagnostics;
+const voiceStore = createVoiceStore({
+  client,
+  chat: chatStore,
+  player,
+  startMic: startMicCapture,
+  ...('speechSynthesis' in window && { speechSynthesis: window.speechSynthesis }),
+});
+chatStore.getState().start();
+voiceStore.getState().start();
 
 const rootElement = document.getElementById('root');
 if (!rootElement) throw new Error('index.html has no #root element.');
 createRoot(rootElement).render(
   <StrictMode>
-    <ChatStoreContext.Provider value={store}>
-      <App />
+    <ChatStoreContext.Provider value={chatStore}>
+      <VoiceStoreContext.Provider value={voiceStore}>
+        <App />
+      </VoiceStoreContext.Provider>
     </ChatStoreContext.Provider>
   </StrictMode>,
 );

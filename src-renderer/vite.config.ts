@@ -9,6 +9,8 @@ export default defineConfig({
   // Relative asset URLs: the same build is served by the headless host and loaded from disk by Electron.
   base: './',
   plugins: [react()],
+  // The mic capture worklet is bundled on its own (`?worker&url`) and loaded by audioWorklet.addModule, which takes a module.
+  worker: { format: 'es' },
   build: {
     outDir: '../build/renderer',
     emptyOutDir: true,

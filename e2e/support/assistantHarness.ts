@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AgentConfigOverrides } from '../../src-main/agent/agentConfig.node.js';
 import { createAgent } from '../../src-main/agent/createAgent.node.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/host/headlessHost.node.js';
 import { TEST_LLM_MODEL } from '../../src-main/testing/agentTestSupport.js';
@@ -19,9 +20,10 @@ export interface RunningAssistant {
 
 /**
  * The real agent (stories260K on node-llama-cpp, SQLite in a fresh temp data dir) behind the real headless host,
- * serving the built renderer. The e2e tests build nothing: `npm test` builds first.
+ * serving the built renderer. The e2e tests build nothing: `npm test` builds first. `overrides` adjust the agent's
+ * config (voice engines, answer length); the data dir is always a fresh one.
  */
-export async function startAssistant(): Promise<RunningAssistant> {
+export async function startAssistant(overrides: AgentConfigOverrides = {}): Promise<RunningAssistant> {
   if (!existsSync(path.join(RENDERER_BUILD_DIR, 'index.html'))) {
     throw new Error(
       `The renderer is not built (${RENDERER_BUILD_DIR}/index.html is missing). Run \`npm run build:renderer\` (or \`npm test\`, which builds first).`,
@@ -30,8 +32,9 @@ export async function startAssistant(): Promise<RunningAssistant> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'assistant-e2e-'));
   const agent = createAgent({
     config: {
+      ...overrides,
       dataDir,
-      llm: { provider: 'embedded', modelPath: process.env.ASSISTANT_LLM_MODEL || TEST_LLM_MODEL, threads: 1 },
+      llm: { provider: 'embedded', modelPath: process.env.ASSISTANT_LLM_MODEL || TEST_LLM_MODEL, threads: 1, ...overrides.llm },
     },
   });
   await agent.whenReady();

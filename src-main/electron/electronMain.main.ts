@@ -4,17 +4,40 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, session } from 'electron';
 import {
   AGENT_EVENT_CHANNEL,
   assertCommandName,
+  parseMicFrame,
   toErrorShape,
   type CommandName,
 } from '../../src-shared/contract/index.js';
 import { createAgent } from '../agent/createAgent.node.js';
-import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const DEFAULT_PTT_HOTKEY = 'CommandOrControl+Shift+Space';
+
+/**
+ * A system-wide push-to-talk hotkey. Global shortcuts only report presses, not releases, so it toggles:
+ * first press starts listening, the second sends what was said.
+ */
+function registerPushToTalkHotkey(agent: ReturnType<typeof createAgent>): void {
+  const accelerator = process.env.ASSISTANT_PTT_HOTKEY || DEFAULT_PTT_HOTKEY;
+  let pressed = false;
+  const toggle = () => {
+    pressed = !pressed;
+    agent.call('voice:ptt', { pressed }).catch((error: unknown) => console.error(`Push-to-talk hotkey: ${toErrorShape(error).message}`));
+  };
+  let registered = false;
+  try {
+    registered = globalShortcut.register(accelerator, toggle);
+  } catch (error) {
+    console.error(`ASSISTANT_PTT_HOTKEY "${accelerator}" is not a valid accelerator (${(error as Error).message}); the in-window Space key still works.`);
+    return;
+  }
+  if (!registered) console.error(`The push-to-talk hotkey ${accelerator} is taken by another app; set ASSISTANT_PTT_HOTKEY to another one.`);
+}
 
 app.whenReady().then(async () => {
   // better-sqlite3 built for Electron's ABI lives apart from the Node build the tests use (see scripts/start.js).
@@ -36,6 +59,14 @@ app.whenReady().then(async () => {
     }
   });
   ipcMain.on(ELECTRON_CANCEL_CHANNEL, (_event, callId: number) => pending.get(callId)?.abort());
+  ipcMain.on(ELECTRON_MIC_FRAME_CHANNEL, (_event, frame: unknown) => {
+    // The renderer is another process: only well-formed PCM reaches the voice pipeline; anything else is dropped.
+    if (!(frame instanceof ArrayBuffer) && !(frame instanceof Uint8Array)) return;
+    const pcm = parseMicFrame(frame);
+    if (pcm) agent.sendMicFrame(pcm);
+  });
+  registerPushToTalkHotkey(agent);
+  app.on('will-quit', () => globalShortcut.unregisterAll());
 
   // Microphone only, for push-to-talk; every other permission is refused.
   session.defaultSession.setPermissionRequestHandler((_webContents, permission, callback) => callback(permission === 'media'));
@@ -49,6 +80,8 @@ app.whenReady().then(async () => {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      // Spoken answers in hands-free mode must be audible before the user has clicked anything.
+      autoplayPolicy: 'no-user-gesture-required',
     },
   });
   const unsubscribe = agent.listen((event) => {

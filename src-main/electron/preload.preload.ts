@@ -5,7 +5,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { AGENT_EVENT_CHANNEL } from '../../src-shared/contract/channels.js';
-import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
 
 contextBridge.exposeInMainWorld('assistantBridge', {
   async call(command: string, args: unknown, callId: number): Promise<unknown> {
@@ -21,5 +21,8 @@ contextBridge.exposeInMainWorld('assistantBridge', {
     const handler = (_event: IpcRendererEvent, payload: unknown) => listener(payload);
     ipcRenderer.on(AGENT_EVENT_CHANNEL, handler);
     return () => ipcRenderer.off(AGENT_EVENT_CHANNEL, handler);
+  },
+  sendMicFrame(buffer: ArrayBuffer): void {
+    ipcRenderer.send(ELECTRON_MIC_FRAME_CHANNEL, buffer);
   },
 });

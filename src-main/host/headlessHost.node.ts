@@ -9,6 +9,7 @@ import {
   ClientFrame,
   assertCommandName,
   parseCommandArgs,
+  parseMicFrame,
   toErrorShape,
   type AgentErrorShape,
   type AgentEvent,
@@ -31,6 +32,8 @@ export interface HeadlessHost {
   url: string;
   token: string;
   port: number;
+  /** Binary frames that were not valid mic audio (empty, odd length, over 1 s); they are dropped without a reply. */
+  readonly droppedMicFrames: number;
   /** Closes connections and the server. The agent belongs to the caller and stays open. */
   close(): Promise<void>;
 }
@@ -68,6 +71,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   const staticRoot = path.resolve(options.staticDir);
   const token = randomBytes(32).toString('base64url');
   let ownOrigin = '';
+  let droppedMicFrames = 0;
 
   const server = createServer((request, response) => {
     serveStatic(staticRoot, request, response).catch((error: unknown) => {
@@ -83,7 +87,11 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       socket.end(`HTTP/1.1 ${rejection}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (connection) => serveConnection(agent, connection));
+    sockets.handleUpgrade(request, socket, head, (connection) =>
+      serveConnection(agent, connection, () => {
+        droppedMicFrames++;
+      }),
+    );
   });
 
   const unlisten = agent.listen((event: AgentEvent) => {
@@ -110,6 +118,9 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     url: `${ownOrigin}/?token=${token}`,
     token,
     port,
+    get droppedMicFrames() {
+      return droppedMicFrames;
+    },
     close() {
       closing ??= (async () => {
         unlisten();
@@ -140,7 +151,7 @@ function tokensMatch(given: string, expected: string): boolean {
   return givenBytes.length === expectedBytes.length && timingSafeEqual(givenBytes, expectedBytes);
 }
 
-function serveConnection(agent: AgentService, connection: WebSocket): void {
+function serveConnection(agent: AgentService, connection: WebSocket, onDroppedMicFrame: () => void): void {
   /** Calls still running for this connection, by the client's call id, so a `cancel` frame can abort them. */
   const running = new Map<number, AbortController>();
   const send = (frame: ServerFrame) => {
@@ -149,8 +160,13 @@ function serveConnection(agent: AgentService, connection: WebSocket): void {
   const fail = (id: number, error: AgentErrorShape) => send({ kind: 'failure', id, error });
 
   connection.on('message', (data: RawData, isBinary: boolean) => {
-    // Binary frames are reserved for audio (voice turns, a later feature); until then they are ignored.
-    if (isBinary) return;
+    // Binary frames are mic audio. A reply per bad frame would flood a client 33 times a second, so they are only counted.
+    if (isBinary) {
+      const pcm = parseMicFrame(rawDataToBytes(data));
+      if (pcm === null) onDroppedMicFrame();
+      else agent.sendMicFrame?.(pcm);
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(rawDataToString(data));
@@ -212,9 +228,14 @@ function callIdOf(raw: unknown): number {
   return UNKNOWN_CALL_ID;
 }
 
+function rawDataToBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
 function rawDataToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
+  const bytes = rawDataToBytes(data);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

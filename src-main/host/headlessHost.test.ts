@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   ServerFrame,
@@ -22,6 +22,7 @@ import { startHeadlessHost, UNKNOWN_CALL_ID, type HeadlessHost } from './headles
 class FakeAgentForHostTest implements AgentService {
   readonly calls: Array<{ command: CommandName; args: unknown }> = [];
   readonly abortedCommands: CommandName[] = [];
+  readonly micFrames: Int16Array[] = [];
   private readonly listeners = new Set<(event: AgentEvent) => void>();
 
   async call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal): Promise<CommandResult<C>> {
@@ -41,6 +42,10 @@ class FakeAgentForHostTest implements AgentService {
   listen(listener: (event: AgentEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  sendMicFrame(pcm: Int16Array): void {
+    this.micFrames.push(pcm);
   }
 
   emit(event: AgentEvent): void {
@@ -255,6 +260,24 @@ describe('headless host', () => {
     const failure = await client.next(isFrame('failure', 9));
     expect(failure.error.code).toBe('CANCELLED');
     expect(agent.abortedCommands).toEqual(['chat:cancel']);
+  });
+
+  it('forwards binary mic frames to the agent as PCM and drops malformed ones, counted, without a reply', async () => {
+    await start();
+    const client = await connect();
+    const samples = Int16Array.from([0, 1, -1, 32767, -32768]);
+    client.socket.send(Buffer.from(samples.buffer));
+    client.socket.send(Buffer.from([1, 2, 3]), { binary: true }); // odd length: not 16-bit PCM
+    client.socket.send(Buffer.alloc(0), { binary: true });
+    client.socket.send(Buffer.alloc(32_002), { binary: true }); // over a second of audio
+    client.socket.send(Buffer.from(Int16Array.from([5, 6]).buffer));
+    await vi.waitFor(() => expect(agent.micFrames).toHaveLength(2));
+    expect(agent.micFrames.map((frame) => Array.from(frame))).toEqual([Array.from(samples), [5, 6]]);
+    await vi.waitFor(() => expect(host.droppedMicFrames).toBe(3));
+    // The connection still carries calls, and nothing was answered for the audio.
+    client.send({ kind: 'call', id: 1, command: 'conversations:list' });
+    await client.next(isFrame('result', 1));
+    expect(client.frames).toEqual([]);
   });
 
   it('broadcasts agent events to every connected client', async () => {

@@ -3,6 +3,7 @@ import { ChatView } from './ChatView.dom.js';
 import { Composer } from './Composer.dom.js';
 import { ConversationList } from './ConversationList.dom.js';
 import { ModelStatusBadge } from './ModelStatusBadge.dom.js';
+import { VoicePanel } from './VoicePanel.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
 
 export function App() {
@@ -19,6 +20,7 @@ export function App() {
         </header>
         <Banners />
         <ChatView />
+        <VoicePanel />
         <Composer />
       </main>
     </div>

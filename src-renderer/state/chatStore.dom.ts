@@ -158,6 +158,11 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       const { activeConversationId, messages } = get();
       if (event.conversationId !== activeConversationId) {
         if (get().sending) earlyTurnEvents.push(event);
+        else if (event.type === 'turn-started' && activeConversationId === null) {
+          // A voice turn started a new conversation while none was shown: show it, as a typed question would be.
+          set({ activeConversationId: event.conversationId, messages: withTurn([], event.turnId, event.question) });
+          rememberActiveConversation(event.conversationId);
+        }
         return;
       }
       if (event.type === 'turn-started') {

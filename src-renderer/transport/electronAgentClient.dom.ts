@@ -17,6 +17,8 @@ export interface AssistantBridge {
   call(command: string, args: unknown, callId: number): Promise<unknown>;
   cancel(callId: number): void;
   onEvent(listener: (event: unknown) => void): () => void;
+  /** One mic frame: 16 kHz mono Int16 PCM bytes. */
+  sendMicFrame(pcm: ArrayBuffer): void;
 }
 
 declare global {
@@ -61,6 +63,11 @@ export class ElectronAgentClient implements HostAgentClient {
       if (parsed.success) listener(parsed.data);
       else console.error('Dropped an invalid event from the main process:', parsed.error.issues[0]?.message);
     });
+  }
+
+  sendMicFrame(pcm: Int16Array): void {
+    // Copy out exactly this frame's bytes: structured clone over IPC takes an ArrayBuffer, not a view into a larger one.
+    this.bridge.sendMicFrame(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength) as ArrayBuffer);
   }
 
   onConnectionChange(): () => void {

@@ -11,6 +11,8 @@ import {
 import type { ConnectionState, HostAgentClient } from './hostConnection.js';
 
 const FIRST_RETRY_DELAY_MS = 250;
+/** Mic audio older than this backlog (about 30 s of 16 kHz PCM) is stale: frames are dropped rather than queued. */
+const MAX_BUFFERED_MIC_BYTES = 1024 * 1024;
 const MAX_RETRY_DELAY_MS = 5000;
 
 interface PendingCall {
@@ -73,6 +75,13 @@ export class WebSocketAgentClient implements HostAgentClient {
     });
   }
 
+  /** One binary WebSocket frame of raw PCM. Dropped while disconnected or backed up: live audio cannot wait. */
+  sendMicFrame(pcm: Int16Array): void {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_MIC_BYTES) return;
+    socket.send(pcm);
+  }
+
   listen(listener: (event: AgentEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
@@ -117,7 +126,7 @@ export class WebSocketAgentClient implements HostAgentClient {
   }
 
   private receive(data: unknown): void {
-    // Binary frames are reserved for audio (a later feature).
+    // The host sends text frames only; binary frames go the other way (mic audio).
     if (typeof data !== 'string') return;
     let raw: unknown;
     try {

@@ -5,6 +5,11 @@ import { AgentError, ClientFrame, type AgentEvent } from '../../src-shared/contr
 import type { ConnectionState } from './hostConnection.js';
 import { WebSocketAgentClient } from './webSocketAgentClient.dom.js';
 
+/** The Int16 samples in a received binary frame (copied: a Buffer may sit at an odd offset of a shared pool). */
+function samplesOf(frame: Buffer): number[] {
+  return Array.from(new Int16Array(Uint8Array.from(frame).buffer));
+}
+
 /**
  * The browser client against a plain `ws` server that plays the host's side of the protocol by hand, so the tests
  * can send what a real host never would (bad frames, dropped connections). `ws` stands in for the browser WebSocket.
@@ -14,16 +19,21 @@ describe('WebSocketAgentClient', () => {
   let url: string;
   let connections: ServerSocket[];
   let received: ClientFrame[];
+  let binaryFrames: Buffer[];
   let client: WebSocketAgentClient;
 
   beforeEach(async () => {
     vi.stubGlobal('WebSocket', WebSocket);
     connections = [];
     received = [];
+    binaryFrames = [];
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     server.on('connection', (socket) => {
       connections.push(socket);
-      socket.on('message', (data) => received.push(ClientFrame.parse(JSON.parse(String(data)))));
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) binaryFrames.push(data as Buffer);
+        else received.push(ClientFrame.parse(JSON.parse(String(data))));
+      });
     });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws?token=t`;
@@ -115,5 +125,21 @@ describe('WebSocketAgentClient', () => {
     const again = client.call('conversations:list');
     connections[1]!.send(JSON.stringify({ kind: 'result', id: (await nextCall()).id, value: [] }));
     await expect(again).resolves.toEqual([]);
+  });
+
+  it('sends a mic frame as one binary frame holding exactly its samples, and drops frames while disconnected', async () => {
+    const hostSide = await connected();
+    const backing = Int16Array.from([9, 9, 1, -2, 32767, -32768, 9]);
+    client.sendMicFrame(backing.subarray(2, 6));
+    await vi.waitFor(() => expect(binaryFrames).toHaveLength(1));
+    expect(samplesOf(binaryFrames[0]!)).toEqual([1, -2, 32767, -32768]);
+
+    hostSide.terminate();
+    await vi.waitFor(() => expect(client.connectionState).not.toBe('open'));
+    expect(() => client.sendMicFrame(Int16Array.from([1, 2]))).not.toThrow();
+    await vi.waitFor(() => expect(client.connectionState).toBe('open'), { timeout: 3000 });
+    client.sendMicFrame(Int16Array.from([3, 4]));
+    await vi.waitFor(() => expect(binaryFrames).toHaveLength(2));
+    expect(samplesOf(binaryFrames[1]!)).toEqual([3, 4]);
   });
 });

@@ -19,7 +19,7 @@ export function MicButton() {
   };
 
   let label = talkHeld ? 'Listening… release to send' : 'Hold to talk (Space)';
-  if (handsFree) label = answering ? 'Interrupt' : muted ? 'Muted' : 'Hands-free';
+  if (handsFree) label = answering ? 'Interrupt' : muted ? 'Muted' : 'Just speak';
   return (
     <button
       type="button"
@@ -32,11 +32,20 @@ export function MicButton() {
       onPointerCancel={releaseTalk}
       onContextMenu={(event) => event.preventDefault()}
     >
-      <span className="mic-button-icon" aria-hidden="true">
-        🎤
-      </span>
+      <MicIcon />
       {label}
     </button>
+  );
+}
+
+function MicIcon() {
+  return (
+    <svg className="mic-button-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+      <path
+        fill="currentColor"
+        d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z"
+      />
+    </svg>
   );
 }
 

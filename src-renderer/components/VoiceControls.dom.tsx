@@ -37,7 +37,7 @@ export function ModeToggle() {
       title="Push-to-talk: hold Space or the mic button. Hands-free: the assistant listens for speech."
       onClick={() => void configure({ mode: handsFree ? 'push-to-talk' : 'hands-free' })}
     >
-      {handsFree ? 'Hands-free' : 'Push-to-talk'}
+      Mode: {handsFree ? 'hands-free' : 'push-to-talk'}
     </button>
   );
 }

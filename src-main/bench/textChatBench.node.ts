@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DoneEvent } from '../../src-shared/contract/index.js';
 import { createAgent } from '../agent/createAgent.node.js';
@@ -57,8 +57,11 @@ async function measureColdStart(config: AgentConfigOverrides, dataDir: string): 
     process.stdout.write(JSON.stringify({ readyMs: Date.now() - started, state: status.llm.state }));
     await agent.close();
   `;
+  // A script file, not `node -e`: node-llama-cpp re-runs the process's own arguments to test its binary.
+  const scriptFile = path.join(dataDir, '..', `cold-start-${path.basename(dataDir)}.mjs`);
+  writeFileSync(scriptFile, script);
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [scriptFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
+import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
 import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 
-const USAGE = `Usage: assistant bench [--runs <n>] [--json] [agent options as for "assistant chat"]
+const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
 `;
@@ -17,7 +18,14 @@ function ratio(rows: BenchRow[], numerator: string, denominator: string): number
 export async function runBenchCommand(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...agentOptionSpec, runs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...agentOptionSpec,
+      runs: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-voice': { type: 'boolean' },
+      stt: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     io.stdout.write(USAGE);
@@ -29,6 +37,14 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   const log = (line: string) => io.stderr.write(`${line}\n`);
   log(`Benchmarking (${runs} runs each)…`);
   const rows = await runTextChatBench({ config, runs, log });
+  if (!values['no-voice']) {
+    const stt = (values.stt ?? 'auto') as 'auto' | 'whisper' | 'sphinx';
+    try {
+      rows.push(...(await runVoiceTurnBench({ config, runs, stt, log })));
+    } catch (error) {
+      log(`Voice benchmark skipped: ${(error as Error).message}`);
+    }
+  }
   const ratios = {
     'on-demand / preloaded time to first token (p50)': ratio(rows, 'time to first token (model loaded on demand)', 'time to first token (model preloaded)'),
     'generated / cache-hit answer time (p50)': ratio(rows, 'generated answer, total', 'cache-hit answer, total'),

@@ -80,6 +80,8 @@ export class VoiceSession {
   private partialEveryMs = 0;
   /** When the audio already sent to the renderer finishes playing (estimated from durations). */
   private audibleUntil = 0;
+  /** The turn whose audio is playing, kept after its text is done so a barge-in can still stop and mark it. */
+  private audibleTurnId: string | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private framesQueue: Promise<void> = Promise.resolve();
   private readonly unlisten: () => void;
@@ -298,6 +300,7 @@ export class VoiceSession {
           onAudio: (_seq, durationMs) => {
             turn.timer.firstAudio();
             this.audibleUntil = Math.max(this.audibleUntil, performance.now()) + durationMs;
+            this.audibleTurnId = started.turnId;
             if (this.active === turn) this.setState('speaking');
           },
         },
@@ -332,6 +335,9 @@ export class VoiceSession {
     const turn = this.active;
     const audible = this.isAudible();
     if (!turn && !audible) return false;
+    const stoppedTurnId = turn?.turnId ?? (audible ? this.audibleTurnId : undefined);
+    // Cancelling a turn whose text is already complete marks its answer interrupted.
+    if (stoppedTurnId && !turn?.turnId) this.options.chat.cancelTurn(stoppedTurnId);
     if (turn) {
       turn.abandoned = true;
       turn.transcription?.abort();
@@ -341,8 +347,9 @@ export class VoiceSession {
       this.active = undefined;
     }
     this.audibleUntil = 0;
+    this.audibleTurnId = undefined;
     clearTimeout(this.idleTimer);
-    this.options.emit({ type: 'speech-stop', turnId: turn?.turnId ?? null, reason });
+    this.options.emit({ type: 'speech-stop', turnId: stoppedTurnId ?? null, reason });
     this.setState(this.settings.mode === 'hands-free' ? 'listening' : 'idle');
     return true;
   }

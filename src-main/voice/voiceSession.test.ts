@@ -159,6 +159,33 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     const messages = await agent.call('conversations:messages', { id: conversation });
     expect(messages.at(-1)).toMatchObject({ role: 'assistant', status: 'interrupted' });
   });
+  it('barge-in after the text is complete, while it is still being spoken, marks the answer interrupted', async () => {
+    await agent.call('voice:configure', { mode: 'push-to-talk', conversationId: null });
+    const question = await utterance('Tell me a story about a cat');
+    const events: AgentEvent[] = [];
+    const stop = agent.listen((e) => events.push(e));
+    const voice = agent.voice!;
+    await agent.call('voice:ptt', { pressed: true });
+    for (let i = 0; i < question.length; i += 320) await voice.pushFrame(question.subarray(i, i + 320));
+    await agent.call('voice:ptt', { pressed: false });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (events.some((e) => e.type === 'done') && events.some((e) => e.type === 'speech-audio')) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    const done = events.find((e) => e.type === 'done') as { turnId: string; conversationId: string; interrupted: boolean };
+    expect(done.interrupted).toBe(false);
+    expect((await agent.call('voice:status')).state).toBe('speaking');
+    await agent.call('voice:ptt', { pressed: true });
+    expect(events.find((e) => e.type === 'speech-stop')).toMatchObject({ turnId: done.turnId, reason: 'barge-in' });
+    await agent.call('voice:ptt', { pressed: false });
+    stop();
+    const messages = await agent.call('conversations:messages', { id: done.conversationId });
+    expect(messages.at(-1)).toMatchObject({ role: 'assistant', status: 'interrupted' });
+  });
 });
 
 describe('assistant voice with bad input', () => {

@@ -38,6 +38,9 @@ export class ConversationStore {
       updateMessage: db.prepare('UPDATE messages SET text = ?, status = ? WHERE id = ?'),
       listMessages: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id'),
       markStreamingCrashed: db.prepare("UPDATE messages SET status = 'crashed' WHERE status = 'streaming'"),
+      markAnswerInterrupted: db.prepare(
+        "UPDATE messages SET status = 'interrupted' WHERE turn_id = ? AND role = 'assistant' AND status = 'complete'",
+      ),
       insertTimings: db.prepare(
         `INSERT OR REPLACE INTO turn_timings
          (turn_id, conversation_id, provider, model, cached, interrupted, ttft_ms, total_ms, tokens, timings_json, created_at)
@@ -49,6 +52,11 @@ export class ConversationStore {
   /** Answers that were streaming when the process died are kept, marked as crashed. Returns how many. */
   recoverCrashedTurns(): number {
     return this.statements.markStreamingCrashed.run().changes;
+  }
+
+  /** A complete answer whose speech the user cut off: they did not hear all of it. */
+  markAnswerInterrupted(turnId: string): boolean {
+    return this.statements.markAnswerInterrupted.run(turnId).changes > 0;
   }
 
   createConversation(title: string): Conversation {

@@ -101,10 +101,17 @@ export class ChatTurnRunner {
     return { turnId, conversationId, finished };
   }
 
+  /**
+   * Stops a turn. A turn whose text had already finished (a voice answer still being spoken when the user barged
+   * in) is marked interrupted, since the user did not hear all of it.
+   */
   cancel(turnId: string): boolean {
     const turn = this.active.get(turnId);
-    turn?.cancel();
-    return turn !== undefined;
+    if (turn) {
+      turn.cancel();
+      return true;
+    }
+    return this.deps.store.markAnswerInterrupted(turnId);
   }
 
   /** Cancels every running turn and waits until their partial answers are stored. */

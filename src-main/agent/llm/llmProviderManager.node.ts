@@ -64,7 +64,7 @@ export class LlmProviderManager {
     this.failedKinds.add(failed.kind);
     const otherKind: LlmProviderKind = failed.kind === 'ollama' ? 'embedded' : 'ollama';
     if (this.failedKinds.has(otherKind)) return undefined;
-    this.options.onNotice(`${describeKind(failed.kind)} failed (${reason}). Switching to ${describeKind(otherKind)}.`);
+    this.options.onNotice(`${describeKind(failed.kind)} failed (${reason}). Switching to ${describeKind(otherKind)}.`.replace(/^the/, 'The'));
     this.loading = this.load(otherKind);
     try {
       return await this.loading;
@@ -127,5 +127,5 @@ export class LlmProviderManager {
 }
 
 function describeKind(kind: LlmProviderKind): string {
-  return kind === 'ollama' ? 'Ollama' : 'The embedded model';
+  return kind === 'ollama' ? 'Ollama' : 'the embedded model';
 }

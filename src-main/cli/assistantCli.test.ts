@@ -17,9 +17,16 @@ interface CliRun {
   stderr: string;
 }
 
-function runCli(args: string[], options: { killAfter?: (events: Array<Record<string, unknown>>) => boolean } = {}): Promise<CliRun> {
+function runCli(
+  args: string[],
+  options: { killAfter?: (events: Array<Record<string, unknown>>) => boolean; stdin?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, [cli, ...args], {
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     const events: Array<Record<string, unknown>> = [];
     let buffer = '';
     let stderr = '';
@@ -68,6 +75,28 @@ describe.skipIf(!built)('assistant CLI (spawned process, real model, real SQLite
     const error = run.events.find((e) => e.type === 'error') as { code: string; message: string };
     expect(error.code).toBe('MODEL_MISSING');
     expect(error.message).toContain(missing);
+  });
+
+  it('interactive chat (no question): each line is a turn in one conversation', async () => {
+    const dataDir = tempDataDir();
+    const run = await runCli(chatArgs(dataDir), { stdin: 'Once upon a time\nThe cat sat\n' });
+    expect(run.code).toBe(0);
+    const done = run.events.filter((e) => e.type === 'done') as Array<{ conversationId: string; text: string }>;
+    expect(done).toHaveLength(2);
+    expect(done[0]!.conversationId).toBe(done[1]!.conversationId);
+    expect(done.every((d) => d.text.length > 0)).toBe(true);
+  });
+
+  it('doctor reports models, Ollama, the Electron binary and the data dir, each with a fix when missing', async () => {
+    const dataDir = tempDataDir();
+    const run = await runCli(['doctor', '--json'], { env: { ASSISTANT_DATA_DIR: dataDir, OLLAMA_HOST: 'http://127.0.0.1:9' } });
+    const checks = run.events as Array<{ area: string; ok: boolean; summary: string; fix?: string }>;
+    expect(checks.map((c) => c.area)).toEqual(expect.arrayContaining(['models', 'ollama', 'electron', 'data']));
+    expect(checks.find((c) => c.area === 'data')).toMatchObject({ ok: true, summary: expect.stringContaining(dataDir) });
+    const ollama = checks.find((c) => c.area === 'ollama')!;
+    expect(ollama.ok).toBe(false);
+    expect(ollama.fix).toMatch(/ollama serve|OLLAMA_HOST/);
+    for (const check of checks.filter((c) => !c.ok)) expect(check.fix).toBeTruthy();
   });
 
   it('crash: kill -9 mid-answer keeps the question and the partial answer; the cache still hits after restart', async () => {

@@ -189,6 +189,24 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
 });
 
 describe('assistant voice with bad input', () => {
+  it('a speech-to-text model that cannot load: the app still starts, text chat works, and voice says what is missing', async () => {
+    const agent = createAgent({
+      config: {
+        dataDir: tempDataDir(),
+        llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
+        voice: { enabled: true, stt: 'whisper', whisperModel: path.join(tempDataDir(), 'missing-ggml-base.en.bin') },
+      },
+    });
+    await agent.whenReady();
+    await agent.voice!.whenLoaded();
+    const status = await agent.call('voice:status');
+    expect(status.stt.state).toBe('missing');
+    expect(status.stt.message).toContain('missing-ggml-base.en.bin');
+    const started = await agent.call('chat:send', { text: 'Once upon a time' });
+    expect(started.turnId).toBeTruthy();
+    await agent.close();
+  });
+
   it('a corrupt or non-WAV file gives BAD_AUDIO and exit code 1', async () => {
     const { runVoiceCommand } = await import('./voiceCommand.node.js');
     const file = path.join(tempDataDir(), 'not-audio.wav');

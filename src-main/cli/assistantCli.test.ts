@@ -9,6 +9,7 @@ import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'bin/assistant.js');
 const built = existsSync(path.join(root, 'build/src-main/cli/assistantCli.node.js'));
+if (!built) console.warn('Skipping the CLI tests: the CLI is not built (run "npm run build"; "npm test" does it first).');
 
 interface CliRun {
   code: number | null;

@@ -219,6 +219,14 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         case 'conversations-changed':
           void refreshConversations();
           return;
+        case 'speech-stop': {
+          // A barge-in on an answer whose text had finished marks it interrupted in the store: show that.
+          const { activeConversationId, messages } = get();
+          if (event.turnId && activeConversationId !== null && !messages.some((m) => m.status === 'streaming')) {
+            void loadMessages(activeConversationId);
+          }
+          return;
+        }
       }
     }
 

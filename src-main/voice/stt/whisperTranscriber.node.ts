@@ -27,6 +27,7 @@ export class WhisperTranscriber implements SpeechTranscriber {
   private loading: Promise<WhisperContext> | undefined;
   /** whisper.cpp runs one decode per context at a time; later calls wait their turn. */
   private queue: Promise<unknown> = Promise.resolve();
+  private unrouteNativeLog: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: WhisperTranscriberOptions) {}
 
@@ -50,6 +51,7 @@ export class WhisperTranscriber implements SpeechTranscriber {
     await this.queue;
     const context = await loading.catch(() => undefined);
     await context?.release();
+    await this.unrouteNativeLog?.();
   }
 
   private context(): Promise<WhisperContext> {
@@ -68,17 +70,26 @@ export class WhisperTranscriber implements SpeechTranscriber {
     const { modelPath } = this.options;
     await checkModelFile(modelPath);
     let context: WhisperContext;
+    const unrouteNativeLog = await routeWhisperNativeLog();
+    this.unrouteNativeLog = unrouteNativeLog;
     try {
-      await routeWhisperNativeLog();
       context = await initWhisper({ filePath: modelPath, useGpu: false });
     } catch {
+      await unrouteNativeLog();
       // The binding only says "Failed to initialize whisper context".
       throw new AgentError(
         'MODEL_CORRUPT',
         `Whisper could not load ${modelPath}: the file is damaged or not a whisper.cpp model. Download it again with "npx assistant models pull whisper-base-en".`,
       );
     }
-    await this.decode(context, new Int16Array(16_000), {});
+    try {
+      await this.decode(context, new Int16Array(16_000), {});
+    } catch (error) {
+      // A failed load is retried from scratch, so this context is not kept.
+      await context.release();
+      await unrouteNativeLog();
+      throw error;
+    }
     return context;
   }
 

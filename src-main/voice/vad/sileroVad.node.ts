@@ -44,6 +44,7 @@ export class SileroVad implements VoiceActivityDetector {
 
   private constructor(
     private context: WhisperVadContext | undefined,
+    private readonly unrouteNativeLog: () => Promise<void>,
     options: SileroVadOptions,
   ) {
     this.segmenter = new TurnSegmenter({ ...DEFAULT_TURN_TAKING, ...options.turnTaking }, SAMPLE_RATE);
@@ -60,14 +61,15 @@ export class SileroVad implements VoiceActivityDetector {
       throw new AgentError('MODEL_MISSING', `The Silero VAD model ${modelPath} does not exist. Set ASSISTANT_VAD_MODEL to a silero ggml .bin file.`);
     }
     let context: WhisperVadContext;
+    const unrouteNativeLog = await routeWhisperNativeLog();
     try {
-      await routeWhisperNativeLog();
       context = await initWhisperVad({ filePath: modelPath, useGpu: false, nThreads: options.threads ?? 1 });
     } catch {
+      await unrouteNativeLog();
       // The binding's message is a generic "Failed to initialize" followed by the native log.
       throw new AgentError('MODEL_CORRUPT', `Could not load the Silero VAD model ${modelPath}; it is not a whisper.cpp ggml VAD model or is damaged.`);
     }
-    return new SileroVad(context, options);
+    return new SileroVad(context, unrouteNativeLog, options);
   }
 
   push(frame: Int16Array): Promise<VadEvent[]> {
@@ -94,6 +96,7 @@ export class SileroVad implements VoiceActivityDetector {
     const context = this.context;
     this.context = undefined;
     await context?.release();
+    await this.unrouteNativeLog();
   }
 
   private enqueue(task: () => Promise<VadEvent[]>): Promise<VadEvent[]> {

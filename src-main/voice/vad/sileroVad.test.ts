@@ -1,7 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { readWavFile } from '../audio/wavReader.node.js';
@@ -137,4 +139,30 @@ describe('SileroVad.load', () => {
     expect(error).toBeInstanceOf(AgentError);
     expect(error).toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringContaining(garbage) });
   });
+});
+
+describe('SileroVad and the process', () => {
+  it('lets the process exit once disposed (whisper.cpp\'s routed log must not keep Node alive)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'silero-exit-'));
+    try {
+      // A separate process, run by vite-node (it loads the TypeScript source like vitest does), must end on its own.
+      const script = path.join(dir, 'detectThenEnd.mjs');
+      await writeFile(
+        script,
+        `const { SileroVad } = await import(${JSON.stringify(path.join(import.meta.dirname, 'sileroVad.node.ts'))});
+const { readWavFile } = await import(${JSON.stringify(path.join(import.meta.dirname, '../audio/wavReader.node.ts'))});
+const vad = await SileroVad.load({ modelPath: ${JSON.stringify(requireModelPath('silero-vad'))} });
+const { samples } = await readWavFile(${JSON.stringify(JFK_WAV)});
+const events = [...(await vad.push(samples.subarray(0, 3 * 16000))), ...(await vad.flush())];
+await vad.dispose();
+console.log('turns', events.filter((event) => event.type === 'speech-end').length);
+`,
+      );
+      const viteNode = path.join(import.meta.dirname, '../../../node_modules/.bin/vite-node');
+      const { stdout } = await promisify(execFile)(viteNode, [script], { timeout: 20_000, cwd: dir });
+      expect(stdout).toMatch(/turns [1-9]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

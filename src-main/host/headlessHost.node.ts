@@ -206,6 +206,10 @@ function serveConnection(agent: AgentService, connection: WebSocket, onDroppedMi
       .finally(() => running.delete(frame.id));
   });
 
+  // A protocol violation (bad UTF-8, a frame over maxPayload) is emitted here after ws has already closed the
+  // connection with the matching code; without a listener it would be an uncaught exception that ends the host.
+  connection.on('error', () => undefined);
+
   // Nobody is left to receive these results.
   connection.on('close', () => {
     for (const controller of running.values()) controller.abort();

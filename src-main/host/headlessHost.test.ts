@@ -280,6 +280,22 @@ describe('headless host', () => {
     expect(client.frames).toEqual([]);
   });
 
+  it('closes a connection that breaks the WebSocket protocol (bad UTF-8, oversized frame) and keeps serving others', async () => {
+    await start();
+    const other = await connect();
+    for (const [payload, expectedCode] of [
+      [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 1007], // a text frame that is not UTF-8
+      [Buffer.alloc(8 * 1024 * 1024 + 1, 0x20), 1009], // over the host's frame limit
+    ] as const) {
+      const client = await connect();
+      const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+      client.socket.send(payload, { binary: false });
+      expect(await closed).toBe(expectedCode);
+    }
+    other.send({ kind: 'call', id: 2, command: 'conversations:list' });
+    expect((await other.next(isFrame('result', 2))).value).toEqual([]);
+  });
+
   it('broadcasts agent events to every connected client', async () => {
     await start();
     const first = await connect();

@@ -89,6 +89,20 @@ describe('text chat on real node-llama-cpp with stories260K', () => {
     expect(ta.done?.timings.promptTokens).toBe(tb.done?.timings.promptTokens);
   });
 
+  it('asking again right after cancelling the same question gets a whole answer, not the cancelled generation', async () => {
+    // Another answer holds the model, so the cancelled generation is still waiting its turn when the question comes again.
+    const other = await agent.call('chat:send', { text: 'Tell a long story about a brave knight and his horse' });
+    const question = 'A little bird sang a song in the tall green tree';
+    const first = await agent.call('chat:send', { text: question });
+    await agent.call('chat:cancel', { turnId: first.turnId });
+    const again = await agent.call('chat:send', { text: question });
+    expect((await events.forTurn(first.turnId)).done?.interrupted).toBe(true);
+    const turn = await events.forTurn(again.turnId);
+    expect(turn.done).toMatchObject({ interrupted: false, cached: false });
+    expect(turn.done?.text.length).toBeGreaterThan(0);
+    await events.forTurn(other.turnId);
+  });
+
   it('rejects an empty question and one over the limit with a clear error, storing nothing', async () => {
     const before = await agent.call('conversations:list');
     await expect(agent.call('chat:send', { text: '   \n ' })).rejects.toMatchObject({ code: 'EMPTY_QUESTION' });

@@ -205,7 +205,8 @@ export class ChatTurnRunner {
         return;
       }
 
-      const generation = this.inFlight.get(key) ?? this.startGeneration(key, provider, turn);
+      const inFlight = this.inFlight.get(key);
+      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, turn);
       const subscription = generation.subscribe(onToken);
       setCancel(subscription.cancel);
       let outcome: GenerationOutcome;
@@ -258,7 +259,10 @@ export class ChatTurnRunner {
         if (!result.aborted && result.text.trim() !== '') cache.set(key, result.text);
       })
       .catch(() => undefined)
-      .finally(() => this.inFlight.delete(key));
+      .finally(() => {
+        // A stopped generation may already have been replaced by a new one for the same question.
+        if (this.inFlight.get(key) === generation) this.inFlight.delete(key);
+      });
     return generation;
   }
 }

@@ -34,6 +34,11 @@ export class SharedGeneration {
     this.result.catch(() => undefined);
   }
 
+  /** Every subscriber cancelled, so the generation is stopping: a new subscriber would only get its partial text. */
+  get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
   /** Resolves with the provider's own result once generation ends (for caching the complete answer). */
   get completed(): Promise<LlmGenerateResult> {
     return this.result;

@@ -33,6 +33,8 @@ export class LlmProviderManager {
   private currentStatus: LlmStatus = { state: 'loading', provider: null, model: null };
   /** A provider that failed is not chosen again this session. */
   private readonly failedKinds = new Set<LlmProviderKind>();
+  /** The switch away from a failed provider, shared by every turn that saw it fail. */
+  private fallback: { from: LlmProvider; to: Promise<LlmProvider | undefined> } | undefined;
 
   constructor(private readonly options: LlmProviderManagerOptions) {}
 
@@ -60,17 +62,15 @@ export class LlmProviderManager {
    * Returns the new provider, or undefined when there is nothing to fall back to.
    */
   async fallBackFrom(failed: LlmProvider, reason: string): Promise<LlmProvider | undefined> {
+    if (this.fallback?.from === failed) return this.fallback.to;
     if (this.activeProvider !== failed) return this.ready();
     this.failedKinds.add(failed.kind);
     const otherKind: LlmProviderKind = failed.kind === 'ollama' ? 'embedded' : 'ollama';
     if (this.failedKinds.has(otherKind)) return undefined;
     this.options.onNotice(`${describeKind(failed.kind)} failed (${reason}). Switching to ${describeKind(otherKind)}.`.replace(/^the/, 'The'));
     this.loading = this.load(otherKind);
-    try {
-      return await this.loading;
-    } catch {
-      return undefined;
-    }
+    this.fallback = { from: failed, to: this.loading.catch(() => undefined) };
+    return this.fallback.to;
   }
 
   async dispose(): Promise<void> {

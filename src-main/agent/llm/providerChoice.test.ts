@@ -57,6 +57,30 @@ describe('provider choice and fallback (Ollama protocol test: a local server spe
     expect((await agent.call('agent:status')).llm).toMatchObject({ state: 'warm', provider: 'embedded' });
   });
 
+  it('two answers failing on Ollama at once switch to the embedded model once, and both are answered', async () => {
+    const server = await OllamaProtocolServer.start({ models: ['qwen-test'] });
+    cleanups.push(() => server.close());
+    const agent = autoAgent(server.url);
+    const events = collectTurnEvents(agent);
+    const notices: AgentEvent[] = [];
+    agent.listen((e) => e.type === 'notice' && notices.push(e));
+    await agent.whenReady();
+    expect((await agent.call('agent:status')).llm.provider).toBe('ollama');
+
+    server.failChat({ kind: 'http-500' });
+    const started = await Promise.all([
+      agent.call('chat:send', { text: 'Tell me a story about a cat' }),
+      agent.call('chat:send', { text: 'Tell me a story about a dog' }),
+    ]);
+    for (const { turnId } of started) {
+      const turn = await events.forTurn(turnId);
+      expect(turn.error).toBeUndefined();
+      expect(turn.done).toMatchObject({ provider: 'embedded', interrupted: false });
+      expect(turn.done?.text.length).toBeGreaterThan(0);
+    }
+    expect(notices).toHaveLength(1);
+  });
+
   it('auto uses the embedded model when Ollama is unreachable', async () => {
     const agent = autoAgent(`http://127.0.0.1:${await closedPort()}`);
     await agent.whenReady();

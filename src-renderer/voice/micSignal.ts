@@ -4,6 +4,7 @@
  * worklet's message shapes.
  * No DOM or worklet globals here, so it runs (and is tested) anywhere.
  */
+import { windowedSincWeight } from '../../src-shared/audio/windowedSinc.js';
 
 /** The capture worklet's registered name, its options and what it posts (the PCM buffer is transferred, not copied). */
 export const MIC_CAPTURE_PROCESSOR = 'mic-capture';
@@ -109,25 +110,12 @@ function tabulateKernel(fraction: number, halfWidth: number, cutoff: number): Fl
   let total = 0;
   for (let tap = 0; tap < kernel.length; tap++) {
     const distance = tap - halfWidth + 1 - fraction;
-    const weight = cutoff * sinc(cutoff * distance) * blackman(distance / halfWidth);
+    const weight = windowedSincWeight(distance, cutoff, halfWidth);
     kernel[tap] = weight;
     total += weight;
   }
   for (let tap = 0; tap < kernel.length; tap++) kernel[tap]! /= total;
   return kernel;
-}
-
-function sinc(x: number): number {
-  if (x === 0) return 1;
-  const px = Math.PI * x;
-  return Math.sin(px) / px;
-}
-
-/** Blackman window over t in [-1, 1]. */
-function blackman(t: number): number {
-  if (t <= -1 || t >= 1) return 0;
-  const phase = Math.PI * (t + 1);
-  return 0.42 - 0.5 * Math.cos(phase) + 0.08 * Math.cos(2 * phase);
 }
 
 export interface MicFrame {

@@ -1,3 +1,5 @@
+import { windowedSincWeight } from '../../../src-shared/audio/windowedSinc.js';
+
 /** Zero crossings of the sinc on each side of the output point: 16 gives a steep low-pass at modest cost. */
 const HALF_WIDTH_ZERO_CROSSINGS = 16;
 
@@ -21,7 +23,7 @@ export function resampleWindowedSinc(input: Float32Array, fromRate: number, toRa
     let weightSum = 0;
     for (let inIndex = first; inIndex <= last; inIndex++) {
       const distance = inIndex - center;
-      const weight = cutoff * sinc(cutoff * distance) * blackman(distance / halfWidth);
+      const weight = windowedSincWeight(distance, cutoff, halfWidth);
       sum += input[inIndex]! * weight;
       weightSum += weight;
     }
@@ -29,17 +31,4 @@ export function resampleWindowedSinc(input: Float32Array, fromRate: number, toRa
     output[outIndex] = weightSum === 0 ? 0 : sum / weightSum;
   }
   return output;
-}
-
-function sinc(x: number): number {
-  if (x === 0) return 1;
-  const px = Math.PI * x;
-  return Math.sin(px) / px;
-}
-
-/** Blackman window over t in [-1, 1]. */
-function blackman(t: number): number {
-  if (t <= -1 || t >= 1) return 0;
-  const phase = Math.PI * (t + 1);
-  return 0.42 - 0.5 * Math.cos(phase) + 0.08 * Math.cos(2 * phase);
 }

@@ -5,7 +5,7 @@ import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { createAgent } from '../agent/createAgent.node.js';
 import { FliteSpeechSynthesizer } from '../voice/tts/fliteSpeechSynthesizer.node.js';
 import { runVoiceFileTurn } from '../voice/voiceCommand.node.js';
-import { concat } from '../voice/voiceSession.node.js';
+import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import type { BenchRow } from './benchStats.js';
 
 /** The fixed utterances, spoken by the built-in voice so every run hears exactly the same audio. */
@@ -31,7 +31,7 @@ export async function runVoiceTurnBench(options: {
     const utterances: Int16Array[] = [];
     for (const text of BENCH_UTTERANCES) {
       const speech = await synthesizer.synthesize(text, { voice: 'awb' });
-      utterances.push(concat([new Int16Array(8000), speech.samples]));
+      utterances.push(concatSamples(Int16Array, [new Int16Array(8000), speech.samples]));
     }
     const rows = {
       transcript: [] as number[],

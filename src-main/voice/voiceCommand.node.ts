@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
 import { agentConfigFromFlags, agentOptionSpec } from '../cli/chatCommand.node.js';
 import { jsonLine, type CommandIo } from '../cli/commandIo.js';
 import { createAgent, type Agent } from '../agent/createAgent.node.js';
 import { encodeWav16 } from './audio/wavCodec.node.js';
 import { readWavFile } from './audio/wavReader.node.js';
-import { concat } from './voiceSession.node.js';
 
 const USAGE = `Usage: assistant voice <file.wav> [--json] [-o answer.wav] [--stt auto|whisper|sphinx] [--voice flite:<name>]
                        [agent options as for "assistant chat"]
@@ -158,7 +158,7 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
       },
     };
     if (values.output) {
-      await writeFile(values.output, encodeWav16(concat(turn.audio), turn.audioSampleRate));
+      await writeFile(values.output, encodeWav16(concatSamples(Int16Array, turn.audio), turn.audioSampleRate));
     }
     if (json) io.stdout.write(jsonLine(done));
     else {

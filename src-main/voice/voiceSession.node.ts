@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import {
   DEFAULT_VOICE_SETTINGS,
   MIC_SAMPLE_RATE,
@@ -130,7 +131,7 @@ export class VoiceSession {
     } else if (this.pttHeld) {
       this.pttHeld = false;
       this.stopPartials();
-      const audio = concat(this.pttFrames);
+      const audio = concatSamples(Int16Array, this.pttFrames);
       this.pttFrames = [];
       const voicedMs = (audio.length * 1000) / MIC_SAMPLE_RATE;
       if (voicedMs < this.settings.minSpeechMs) {
@@ -388,7 +389,7 @@ export class VoiceSession {
       if (!transcriber || this.partialInFlight || frames.length === 0) return;
       this.partialInFlight = true;
       transcriber
-        .transcribe(concat(frames), { partial: true })
+        .transcribe(concatSamples(Int16Array, frames), { partial: true })
         .then((partial) => {
           if (this.partialTimer && !partial.noSpeech && partial.text.trim()) {
             this.options.emit({ type: 'transcript', utteranceId, final: false, text: partial.text.trim() });
@@ -422,14 +423,4 @@ export class VoiceSession {
   private emitStatus(): void {
     this.options.emit({ type: 'voice-status', status: this.getStatus() });
   }
-}
-
-export function concat(frames: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(frames.reduce((sum, frame) => sum + frame.length, 0));
-  let offset = 0;
-  for (const frame of frames) {
-    out.set(frame, offset);
-    offset += frame.length;
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
 import { createAgent, type Agent } from '../agent/createAgent.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
@@ -8,7 +9,6 @@ import { SpeakingTurn } from './answerSpeaker.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { findExecutable, SPHINX_BINARY } from './stt/sphinxTranscriber.node.js';
 import { runVoiceFileTurn } from './voiceCommand.node.js';
-import { concat } from './voiceSession.node.js';
 import { rmsDbfs } from './vad/energyGate.js';
 
 const synthesizer = new FliteSpeechSynthesizer();
@@ -19,7 +19,7 @@ if (!sphinxInstalled) console.warn('Skipping the voice-session tests: PocketSphi
 async function utterance(text: string): Promise<Int16Array> {
   const speech = await synthesizer.synthesize(text, { voice: 'awb' });
   expect(speech.sampleRate).toBe(16_000);
-  return concat([new Int16Array(8000), speech.samples, new Int16Array(16000)]);
+  return concatSamples(Int16Array, [new Int16Array(8000), speech.samples, new Int16Array(16000)]);
 }
 
 describe('answer speaker stage (tokens → sentences → flite audio)', () => {
@@ -89,7 +89,7 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     expect(turn.transcript).toMatch(/weather/);
     expect(turn.done?.text.length).toBeGreaterThan(0);
     expect(turn.audio.length).toBeGreaterThan(0);
-    expect(rmsDbfs(concat(turn.audio))).toBeGreaterThan(-40);
+    expect(rmsDbfs(concatSamples(Int16Array, turn.audio))).toBeGreaterThan(-40);
     const w = turn.waterfall!;
     expect(w.firstTokenMs).toBeGreaterThanOrEqual(w.transcriptMs);
     expect(w.firstAudioMs).toBeGreaterThanOrEqual(w.firstSentenceMs!);
@@ -102,7 +102,7 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     const before = (await agent.call('conversations:list')).length;
     const blip = new Int16Array(1600).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
     const noise = new Int16Array(16000 * 2).map(() => Math.round((Math.random() - 0.5) * 6000));
-    for (const audio of [new Int16Array(16000), concat([new Int16Array(8000), blip, new Int16Array(8000)]), noise]) {
+    for (const audio of [new Int16Array(16000), concatSamples(Int16Array, [new Int16Array(8000), blip, new Int16Array(8000)]), noise]) {
       const events: AgentEvent[] = [];
       const stop = agent.listen((e) => events.push(e));
       const voice = agent.voice!;

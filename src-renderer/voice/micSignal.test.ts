@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { MicFrameBuilder, StreamingDownsampler } from './micSignal.js';
 
 function sine(frequency: number, sampleRate: number, seconds: number, amplitude = 0.5): Float32Array {
@@ -12,13 +13,7 @@ function downsampleInBlocks(input: Float32Array, inputRate: number, outputRate: 
   const downsampler = new StreamingDownsampler(inputRate, outputRate);
   const parts: Float32Array[] = [];
   for (let offset = 0; offset < input.length; offset += blockSize) parts.push(downsampler.push(input.subarray(offset, offset + blockSize)));
-  const output = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    output.set(part, offset);
-    offset += part.length;
-  }
-  return output;
+  return concatSamples(Float32Array, parts);
 }
 
 /** Amplitude of one frequency in the signal (projection on sine and cosine), away from the edges. */

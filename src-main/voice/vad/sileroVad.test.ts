@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concatSamples } from '../../../src-shared/audio/sampleArrays.js';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { readWavFile } from '../audio/wavReader.node.js';
 import { requireModelPath } from '../../models/modelResolver.node.js';
@@ -51,15 +52,7 @@ function ends(events: VadEvent[]) {
 const ms = (millis: number) => Math.round((millis * RATE) / 1000);
 const silence = (millis: number) => new Int16Array(ms(millis));
 const slice = (audio: Int16Array, fromMs: number, toMs: number) => audio.slice(ms(fromMs), ms(toMs));
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+const concat = (...parts: Int16Array[]) => concatSamples(Int16Array, parts);
 
 describe('SileroVad on real audio', () => {
   it('finds the four spoken phrases of jfk.wav as four turns at the right times', async () => {

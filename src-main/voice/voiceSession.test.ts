@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
 import { createAgent, type Agent } from '../agent/createAgent.node.js';
@@ -20,6 +20,18 @@ async function utterance(text: string): Promise<Int16Array> {
   const speech = await synthesizer.synthesize(text, { voice: 'awb' });
   expect(speech.sampleRate).toBe(16_000);
   return concatSamples(Int16Array, [new Int16Array(8000), speech.samples, new Int16Array(16000)]);
+}
+
+/** The first recorded event that matches, as soon as it has arrived. */
+function arrival<E extends AgentEvent>(events: readonly E[], matches: (event: E) => boolean): Promise<E> {
+  return vi.waitFor(
+    () => {
+      const found = events.find(matches);
+      if (!found) throw new Error('The expected event has not arrived yet.');
+      return found;
+    },
+    { timeout: 30_000, interval: 2 },
+  );
 }
 
 describe('answer speaker stage (tokens → sentences → flite audio)', () => {
@@ -126,29 +138,14 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     for (let i = 0; i < question.length; i += 320) await voice.pushFrame(question.subarray(i, i + 320));
     await agent.call('voice:ptt', { pressed: false });
     // Wait until the answer is being spoken.
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (events.some((e) => e.type === 'speech-audio')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
+    await arrival(events, (e) => e.type === 'speech-audio');
     const turnId = (events.find((e) => e.type === 'turn-started') as { turnId: string }).turnId;
     const bargedAt = performance.now();
     await agent.call('voice:ptt', { pressed: true });
     const speechStop = events.find((e) => e.type === 'speech-stop' && e.at >= bargedAt);
     expect(speechStop).toMatchObject({ turnId, reason: 'barge-in' });
     expect(speechStop!.at - bargedAt).toBeLessThan(150);
-    const done = await new Promise<AgentEvent & { at: number }>((resolve) => {
-      const check = setInterval(() => {
-        const found = events.find((e) => e.type === 'done' && e.turnId === turnId);
-        if (found) {
-          clearInterval(check);
-          resolve(found);
-        }
-      }, 2);
-    });
+    const done = await arrival(events, (e) => e.type === 'done' && e.turnId === turnId);
     expect(done).toMatchObject({ interrupted: true });
     expect(done.at - bargedAt).toBeLessThan(150);
     const audioAfterStop = events.filter((e) => e.type === 'speech-audio' && e.at > speechStop!.at);
@@ -168,15 +165,8 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     await agent.call('voice:ptt', { pressed: true });
     for (let i = 0; i < question.length; i += 320) await voice.pushFrame(question.subarray(i, i + 320));
     await agent.call('voice:ptt', { pressed: false });
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (events.some((e) => e.type === 'done') && events.some((e) => e.type === 'speech-audio')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
-    const done = events.find((e) => e.type === 'done') as { turnId: string; conversationId: string; interrupted: boolean };
+    await arrival(events, (e) => e.type === 'speech-audio');
+    const done = (await arrival(events, (e) => e.type === 'done')) as { turnId: string; conversationId: string; interrupted: boolean };
     expect(done.interrupted).toBe(false);
     expect((await agent.call('voice:status')).state).toBe('speaking');
     await agent.call('voice:ptt', { pressed: true });

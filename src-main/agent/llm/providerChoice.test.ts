@@ -23,6 +23,16 @@ function autoAgent(ollamaHost: string) {
   return agent;
 }
 
+/** An auto agent, ready, with its turns' events and its notices recorded. */
+async function recordedAutoAgent(ollamaHost: string) {
+  const agent = autoAgent(ollamaHost);
+  const events = collectTurnEvents(agent);
+  const notices: AgentEvent[] = [];
+  agent.listen((e) => e.type === 'notice' && notices.push(e));
+  await agent.whenReady();
+  return { agent, events, notices };
+}
+
 /** A port that refuses connections: bound, then closed. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -36,11 +46,7 @@ describe('provider choice and fallback (Ollama protocol test: a local server spe
   it('auto uses Ollama when it is reachable and has the model, and falls back to the embedded model with a notice when Ollama fails mid-session', async () => {
     const server = await OllamaProtocolServer.start({ models: ['qwen-test'], tokens: ['Paris', ' is', ' the', ' capital', '.'] });
     cleanups.push(() => server.close());
-    const agent = autoAgent(server.url);
-    const events = collectTurnEvents(agent);
-    const notices: AgentEvent[] = [];
-    agent.listen((e) => e.type === 'notice' && notices.push(e));
-    await agent.whenReady();
+    const { agent, events, notices } = await recordedAutoAgent(server.url);
     expect((await agent.call('agent:status')).llm).toMatchObject({ state: 'warm', provider: 'ollama', model: 'qwen-test' });
 
     const first = await agent.call('chat:send', { text: 'What is the capital of France?' });
@@ -60,11 +66,7 @@ describe('provider choice and fallback (Ollama protocol test: a local server spe
   it('two answers failing on Ollama at once switch to the embedded model once, and both are answered', async () => {
     const server = await OllamaProtocolServer.start({ models: ['qwen-test'] });
     cleanups.push(() => server.close());
-    const agent = autoAgent(server.url);
-    const events = collectTurnEvents(agent);
-    const notices: AgentEvent[] = [];
-    agent.listen((e) => e.type === 'notice' && notices.push(e));
-    await agent.whenReady();
+    const { agent, events, notices } = await recordedAutoAgent(server.url);
     expect((await agent.call('agent:status')).llm.provider).toBe('ollama');
 
     server.failChat({ kind: 'http-500' });

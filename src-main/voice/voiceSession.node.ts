@@ -74,6 +74,8 @@ export class VoiceSession {
   private active: ActiveVoiceTurn | undefined;
   private pttHeld = false;
   private pttFrames: Int16Array[] = [];
+  /** The utterance being heard (push-to-talk held, or speech detected): its partial and final transcripts share this id. */
+  private utteranceId: string | undefined;
   /** Hands-free: audio of the utterance in progress, for partial transcripts. */
   private speechFrames: Int16Array[] | undefined;
   private partialTimer: NodeJS.Timeout | undefined;
@@ -127,10 +129,10 @@ export class VoiceSession {
       this.pttHeld = true;
       this.pttFrames = [];
       this.setState('listening');
-      this.startPartials(() => this.pttFrames);
+      this.startUtterance(() => this.pttFrames);
     } else if (this.pttHeld) {
       this.pttHeld = false;
-      this.stopPartials();
+      const utteranceId = this.endUtterance();
       const audio = concatSamples(Int16Array, this.pttFrames);
       this.pttFrames = [];
       const voicedMs = (audio.length * 1000) / MIC_SAMPLE_RATE;
@@ -138,7 +140,7 @@ export class VoiceSession {
         this.setState('idle');
         this.options.emit({ type: 'notice', level: 'info', message: 'That was too short to hear: hold the key while you speak.' });
       } else {
-        void this.handleUtterance(audio);
+        void this.handleUtterance(audio, utteranceId);
       }
     }
     return this.state;
@@ -166,7 +168,7 @@ export class VoiceSession {
 
   async dispose(): Promise<void> {
     this.bargeIn('cancel');
-    this.stopPartials();
+    this.endUtterance();
     clearTimeout(this.idleTimer);
     this.unlisten();
     await this.loaded;
@@ -241,19 +243,19 @@ export class VoiceSession {
       this.bargeIn('barge-in');
       this.setState('listening');
       this.speechFrames = [];
-      this.startPartials(() => this.speechFrames ?? []);
+      this.startUtterance(() => this.speechFrames ?? []);
       return;
     }
-    this.stopPartials();
+    const utteranceId = this.endUtterance();
     this.speechFrames = undefined;
     if (event.capped) {
       this.options.emit({ type: 'notice', level: 'warning', message: 'That was over a minute long; only the first minute was used.' });
     }
-    await this.handleUtterance(event.audio);
+    await this.handleUtterance(event.audio, utteranceId);
   }
 
-  private async handleUtterance(audio: Int16Array): Promise<void> {
-    const turn: ActiveVoiceTurn = { utteranceId: randomUUID(), timer: new VoiceTurnTimer(performance.now()), abandoned: false };
+  private async handleUtterance(audio: Int16Array, utteranceId: string): Promise<void> {
+    const turn: ActiveVoiceTurn = { utteranceId, timer: new VoiceTurnTimer(performance.now()), abandoned: false };
     this.active = turn;
     const transcriber = this.transcriber;
     if (!transcriber) {
@@ -379,10 +381,24 @@ export class VoiceSession {
     return this.audibleUntil > performance.now();
   }
 
-  private startPartials(audio: () => Int16Array[]): void {
+  /** A new utterance begins: it gets its id, and partial transcripts of `audio` start. */
+  private startUtterance(audio: () => Int16Array[]): void {
+    const utteranceId = randomUUID();
+    this.utteranceId = utteranceId;
+    this.startPartials(utteranceId, audio);
+  }
+
+  /** The utterance is complete: partials stop (a late one is dropped) and its id goes to the final transcript. */
+  private endUtterance(): string {
+    const utteranceId = this.utteranceId ?? randomUUID();
+    this.utteranceId = undefined;
+    this.stopPartials();
+    return utteranceId;
+  }
+
+  private startPartials(utteranceId: string, audio: () => Int16Array[]): void {
     this.stopPartials();
     if (this.partialEveryMs <= 0) return;
-    const utteranceId = randomUUID();
     this.partialTimer = setInterval(() => {
       const transcriber = this.transcriber;
       const frames = audio();
@@ -391,7 +407,8 @@ export class VoiceSession {
       transcriber
         .transcribe(concatSamples(Int16Array, frames), { partial: true })
         .then((partial) => {
-          if (this.partialTimer && !partial.noSpeech && partial.text.trim()) {
+          // Only while its utterance is still being heard: never after its final transcript, nor into the next one.
+          if (this.utteranceId === utteranceId && !partial.noSpeech && partial.text.trim()) {
             this.options.emit({ type: 'transcript', utteranceId, final: false, text: partial.text.trim() });
           }
         })
@@ -409,6 +426,7 @@ export class VoiceSession {
     this.pttHeld = false;
     this.pttFrames = [];
     this.speechFrames = undefined;
+    this.utteranceId = undefined;
     this.stopPartials();
     this.vad?.reset();
     if (!this.active) this.setState('idle');

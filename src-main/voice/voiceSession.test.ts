@@ -178,6 +178,36 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
   });
 });
 
+describe.skipIf(!sphinxInstalled)('interim transcripts (PocketSphinx asked for partials every 300 ms)', () => {
+  it('partial and final transcripts of one utterance, and its timings, carry the same utterance id', async () => {
+    const agent = createAgent({
+      config: {
+        dataDir: tempDataDir(),
+        llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
+        voice: { enabled: true, stt: 'sphinx', partialTranscriptMs: 300 },
+      },
+    });
+    try {
+      await agent.whenReady();
+      await agent.voice!.whenLoaded();
+      await agent.call('voice:configure', { mode: 'push-to-talk', conversationId: null });
+      const question = await utterance('What is the weather like today');
+      const events: AgentEvent[] = [];
+      agent.listen((e) => events.push(e));
+      await agent.call('voice:ptt', { pressed: true });
+      for (let i = 0; i < question.length; i += 320) await agent.voice!.pushFrame(question.subarray(i, i + 320));
+      const partial = await arrival(events, (e) => e.type === 'transcript' && !e.final && e.text !== '');
+      await agent.call('voice:ptt', { pressed: false });
+      const final = await arrival(events, (e) => e.type === 'transcript' && e.final);
+      const timings = await arrival(events, (e) => e.type === 'voice-timings');
+      expect(final).toMatchObject({ utteranceId: (partial as { utteranceId: string }).utteranceId, text: expect.stringMatching(/weather/) });
+      expect(timings).toMatchObject({ utteranceId: (partial as { utteranceId: string }).utteranceId });
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
 describe('assistant voice with bad input', () => {
   it('a speech-to-text model that cannot load: the app still starts, text chat works, and voice says what is missing', async () => {
     const agent = createAgent({

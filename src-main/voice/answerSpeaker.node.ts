@@ -81,9 +81,9 @@ export class SpeakingTurn {
         this.observer.onAudio?.(seq, durationMs);
       } catch (error) {
         if (this.cancelled) return;
-        // One failure is reported; the answer is still shown as text.
+        // One failure is reported; the answer is still shown as text. No turnId: the chat turn itself goes on.
         this.ttsFailed = true;
-        this.emit({ type: 'error', turnId: this.turnId, ...toErrorShape(error) });
+        this.emit({ type: 'error', ...toErrorShape(error) });
       }
     });
   }

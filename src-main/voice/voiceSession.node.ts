@@ -87,6 +87,8 @@ export class VoiceSession {
   private audibleTurnId: string | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private framesQueue: Promise<void> = Promise.resolve();
+  /** Utterances being transcribed and started as turns. */
+  private readonly utterancesInFlight = new Set<Promise<void>>();
   private readonly unlisten: () => void;
   private readonly loaded: Promise<void>;
 
@@ -140,7 +142,7 @@ export class VoiceSession {
         this.setState('idle');
         this.options.emit({ type: 'notice', level: 'info', message: 'That was too short to hear: hold the key while you speak.' });
       } else {
-        void this.handleUtterance(audio, utteranceId);
+        this.trackUtterance(this.handleUtterance(audio, utteranceId));
       }
     }
     return this.state;
@@ -164,6 +166,7 @@ export class VoiceSession {
     await this.framesQueue;
     if (!this.vad) return;
     for (const event of await this.vad.flush()) await this.onVadEvent(event);
+    await Promise.all(this.utterancesInFlight);
   }
 
   async dispose(): Promise<void> {
@@ -173,6 +176,7 @@ export class VoiceSession {
     this.unlisten();
     await this.loaded;
     await this.framesQueue;
+    await Promise.all(this.utterancesInFlight);
     await this.vad?.dispose();
     await this.transcriber?.dispose();
     await this.options.engines.synthesizer.dispose?.();
@@ -251,7 +255,14 @@ export class VoiceSession {
     if (event.capped) {
       this.options.emit({ type: 'notice', level: 'warning', message: 'That was over a minute long; only the first minute was used.' });
     }
-    await this.handleUtterance(event.audio, utteranceId);
+    // Not awaited: mic frames keep flowing through the VAD while this utterance is transcribed, so the user can
+    // barge in at once. endOfInput and dispose wait for it.
+    this.trackUtterance(this.handleUtterance(event.audio, utteranceId));
+  }
+
+  private trackUtterance(handling: Promise<void>): void {
+    this.utterancesInFlight.add(handling);
+    void handling.finally(() => this.utterancesInFlight.delete(handling));
   }
 
   private async handleUtterance(audio: Int16Array, utteranceId: string): Promise<void> {

@@ -151,6 +151,7 @@ export class ChatTurnRunner {
     emit({ type: 'turn-started', turnId, conversationId, question });
 
     let provider = turn.provider;
+    let answerTokens = turn.answerTokens;
     let firstTokenAt: number | undefined;
     let streamed = '';
     const answerId = store.addMessage(conversationId, turnId, 'assistant', '', 'streaming');
@@ -206,7 +207,7 @@ export class ChatTurnRunner {
       }
 
       const inFlight = this.inFlight.get(key);
-      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, turn);
+      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, { ...turn, answerTokens });
       const subscription = generation.subscribe(onToken);
       setCancel(subscription.cancel);
       let outcome: GenerationOutcome;
@@ -218,6 +219,13 @@ export class ChatTurnRunner {
         const fallback = canRetry ? await this.deps.llm.fallBackFrom(provider, shape.message) : undefined;
         if (fallback) {
           provider = fallback;
+          try {
+            // The new model's context may be smaller: budget the answer for it.
+            answerTokens = this.answerTokenBudget(provider, question);
+          } catch (budgetError) {
+            store.updateMessage(answerId, streamed, 'interrupted');
+            throw budgetError;
+          }
           continue;
         }
         store.updateMessage(answerId, streamed, 'interrupted');

@@ -89,6 +89,7 @@ export class VoiceSession {
   private framesQueue: Promise<void> = Promise.resolve();
   /** Utterances being transcribed and started as turns. */
   private readonly utterancesInFlight = new Set<Promise<void>>();
+  private utteranceChain: Promise<void> = Promise.resolve();
   private readonly unlisten: () => void;
   private readonly loaded: Promise<void>;
 
@@ -142,7 +143,7 @@ export class VoiceSession {
         this.setState('idle');
         this.options.emit({ type: 'notice', level: 'info', message: 'That was too short to hear: hold the key while you speak.' });
       } else {
-        this.trackUtterance(this.handleUtterance(audio, utteranceId));
+        this.trackUtterance(audio, utteranceId);
       }
     }
     return this.state;
@@ -244,8 +245,10 @@ export class VoiceSession {
   private async onVadEvent(event: Awaited<ReturnType<VoiceActivityDetector['push']>>[number]): Promise<void> {
     if (this.settings.mode !== 'hands-free') return;
     if (event.type === 'speech-start') {
-      this.bargeIn('barge-in');
-      this.setState('listening');
+      // Speaking over an answer interrupts it. Speaking while the last utterance is still being transcribed does
+      // not: that utterance is the user's own words and is answered first.
+      if (this.answerUnderway()) this.bargeIn('barge-in');
+      if (!this.active) this.setState('listening');
       this.speechFrames = [];
       this.startUtterance(() => this.speechFrames ?? []);
       return;
@@ -257,12 +260,24 @@ export class VoiceSession {
     }
     // Not awaited: mic frames keep flowing through the VAD while this utterance is transcribed, so the user can
     // barge in at once. endOfInput and dispose wait for it.
-    this.trackUtterance(this.handleUtterance(event.audio, utteranceId));
+    this.trackUtterance(event.audio, utteranceId);
   }
 
-  private trackUtterance(handling: Promise<void>): void {
+  /** Utterances are handled one after another, in the order they were spoken. */
+  private trackUtterance(audio: Int16Array, utteranceId: string): void {
+    const handling = this.utteranceChain.then(() => {
+      // A new question interrupts the answer to the previous one.
+      if (this.answerUnderway()) this.bargeIn('barge-in');
+      return this.handleUtterance(audio, utteranceId);
+    });
+    this.utteranceChain = handling.catch(() => undefined);
     this.utterancesInFlight.add(handling);
-    void handling.finally(() => this.utterancesInFlight.delete(handling));
+    void handling.finally(() => this.utterancesInFlight.delete(handling)).catch(() => undefined);
+  }
+
+  /** The assistant is generating or speaking an answer (as opposed to still transcribing the question). */
+  private answerUnderway(): boolean {
+    return this.active?.turnId !== undefined || this.isAudible();
   }
 
   private async handleUtterance(audio: Int16Array, utteranceId: string): Promise<void> {

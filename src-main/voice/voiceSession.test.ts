@@ -110,6 +110,23 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     expect(messages[0]!.text).toMatch(/weather/);
   });
 
+  it('hands-free: a second question spoken while the first is still being transcribed is not lost; both are answered in order', async () => {
+    await agent.call('voice:configure', { mode: 'hands-free', conversationId: null });
+    const events: AgentEvent[] = [];
+    const stop = agent.listen((e) => events.push(e));
+    const voice = agent.voice!;
+    // Fed faster than real time, so the second question arrives while PocketSphinx is busy with the first.
+    const audio = concatSamples(Int16Array, [await utterance('What is the weather like today'), await utterance('Set a timer for ten minutes')]);
+    for (let i = 0; i < audio.length; i += 320) await voice.pushFrame(audio.subarray(i, i + 320));
+    await voice.endOfInput();
+    await vi.waitFor(() => expect(events.filter((e) => e.type === 'done')).toHaveLength(2), { timeout: 30_000, interval: 20 });
+    stop();
+    const questions = events.filter((e) => e.type === 'turn-started').map((e) => (e as { question: string }).question);
+    expect(questions).toHaveLength(2);
+    expect(questions[0]).toMatch(/weather/);
+    expect(questions[1]).toMatch(/timer|minutes/);
+  });
+
   it('silence, 0.1 s of sound and pure noise start no turn and transcribe nothing', async () => {
     const before = (await agent.call('conversations:list')).length;
     const blip = new Int16Array(1600).map((_, i) => Math.round(8000 * Math.sin(i / 5)));

@@ -155,18 +155,32 @@ export class ChatTurnRunner {
     let firstTokenAt: number | undefined;
     let streamed = '';
     const answerId = store.addMessage(conversationId, turnId, 'assistant', '', 'streaming');
+    // Keep the partial answer on disk so a crash loses at most `partialAnswerFlushMs` of it: written on a token
+    // when the last write is that old, and by a timer when tokens stall after an unwritten one.
     let lastFlush = performance.now();
+    let flushTimer: NodeJS.Timeout | undefined;
+    let streamingEnded = false;
+    const flushPartial = () => {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (streamingEnded) return;
+      store.updateMessage(answerId, streamed, 'streaming');
+      lastFlush = performance.now();
+    };
+    const endStreaming = () => {
+      streamingEnded = true;
+      clearTimeout(flushTimer);
+    };
     const onToken = (chunk: string) => {
       firstTokenAt ??= performance.now();
       streamed += chunk;
       emit({ type: 'token', turnId, conversationId, text: chunk });
-      // Keep the partial answer on disk so a crash loses at most `partialAnswerFlushMs` of it.
-      if (performance.now() - lastFlush >= config.partialAnswerFlushMs) {
-        store.updateMessage(answerId, streamed, 'streaming');
-        lastFlush = performance.now();
-      }
+      const sinceFlush = performance.now() - lastFlush;
+      if (sinceFlush >= config.partialAnswerFlushMs) flushPartial();
+      else flushTimer ??= setTimeout(flushPartial, config.partialAnswerFlushMs - sinceFlush);
     };
     const finish = (outcome: { text: string; status: MessageStatus; cached: boolean; tokens: number; promptTokens?: number }) => {
+      endStreaming();
       const endedAt = performance.now();
       const generatingMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
       const timings: TurnTimings = {
@@ -223,11 +237,13 @@ export class ChatTurnRunner {
             // The new model's context may be smaller: budget the answer for it.
             answerTokens = this.answerTokenBudget(provider, question);
           } catch (budgetError) {
+            endStreaming();
             store.updateMessage(answerId, streamed, 'interrupted');
             throw budgetError;
           }
           continue;
         }
+        endStreaming();
         store.updateMessage(answerId, streamed, 'interrupted');
         throw error;
       }

@@ -33,7 +33,8 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   }
   const runs = values.runs === undefined ? 10 : Number(values.runs);
   const config = agentConfigFromFlags(values);
-  config.llm = { provider: 'embedded', ...config.llm };
+  // The benchmark measures the embedded model unless --provider says otherwise (no Ollama probe in the figures).
+  config.llm = { ...config.llm, provider: config.llm?.provider ?? 'embedded' };
   const log = (line: string) => io.stderr.write(`${line}\n`);
   log(`Benchmarking (${runs} runs each)…`);
   const rows = await runTextChatBench({ config, runs, log });

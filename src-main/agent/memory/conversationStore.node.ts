@@ -24,7 +24,7 @@ const toMessage = (row: MessageRow): ChatMessage => ({
 export class ConversationStore {
   private readonly statements;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     this.statements = {
       insertConversation: db.prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)'),
       getConversation: db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?'),

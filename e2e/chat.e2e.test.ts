@@ -131,6 +131,37 @@ describe('chat in the browser, against the real agent and host', () => {
     expect(await page.getByTestId('assistant-message').first().getAttribute('data-status')).toBe('interrupted');
   });
 
+  it('shows every question right after its own answer when several were sent to one conversation at once', async () => {
+    const { agent } = assistant;
+    const conversation = await agent.call('conversations:create', { title: 'Asked all at once' });
+    const questions = ['Once upon a time a frog', 'The frog jumped', 'Then the sun came out'];
+    const ended = new Map<string, string>();
+    const allDone = new Promise<void>((resolve) => {
+      const stop = agent.listen((event) => {
+        if (event.type === 'done' && event.conversationId === conversation.id) ended.set(event.turnId, event.text);
+        if (ended.size === questions.length) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    const started = await Promise.all(questions.map((text) => agent.call('chat:send', { text, conversationId: conversation.id })));
+    await allDone;
+
+    await openApp();
+    await page.getByTestId('conversation-item').filter({ hasText: 'Asked all at once' }).getByRole('button').first().click();
+    await expect.poll(() => page.getByTestId('user-message').count()).toBe(questions.length);
+    const shown = await page.locator('.messages > article').evaluateAll((articles) =>
+      articles.map((article) => ({ who: article.getAttribute('data-testid'), text: article.querySelector('.message-text')?.textContent ?? '' })),
+    );
+    expect(shown).toEqual(
+      started.flatMap((turn, i) => [
+        { who: 'user-message', text: questions[i] },
+        { who: 'assistant-message', text: ended.get(turn.turnId) },
+      ]),
+    );
+  });
+
   it('keeps the conversation and its messages across a page reload', async () => {
     await openApp();
     const question = 'A small cat found a shiny blue stone near the river';

@@ -59,13 +59,16 @@ export type ChatStore = StoreApi<ChatState>;
 const ACTIVE_CONVERSATION_KEY = 'assistant.activeConversationId';
 const MAX_NOTICES = 5;
 
-/** The turn now being answered in the active conversation, if any. */
+/** The turns of the active conversation not answered yet: the one being answered and any waiting behind it. */
+export function streamingTurnIds(state: Pick<ChatState, 'messages'>): string[] {
+  return state.messages
+    .filter((message) => message.role === 'assistant' && message.status === 'streaming' && message.turnId !== undefined)
+    .map((message) => message.turnId!);
+}
+
+/** The turn now being answered in the active conversation, if any (questions asked meanwhile wait behind it). */
 export function streamingTurnId(state: Pick<ChatState, 'messages'>): string | null {
-  for (let index = state.messages.length - 1; index >= 0; index--) {
-    const message = state.messages[index];
-    if (message?.role === 'assistant' && message.status === 'streaming' && message.turnId) return message.turnId;
-  }
-  return null;
+  return streamingTurnIds(state)[0] ?? null;
 }
 
 function errorText(error: unknown): string {
@@ -73,7 +76,7 @@ function errorText(error: unknown): string {
 }
 
 function fromChatMessage(message: ChatMessage): UiMessage {
-  return { key: `db:${message.id}`, role: message.role, text: message.text, status: message.status };
+  return { key: `db:${message.id}`, role: message.role, text: message.text, status: message.status, turnId: message.turnId };
 }
 
 /** Adds the question and an empty, streaming answer for a turn, unless the turn is already shown. */
@@ -176,6 +179,9 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         return;
       }
       if (event.type === 'token') {
+        // An answer loaded from the store mid-stream holds the text flushed so far, not every token before this
+        // one: it is brought up to date by the turn's `done`, which carries the whole answer.
+        if (messages.some((message) => message.turnId === event.turnId && message.key.startsWith('db:'))) return;
         set({ messages: updateAnswer(messages, event.turnId, (answer) => ({ ...answer, text: answer.text + event.text })) });
         return;
       }
@@ -322,11 +328,12 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       },
 
       async stop() {
-        const turnId = streamingTurnId(get());
-        if (turnId === null) return;
+        // Stop means stop: the answer being written and the questions waiting behind it.
+        const turnIds = streamingTurnIds(get());
+        if (turnIds.length === 0) return;
         try {
-          // The turn ends with a `done` event marked interrupted; that is what updates the view.
-          await client.call('chat:cancel', { turnId });
+          // Each turn ends with a `done` event marked interrupted; that is what updates the view.
+          await Promise.all(turnIds.reverse().map((turnId) => client.call('chat:cancel', { turnId })));
         } catch (error) {
           set({ error: errorText(error) });
         }

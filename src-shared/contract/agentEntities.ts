@@ -18,6 +18,8 @@ export type MessageStatus = z.infer<typeof MessageStatus>;
 export const ChatMessage = z.object({
   id: z.number().int(),
   conversationId: ConversationId,
+  /** The question and its answer share a turn id. */
+  turnId: TurnId,
   role: z.enum(['user', 'assistant']),
   text: z.string(),
   status: MessageStatus,

@@ -17,6 +17,18 @@ export interface CacheKeyParts {
   question: string;
   /** Ids of retrieved document chunks, once retrieval exists; order-insensitive. */
   contextIds?: readonly string[];
+  /**
+   * The conversation history exactly as it is sent to the model. A follow-up like "why?" means something else in
+   * every conversation, so it only matches an answer given after the same history. No history: `[]`.
+   */
+  history: ReadonlyArray<{ role: string; text: string }>;
+}
+
+/** sha256 over the history the model sees, in order; the same for every conversation without history. */
+export function historyFingerprint(history: ReadonlyArray<{ role: string; text: string }>): string {
+  const hash = createHash('sha256');
+  for (const message of history) hash.update(JSON.stringify([message.role, message.text]));
+  return hash.digest('hex');
 }
 
 export function responseCacheKey(parts: CacheKeyParts): string {
@@ -26,6 +38,7 @@ export function responseCacheKey(parts: CacheKeyParts): string {
     parts.promptVersion,
     normalizeQuestion(parts.question),
     [...(parts.contextIds ?? [])].sort(),
+    historyFingerprint(parts.history),
   ]);
   return createHash('sha256').update(material).digest('hex');
 }

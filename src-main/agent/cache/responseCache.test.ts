@@ -5,7 +5,7 @@ import { ResponseCache } from './responseCache.node.js';
 import { openSqliteDatabase } from '../memory/sqliteDatabase.node.js';
 import { tempDataDir } from '../../testing/agentTestSupport.js';
 
-const base = { provider: 'embedded', modelId: 'm.gguf', promptVersion: '1', question: 'What is the capital of France?' };
+const base = { provider: 'embedded', modelId: 'm.gguf', promptVersion: '1', question: 'What is the capital of France?', history: [] };
 
 describe('response cache key', () => {
   it('ignores case, spacing and trailing punctuation of the question', () => {
@@ -24,6 +24,23 @@ describe('response cache key', () => {
     expect(responseCacheKey({ ...base, question: 'What is the capital of Spain?' })).not.toBe(key);
     expect(responseCacheKey({ ...base, contextIds: ['doc-1'] })).not.toBe(key);
     expect(responseCacheKey({ ...base, contextIds: ['a', 'b'] })).toBe(responseCacheKey({ ...base, contextIds: ['b', 'a'] }));
+  });
+  it('changes with the history the model sees, so a follow-up never matches another conversation', () => {
+    const cats = [{ role: 'user', text: 'Tell me about cats' }, { role: 'assistant', text: 'Cats purr.' }];
+    const ships = [{ role: 'user', text: 'Tell me about ships' }, { role: 'assistant', text: 'Ships float.' }];
+    const why = { ...base, question: 'why?' };
+    expect(responseCacheKey({ ...why, history: cats })).not.toBe(responseCacheKey({ ...why, history: ships }));
+    expect(responseCacheKey({ ...why, question: 'Why', history: cats })).toBe(responseCacheKey({ ...why, history: cats }));
+    expect(responseCacheKey({ ...why, history: cats })).not.toBe(responseCacheKey(why));
+    // Order and role matter: the same texts said by the other party are another conversation.
+    expect(responseCacheKey({ ...why, history: [...cats].reverse() })).not.toBe(responseCacheKey({ ...why, history: cats }));
+    const swapped = cats.map((m) => ({ ...m, role: m.role === 'user' ? 'assistant' : 'user' }));
+    expect(responseCacheKey({ ...why, history: swapped })).not.toBe(responseCacheKey({ ...why, history: cats }));
+  });
+  it('two messages cannot be merged into one to collide (each message is hashed with its boundaries)', () => {
+    const split = [{ role: 'user', text: 'a' }, { role: 'user', text: 'b' }];
+    const joined = [{ role: 'user', text: 'a","user","b' }];
+    expect(responseCacheKey({ ...base, history: split })).not.toBe(responseCacheKey({ ...base, history: joined }));
   });
   it('different normalized questions never share a key (no collisions on random questions)', () => {
     fc.assert(

@@ -3,7 +3,7 @@ import type { ChatMessage, Conversation, MessageStatus, TurnTimings } from '../.
 import type { SqliteDatabase } from './sqliteDatabase.node.js';
 
 interface ConversationRow { id: string; title: string; created_at: number; updated_at: number }
-interface MessageRow { id: number; conversation_id: string; role: 'user' | 'assistant'; text: string; status: MessageStatus; created_at: number }
+interface MessageRow { id: number; conversation_id: string; turn_id: string; role: 'user' | 'assistant'; text: string; status: MessageStatus; created_at: number }
 
 const toConversation = (row: ConversationRow): Conversation => ({
   id: row.id,
@@ -14,6 +14,7 @@ const toConversation = (row: ConversationRow): Conversation => ({
 const toMessage = (row: MessageRow): ChatMessage => ({
   id: row.id,
   conversationId: row.conversation_id,
+  turnId: row.turn_id,
   role: row.role,
   text: row.text,
   status: row.status,
@@ -36,7 +37,14 @@ export class ConversationStore {
         'INSERT INTO messages (conversation_id, turn_id, role, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       updateMessage: db.prepare('UPDATE messages SET text = ?, status = ? WHERE id = ?'),
-      listMessages: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id'),
+      // Turn by turn, each question before its answer. A turn's two rows are written together, so this is the
+      // order of ids; grouping by turn also pairs rows that older versions stored interleaved.
+      listMessages: db.prepare<[string, string], MessageRow>(
+        `SELECT m.* FROM messages m
+         JOIN (SELECT turn_id, MIN(id) AS first_id FROM messages WHERE conversation_id = ? GROUP BY turn_id) t ON t.turn_id = m.turn_id
+         WHERE m.conversation_id = ?
+         ORDER BY t.first_id, CASE m.role WHEN 'user' THEN 0 ELSE 1 END, m.id`,
+      ),
       markStreamingCrashed: db.prepare("UPDATE messages SET status = 'crashed' WHERE status = 'streaming'"),
       markAnswerInterrupted: db.prepare(
         "UPDATE messages SET status = 'interrupted' WHERE turn_id = ? AND role = 'assistant' AND status = 'complete'",
@@ -96,7 +104,7 @@ export class ConversationStore {
   }
 
   listMessages(conversationId: string): ChatMessage[] {
-    return this.statements.listMessages.all(conversationId).map(toMessage);
+    return this.statements.listMessages.all(conversationId, conversationId).map(toMessage);
   }
 
   recordTimings(record: {

@@ -49,6 +49,8 @@ const TITLE_CHARS = 60;
 export class ChatTurnRunner {
   private readonly active = new Map<string, ActiveTurn>();
   private readonly inFlight = new Map<string, SharedGeneration>();
+  /** The last turn of each conversation that has not ended yet; the next question waits for it. */
+  private readonly conversationTails = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ChatTurnDeps) {}
 
@@ -71,33 +73,30 @@ export class ChatTurnRunner {
 
     const conversationId = request.conversationId ?? store.createConversation(titleFrom(question)).id;
     if (request.conversationId === undefined) this.deps.emit({ type: 'conversations-changed' });
-    const history = store.listMessages(conversationId);
     const turnId = randomUUID();
+    // Question and answer rows are stored together, at once: a question waiting behind another one is not lost if
+    // the process dies, and the conversation's rows stay in question-answer pairs.
     store.addMessage(conversationId, turnId, 'user', question, 'complete');
+    const answerId = store.addMessage(conversationId, turnId, 'assistant', '', 'streaming');
 
-    let cancel: () => void = () => undefined;
-    let cancelled = false;
+    // A conversation is a sequence: this turn starts when the previous turn of the conversation has ended, so it
+    // sees that answer in its history and the stored messages stay paired.
+    const previous = this.conversationTails.get(conversationId);
+    const cancellation = new AbortController();
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
       setImmediate(() => {
-        this.run({ turnId, conversationId, question, history, provider, answerTokens, receivedAt }, (cancelTurn) => {
-          cancel = cancelTurn;
-          if (cancelled) cancelTurn();
-        })
+        this.run({ turnId, conversationId, answerId, question, provider, answerTokens, receivedAt, previous }, cancellation.signal)
           .catch((error) => this.deps.emit({ type: 'error', turnId, conversationId, ...toErrorShape(error) }))
           .finally(() => {
             this.active.delete(turnId);
+            if (this.conversationTails.get(conversationId) === finished) this.conversationTails.delete(conversationId);
             resolve();
           });
       });
     });
-    this.active.set(turnId, {
-      cancel: () => {
-        cancelled = true;
-        cancel();
-      },
-      finished,
-    });
+    this.conversationTails.set(conversationId, finished);
+    this.active.set(turnId, { cancel: () => cancellation.abort(), finished });
     return { turnId, conversationId, finished };
   }
 
@@ -138,23 +137,42 @@ export class ChatTurnRunner {
     turn: {
       turnId: string;
       conversationId: string;
+      answerId: number;
       question: string;
-      history: ChatMessage[];
       provider: LlmProvider;
       answerTokens: number;
       receivedAt: number;
+      /** Settles when the conversation's previous turn has ended. */
+      previous: Promise<void> | undefined;
     },
-    setCancel: (cancel: () => void) => void,
+    cancelled: AbortSignal,
   ): Promise<void> {
     const { config, store, cache, emit } = this.deps;
-    const { turnId, conversationId, question } = turn;
+    const { turnId, conversationId, answerId, question } = turn;
     emit({ type: 'turn-started', turnId, conversationId, question });
-
     let provider = turn.provider;
     let answerTokens = turn.answerTokens;
+    if (turn.previous) {
+      await untilSettledOrAborted(turn.previous, cancelled);
+      // The previous turn may have switched providers (fallback): answer with the one in use now.
+      const current = await this.deps.llm.ready().catch(() => provider);
+      if (current !== provider) {
+        provider = current;
+        try {
+          answerTokens = this.answerTokenBudget(provider, question);
+        } catch (budgetError) {
+          store.updateMessage(answerId, '', 'interrupted');
+          throw budgetError;
+        }
+      }
+    }
+    // Everything said in this conversation before this turn (later questions may already be waiting behind it).
+    const stored = store.listMessages(conversationId);
+    const ownIndex = stored.findIndex((message) => message.turnId === turnId);
+    const earlier = ownIndex === -1 ? stored : stored.slice(0, ownIndex);
+
     let firstTokenAt: number | undefined;
     let streamed = '';
-    const answerId = store.addMessage(conversationId, turnId, 'assistant', '', 'streaming');
     // Keep the partial answer on disk so a crash loses at most `partialAnswerFlushMs` of it: written on a token
     // when the last write is that old, and by a timer when tokens stall after an unwritten one.
     let lastFlush = performance.now();
@@ -206,12 +224,19 @@ export class ChatTurnRunner {
       });
     };
 
+    if (cancelled.aborted) {
+      // Stopped while waiting for the previous answer: nothing was generated.
+      finish({ text: '', status: 'interrupted', cached: false, tokens: 0 });
+      return;
+    }
     for (;;) {
+      const history = this.historyFor(provider, earlier, question, answerTokens);
       const key = responseCacheKey({
         provider: provider.kind,
         modelId: provider.modelId,
         promptVersion: config.promptVersion,
         question,
+        history,
       });
       const cachedAnswer = cache.get(key);
       if (cachedAnswer !== undefined) {
@@ -221,9 +246,10 @@ export class ChatTurnRunner {
       }
 
       const inFlight = this.inFlight.get(key);
-      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, { ...turn, answerTokens });
+      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, { question, history, answerTokens });
       const subscription = generation.subscribe(onToken);
-      setCancel(subscription.cancel);
+      if (cancelled.aborted) subscription.cancel();
+      else cancelled.addEventListener('abort', subscription.cancel, { once: true });
       let outcome: GenerationOutcome;
       try {
         outcome = await subscription.outcome;
@@ -258,18 +284,23 @@ export class ChatTurnRunner {
     }
   }
 
+  /** The conversation so far, cut to what fits beside the system prompt, the question and the answer. */
+  private historyFor(provider: LlmProvider, earlier: ChatMessage[], question: string, answerTokens: number): LlmChatMessage[] {
+    const { config } = this.deps;
+    const budget = provider.contextTokens - answerTokens - provider.countTokens(config.systemPrompt) - provider.countTokens(question) - PROMPT_MARGIN_TOKENS;
+    return selectHistoryWithinBudget(toLlmHistory(earlier), Math.max(0, budget), (text) => provider.countTokens(text));
+  }
+
   private startGeneration(
     key: string,
     provider: LlmProvider,
-    turn: { conversationId: string; question: string; history: ChatMessage[]; answerTokens: number },
+    turn: { question: string; history: LlmChatMessage[]; answerTokens: number },
   ): SharedGeneration {
     const { config, cache } = this.deps;
-    const budget = provider.contextTokens - turn.answerTokens - provider.countTokens(config.systemPrompt) - provider.countTokens(turn.question) - PROMPT_MARGIN_TOKENS;
-    const history = selectHistoryWithinBudget(toLlmHistory(turn.history), Math.max(0, budget), (text) => provider.countTokens(text));
     const generation = new SharedGeneration((signal, onToken) =>
       provider.generate({
         systemPrompt: config.systemPrompt,
-        history,
+        history: turn.history,
         question: turn.question,
         maxTokens: turn.answerTokens,
         signal,
@@ -293,6 +324,19 @@ export class ChatTurnRunner {
 
 function toLlmHistory(messages: ChatMessage[]): LlmChatMessage[] {
   return messages.filter((message) => message.text.trim() !== '').map((message) => ({ role: message.role, text: message.text }));
+}
+
+/** Waits for `previous` to settle, or until the turn is cancelled while it waits. */
+function untilSettledOrAborted(previous: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    previous.then(done, done);
+  });
 }
 
 function titleFrom(question: string): string {

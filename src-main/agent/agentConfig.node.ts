@@ -39,9 +39,14 @@ export interface AgentConfig {
   sqliteNativeBinding?: string;
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
   partialAnswerFlushMs: number;
+  /** Time limits of the built-in prepare steps. The provider's covers loading the model at startup. */
+  prepare: { providerTimeoutMs: number; historyTimeoutMs: number; cacheTimeoutMs: number };
+  /** A stage that takes longer than this (ms) writes a warning to the log and counts as slow in the metrics. */
+  slowStageMs: Record<string, number>;
 }
 
-export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice'>> & {
+export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare'>> & {
+  prepare?: Partial<AgentConfig['prepare']>;
   llm?: Partial<AgentConfig['llm']>;
   cache?: Partial<AgentConfig['cache']>;
   voice?: Partial<AgentConfig['voice']>;
@@ -97,6 +102,18 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
       maxUtteranceMs: 60_000,
     },
     partialAnswerFlushMs: 200,
+    prepare: { providerTimeoutMs: 180_000, historyTimeoutMs: 5_000, cacheTimeoutMs: 2_000 },
+    slowStageMs: {
+      queue: 30_000,
+      provider: 1_000,
+      history: 50,
+      cache: 50,
+      'first-token': 1_500,
+      'first-sentence': 2_500,
+      generate: 30_000,
+      stt: 1_500,
+      tts: 1_000,
+    },
   };
   return {
     ...defaults,
@@ -104,6 +121,8 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
     llm: { ...defaults.llm, ...stripUndefined(overrides.llm ?? {}) },
     cache: { ...defaults.cache, ...stripUndefined(overrides.cache ?? {}) },
     voice: { ...defaults.voice, ...stripUndefined(overrides.voice ?? {}) },
+    prepare: { ...defaults.prepare, ...stripUndefined(overrides.prepare ?? {}) },
+    slowStageMs: { ...defaults.slowStageMs, ...overrides.slowStageMs },
   } as AgentConfig;
 }
 

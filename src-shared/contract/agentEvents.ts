@@ -10,6 +10,7 @@ import {
   VoiceStatusEvent,
   VoiceTimingsEvent,
 } from './voiceContract.js';
+import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -52,6 +53,8 @@ export const ConversationsChangedEvent = z.object({ type: z.literal('conversatio
 export const AgentEvent = z.discriminatedUnion('type', [
   TurnStartedEvent,
   TokenEvent,
+  AnswerSentenceEvent,
+  StageEvent,
   DoneEvent,
   ErrorEvent,
   StatusEvent,

@@ -44,4 +44,19 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'stage timings of every turn, for percentiles and waterfalls',
+    sql: `
+      CREATE TABLE turn_stages (
+        turn_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        start_ms REAL NOT NULL,
+        end_ms REAL NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (turn_id, name)
+      );
+      CREATE INDEX turn_stages_by_time ON turn_stages(recorded_at);
+    `,
+  },
 ];

@@ -1,32 +1,57 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AgentError,
-  toErrorShape,
-  type AgentEvent,
-  type ChatMessage,
-  type MessageStatus,
-  type TurnTimings,
-} from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentEvent, type ChatMessage } from '../../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agentConfig.node.js';
+import type { AgentLogger } from '../agentLogger.js';
 import { responseCacheKey } from '../cache/cacheKey.node.js';
 import type { ResponseCache } from '../cache/responseCache.node.js';
-import type { LlmChatMessage, LlmProvider } from '../llm/llmProvider.js';
+import type { LlmProvider } from '../llm/llmProvider.js';
 import type { LlmProviderManager } from '../llm/llmProviderManager.node.js';
 import type { ConversationStore } from '../memory/conversationStore.node.js';
-import { selectHistoryWithinBudget } from '../memory/historyBudget.js';
+import type { OutputCheck } from './answerStream.js';
+import { planPrompt, type PromptPlan } from './promptPlan.js';
+import {
+  requireOutcome,
+  runPrepareStep,
+  type ContextStep,
+  type PluggedPrepareStep,
+  type PrepareStep,
+  type RetrievedContext,
+  type StepOutcome,
+  type TurnInput,
+  type VerdictStep,
+} from './prepareStep.js';
 import { SharedGeneration, type GenerationOutcome } from './sharedGeneration.js';
+import type { TurnObserver, TurnTimeline } from './turnObserver.js';
+import { TurnOutput } from './turnOutput.js';
 
 export interface ChatTurnDeps {
   config: AgentConfig;
   store: ConversationStore;
   cache: ResponseCache;
   llm: LlmProviderManager;
+  observer: TurnObserver;
+  logger: AgentLogger;
+  /** Retrieval and input checks, run beside the built-in steps. */
+  prepareSteps?: readonly PluggedPrepareStep[];
+  /** Checks every answer sentence before it is shown, spoken, stored or cached. */
+  outputCheck?: OutputCheck;
   emit(event: AgentEvent): void;
+}
+
+export interface TurnRequest {
+  conversationId?: string | undefined;
+  text: string;
+  /** When the input was complete, if before now (a voice turn: the end of speech). Stage times count from it. */
+  origin?: number;
+  /** Stages that happened before the turn (a voice turn's speech-to-text), as performance.now() times. */
+  earlierStages?: ReadonlyArray<{ name: string; start: number; end: number }>;
 }
 
 export interface StartedTurn {
   turnId: string;
   conversationId: string;
+  /** Where the turn's stages are observed; a voice turn adds its own (tts) to it. */
+  timeline: TurnTimeline;
   /** Settles when the turn has ended and everything about it is stored. */
   finished: Promise<void>;
 }
@@ -36,15 +61,26 @@ interface ActiveTurn {
   finished: Promise<void>;
 }
 
-/** Tokens kept free for the chat template's own markers around the system prompt and question. */
-const PROMPT_MARGIN_TOKENS = 32;
-/** Below this many answer tokens the context is too small to say anything useful. */
-const MIN_ANSWER_TOKENS = 16;
+interface QueuedTurn {
+  turnId: string;
+  conversationId: string;
+  answerId: number;
+  question: string;
+  timeline: TurnTimeline;
+  earlierStages: NonNullable<TurnRequest['earlierStages']>;
+  /** Settles when the conversation's previous turn has ended. */
+  previous: Promise<void> | undefined;
+  /** Prepare is over and the answer stream has begun. */
+  answering?: boolean;
+}
+
 const TITLE_CHARS = 60;
 
 /**
- * One text turn: validate → store the question → cache or shared generation → stream tokens → store the answer,
- * its status and timings. Bad input is rejected before anything is stored.
+ * One chat turn as a pipeline: validate → store the question → wait for the conversation's previous turn →
+ * prepare (provider, history, cache, retrieval, input checks: all at once, each with its own timeout) → one answer
+ * stream (a shared generation, or a cached answer replayed) → checked sentences → store the answer. The first token
+ * reaches the user only after every input verdict has passed. Timing goes to the TurnObserver.
  */
 export class ChatTurnRunner {
   private readonly active = new Map<string, ActiveTurn>();
@@ -54,9 +90,8 @@ export class ChatTurnRunner {
 
   constructor(private readonly deps: ChatTurnDeps) {}
 
-  async start(request: { conversationId?: string | undefined; text: string }): Promise<StartedTurn> {
-    const receivedAt = performance.now();
-    const { config, store } = this.deps;
+  async start(request: TurnRequest): Promise<StartedTurn> {
+    const { config, store, observer } = this.deps;
     const question = request.text.trim();
     if (question.length === 0) throw new AgentError('EMPTY_QUESTION', 'The question is empty. Type or say something to ask.');
     if (question.length > config.maxQuestionChars) {
@@ -68,12 +103,15 @@ export class ChatTurnRunner {
     if (request.conversationId !== undefined && !store.getConversation(request.conversationId)) {
       throw new AgentError('NOT_FOUND', `Conversation ${request.conversationId} does not exist (was it deleted?).`);
     }
-    const provider = await this.deps.llm.ready();
-    const answerTokens = this.answerTokenBudget(provider, question);
+    // A model known to be missing or broken is refused at once, with its fix, before anything is stored. One still
+    // loading is waited for by the provider step, beside the other prepare steps.
+    const llmState = this.deps.llm.status.state;
+    if (llmState === 'missing' || llmState === 'error') await this.deps.llm.ready();
 
     const conversationId = request.conversationId ?? store.createConversation(titleFrom(question)).id;
     if (request.conversationId === undefined) this.deps.emit({ type: 'conversations-changed' });
     const turnId = randomUUID();
+    const timeline = observer.begin(turnId, request.origin);
     // Question and answer rows are stored together, at once: a question waiting behind another one is not lost if
     // the process dies, and the conversation's rows stay in question-answer pairs.
     store.addMessage(conversationId, turnId, 'user', question, 'complete');
@@ -83,21 +121,23 @@ export class ChatTurnRunner {
     // sees that answer in its history and the stored messages stay paired.
     const previous = this.conversationTails.get(conversationId);
     const cancellation = new AbortController();
+    const queued: QueuedTurn = { turnId, conversationId, answerId, question, timeline, earlierStages: request.earlierStages ?? [], previous };
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
       setImmediate(() => {
-        this.run({ turnId, conversationId, answerId, question, provider, answerTokens, receivedAt, previous }, cancellation.signal)
-          .catch((error) => this.deps.emit({ type: 'error', turnId, conversationId, ...toErrorShape(error) }))
+        this.run(queued, cancellation.signal)
+          .catch((error: unknown) => this.fail(queued, error))
           .finally(() => {
             this.active.delete(turnId);
             if (this.conversationTails.get(conversationId) === finished) this.conversationTails.delete(conversationId);
+            observer.end(turnId);
             resolve();
           });
       });
     });
     this.conversationTails.set(conversationId, finished);
     this.active.set(turnId, { cancel: () => cancellation.abort(), finished });
-    return { turnId, conversationId, finished };
+    return { turnId, conversationId, timeline, finished };
   }
 
   /**
@@ -120,197 +160,179 @@ export class ChatTurnRunner {
     await Promise.all(turns.map((turn) => turn.finished));
   }
 
-  private answerTokenBudget(provider: LlmProvider, question: string): number {
-    const { config } = this.deps;
-    const promptTokens = provider.countTokens(config.systemPrompt) + provider.countTokens(question) + PROMPT_MARGIN_TOKENS;
-    const room = provider.contextTokens - promptTokens;
-    if (room < MIN_ANSWER_TOKENS) {
-      throw new AgentError(
-        'QUESTION_TOO_LONG',
-        `The question is too long for the model's context (${provider.contextTokens} tokens, ${provider.modelId}). Shorten it and ask again.`,
-      );
-    }
-    return Math.min(config.maxAnswerTokens, room);
-  }
-
-  private async run(
-    turn: {
-      turnId: string;
-      conversationId: string;
-      answerId: number;
-      question: string;
-      provider: LlmProvider;
-      answerTokens: number;
-      receivedAt: number;
-      /** Settles when the conversation's previous turn has ended. */
-      previous: Promise<void> | undefined;
-    },
-    cancelled: AbortSignal,
-  ): Promise<void> {
-    const { config, store, cache, emit } = this.deps;
-    const { turnId, conversationId, answerId, question } = turn;
+  private async run(turn: QueuedTurn, cancelled: AbortSignal): Promise<void> {
+    const { config, store, emit } = this.deps;
+    const { turnId, conversationId, answerId, question, timeline } = turn;
     emit({ type: 'turn-started', turnId, conversationId, question });
-    let provider = turn.provider;
-    let answerTokens = turn.answerTokens;
+    for (const stage of turn.earlierStages) timeline.record(stage.name, stage.start, stage.end);
     if (turn.previous) {
+      timeline.start('queue');
       await untilSettledOrAborted(turn.previous, cancelled);
-      // The previous turn may have switched providers (fallback): answer with the one in use now.
-      const current = await this.deps.llm.ready().catch(() => provider);
-      if (current !== provider) {
-        provider = current;
-        try {
-          answerTokens = this.answerTokenBudget(provider, question);
-        } catch (budgetError) {
-          store.updateMessage(answerId, '', 'interrupted');
-          throw budgetError;
-        }
-      }
+      timeline.end('queue');
     }
-    // Everything said in this conversation before this turn (later questions may already be waiting behind it).
-    const stored = store.listMessages(conversationId);
-    const ownIndex = stored.findIndex((message) => message.turnId === turnId);
-    const earlier = ownIndex === -1 ? stored : stored.slice(0, ownIndex);
 
-    let firstTokenAt: number | undefined;
-    let streamed = '';
-    // Keep the partial answer on disk so a crash loses at most `partialAnswerFlushMs` of it: written on a token
-    // when the last write is that old, and by a timer when tokens stall after an unwritten one.
-    let lastFlush = performance.now();
-    let flushTimer: NodeJS.Timeout | undefined;
-    let streamingEnded = false;
-    const flushPartial = () => {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-      if (streamingEnded) return;
-      store.updateMessage(answerId, streamed, 'streaming');
-      lastFlush = performance.now();
+    const output = new TurnOutput({
+      turnId,
+      conversationId,
+      emit,
+      timeline,
+      savePartial: (text) => store.updateMessage(answerId, text, 'streaming'),
+      flushMs: config.partialAnswerFlushMs,
+    });
+    let provider: LlmProvider | undefined;
+    const finish = (outcome: GenerationOutcome & { cached: boolean }) => {
+      output.close();
+      timeline.end('generate');
+      const status = outcome.aborted ? 'interrupted' : 'complete';
+      const timings = timeline.doneTimings(outcome);
+      store.updateMessage(answerId, outcome.text, status);
+      const interrupted = status !== 'complete';
+      const kind = provider?.kind ?? this.deps.llm.status.provider ?? 'embedded';
+      const model = provider?.modelId ?? this.deps.llm.status.model ?? '';
+      store.recordTimings({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, timings });
+      emit({ type: 'done', turnId, conversationId, text: outcome.text, cached: outcome.cached, interrupted, provider: kind, model, timings });
     };
-    const endStreaming = () => {
-      streamingEnded = true;
-      clearTimeout(flushTimer);
-    };
-    const onToken = (chunk: string) => {
-      firstTokenAt ??= performance.now();
-      streamed += chunk;
-      emit({ type: 'token', turnId, conversationId, text: chunk });
-      const sinceFlush = performance.now() - lastFlush;
-      if (sinceFlush >= config.partialAnswerFlushMs) flushPartial();
-      else flushTimer ??= setTimeout(flushPartial, config.partialAnswerFlushMs - sinceFlush);
-    };
-    const finish = (outcome: { text: string; status: MessageStatus; cached: boolean; tokens: number; promptTokens?: number }) => {
-      endStreaming();
-      const endedAt = performance.now();
-      const generatingMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
-      const timings: TurnTimings = {
-        ttftMs: firstTokenAt === undefined ? null : round(firstTokenAt - turn.receivedAt),
-        totalMs: round(endedAt - turn.receivedAt),
-        tokens: outcome.tokens,
-        tokensPerSecond: generatingMs > 0 && outcome.tokens > 1 ? round(((outcome.tokens - 1) * 1000) / generatingMs) : null,
-        ...(outcome.promptTokens !== undefined && { promptTokens: outcome.promptTokens }),
-      };
-      store.updateMessage(answerId, outcome.text, outcome.status);
-      const interrupted = outcome.status !== 'complete';
-      store.recordTimings({ turnId, conversationId, provider: provider.kind, model: provider.modelId, cached: outcome.cached, interrupted, timings });
-      emit({
-        type: 'done',
-        turnId,
-        conversationId,
-        text: outcome.text,
-        cached: outcome.cached,
-        interrupted,
-        provider: provider.kind,
-        model: provider.modelId,
-        timings,
-      });
-    };
-
     if (cancelled.aborted) {
       // Stopped while waiting for the previous answer: nothing was generated.
-      finish({ text: '', status: 'interrupted', cached: false, tokens: 0 });
+      finish({ text: '', tokens: 0, aborted: true, cached: false });
       return;
     }
-    for (;;) {
-      const history = this.historyFor(provider, earlier, question, answerTokens);
-      const key = responseCacheKey({
-        provider: provider.kind,
-        modelId: provider.modelId,
-        promptVersion: config.promptVersion,
-        question,
-        history,
-      });
-      const cachedAnswer = cache.get(key);
-      if (cachedAnswer !== undefined) {
-        onToken(cachedAnswer);
-        finish({ text: cachedAnswer, status: 'complete', cached: true, tokens: 1 });
-        return;
-      }
 
-      const inFlight = this.inFlight.get(key);
-      const generation = inFlight && !inFlight.stopped ? inFlight : this.startGeneration(key, provider, { question, history, answerTokens });
-      const subscription = generation.subscribe(onToken);
-      if (cancelled.aborted) subscription.cancel();
-      else cancelled.addEventListener('abort', subscription.cancel, { once: true });
+    const prepared = this.prepare(turn, cancelled);
+    let { provider: active, plan } = await prepared.plan;
+    provider = active;
+    const cachedAnswer = await prepared.cachedAnswer;
+    turn.answering = true;
+
+    for (let cached = cachedAnswer !== undefined; ; cached = false) {
+      const key = this.cacheKey(active, plan);
+      timeline.start('generate');
+      timeline.start('first-token');
+      timeline.start('first-sentence');
+      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan);
+      const subscription = generation.subscribe(output.listener);
+      const stop = () => subscription.cancel();
+      if (cancelled.aborted) stop();
+      else cancelled.addEventListener('abort', stop, { once: true });
+      subscription.outcome.catch(() => undefined);
+
+      try {
+        await prepared.verdicts;
+      } catch (rejection) {
+        stop();
+        output.discard();
+        throw rejection;
+      }
+      output.open();
+
       let outcome: GenerationOutcome;
       try {
         outcome = await subscription.outcome;
       } catch (error) {
+        cancelled.removeEventListener('abort', stop);
         const shape = toErrorShape(error);
-        const canRetry = streamed === '' && (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
-        const fallback = canRetry ? await this.deps.llm.fallBackFrom(provider, shape.message) : undefined;
-        if (fallback) {
-          provider = fallback;
-          try {
-            // The new model's context may be smaller: budget the answer for it.
-            answerTokens = this.answerTokenBudget(provider, question);
-          } catch (budgetError) {
-            endStreaming();
-            store.updateMessage(answerId, streamed, 'interrupted');
-            throw budgetError;
-          }
-          continue;
-        }
-        endStreaming();
-        store.updateMessage(answerId, streamed, 'interrupted');
-        throw error;
+        const canRetry = output.shown === '' && (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
+        const fallback: LlmProvider | undefined = canRetry ? await this.deps.llm.fallBackFrom(active, shape.message) : undefined;
+        if (!fallback) throw error;
+        this.deps.logger.warn({ turnId, from: active.kind, to: fallback.kind, code: shape.code }, 'provider fallback');
+        active = provider = fallback;
+        // The same plan, fitted again: the new model's window may be smaller.
+        plan = this.plan(active, question, await prepared.history, await prepared.context);
+        continue;
       }
-      finish({
-        text: outcome.text,
-        status: outcome.aborted ? 'interrupted' : 'complete',
-        cached: false,
-        tokens: outcome.tokens,
-        ...(outcome.promptTokens !== undefined && { promptTokens: outcome.promptTokens }),
-      });
+      finish({ ...outcome, cached });
       return;
     }
   }
 
-  /** The conversation so far, cut to what fits beside the system prompt, the question and the answer. */
-  private historyFor(provider: LlmProvider, earlier: ChatMessage[], question: string, answerTokens: number): LlmChatMessage[] {
-    const { config } = this.deps;
-    const budget = provider.contextTokens - answerTokens - provider.countTokens(config.systemPrompt) - provider.countTokens(question) - PROMPT_MARGIN_TOKENS;
-    return selectHistoryWithinBudget(toLlmHistory(earlier), Math.max(0, budget), (text) => provider.countTokens(text));
+  /**
+   * Starts every prepare step at once. The prompt plan needs the provider, the history and the retrieved context;
+   * the cache lookup needs the plan; the verdicts only gate what is shown.
+   */
+  private prepare(turn: QueuedTurn, signal: AbortSignal) {
+    const { config, store, llm, cache, prepareSteps = [] } = this.deps;
+    const input: TurnInput = { turnId: turn.turnId, conversationId: turn.conversationId, question: turn.question };
+    const timing = { stageStart: (name: string) => turn.timeline.start(name), stageEnd: (name: string) => turn.timeline.end(name) };
+    const run = <T>(step: PrepareStep<T>) => runPrepareStep(step, input, signal, timing);
+    const steps = config.prepare;
+
+    const provider = run({ name: 'provider', timeoutMs: steps.providerTimeoutMs, required: true, run: () => llm.ready() }).then(requireOutcome);
+    const history = run({
+      name: 'history',
+      timeoutMs: steps.historyTimeoutMs,
+      required: true,
+      run: async () => earlierMessages(store.listMessages(turn.conversationId), turn.turnId),
+    }).then(requireOutcome);
+    const contextSteps = prepareSteps.filter((step): step is ContextStep => step.kind === 'context');
+    const verdictSteps = prepareSteps.filter((step): step is VerdictStep => step.kind === 'verdict');
+    const context = Promise.all(contextSteps.map(run)).then((outcomes) => outcomes.flatMap((outcome) => this.optional(turn, outcome) ?? []));
+    const verdicts = Promise.all(verdictSteps.map(run)).then((outcomes) => {
+      for (const outcome of outcomes) {
+        const verdict = this.optional(turn, outcome);
+        if (verdict && !verdict.allowed) throw new AgentError('INPUT_REJECTED', verdict.reason);
+      }
+    });
+    const plan = Promise.all([provider, history, context]).then(([p, h, c]) => ({ provider: p, plan: this.plan(p, turn.question, h, c) }));
+    const cachedAnswer = run({
+      name: 'cache',
+      timeoutMs: steps.cacheTimeoutMs,
+      required: false,
+      run: async () => {
+        const ready = await plan;
+        return cache.get(this.cacheKey(ready.provider, ready.plan));
+      },
+    }).then((outcome) => (outcome.ok ? outcome.value : undefined));
+    // Each is awaited by run(), some only on some paths; none may reject unobserved.
+    for (const pending of [history, context, verdicts, plan]) pending.catch(() => undefined);
+    return { plan, history, context, verdicts, cachedAnswer };
   }
 
-  private startGeneration(
-    key: string,
-    provider: LlmProvider,
-    turn: { question: string; history: LlmChatMessage[]; answerTokens: number },
-  ): SharedGeneration {
-    const { config, cache } = this.deps;
-    const generation = new SharedGeneration((signal, onToken) =>
-      provider.generate({
-        systemPrompt: config.systemPrompt,
-        history: turn.history,
-        question: turn.question,
-        maxTokens: turn.answerTokens,
-        signal,
-        onToken,
-      }),
+  /** An optional step's value, or undefined with a notice when it failed; a required step's failure is thrown. */
+  private optional<T>(turn: QueuedTurn, outcome: StepOutcome<T>): T | undefined {
+    if (outcome.ok) return outcome.value;
+    if (outcome.required) throw new AgentError(outcome.error.code, outcome.error.message);
+    this.deps.logger.warn({ turnId: turn.turnId, step: outcome.step, code: outcome.error.code, timedOut: outcome.timedOut }, 'optional prepare step failed');
+    this.deps.emit({ type: 'notice', level: 'warning', message: `Answered without ${outcome.step}: ${outcome.error.message}` });
+    return undefined;
+  }
+
+  private plan(provider: LlmProvider, question: string, history: ChatMessage[], context: RetrievedContext[]): PromptPlan {
+    const { config } = this.deps;
+    return planPrompt({ model: provider, systemPrompt: config.systemPrompt, question, history, context, maxAnswerTokens: config.maxAnswerTokens });
+  }
+
+  private cacheKey(provider: LlmProvider, plan: PromptPlan): string {
+    return responseCacheKey({
+      provider: provider.kind,
+      modelId: provider.modelId,
+      promptVersion: this.deps.config.promptVersion,
+      question: plan.question,
+      contextIds: plan.contextIds,
+      history: plan.history,
+    });
+  }
+
+  /** Joins an identical generation already running, or starts one. */
+  private generationFor(key: string, provider: LlmProvider, plan: PromptPlan): SharedGeneration {
+    const running = this.inFlight.get(key);
+    if (running && !running.stopped) return running;
+    const { cache } = this.deps;
+    const generation = new SharedGeneration(
+      (signal, onToken) =>
+        provider.generate({
+          systemPrompt: plan.systemPrompt,
+          history: plan.history,
+          question: plan.question,
+          maxTokens: plan.maxAnswerTokens,
+          signal,
+          onToken,
+        }),
+      this.deps.outputCheck,
     );
     this.inFlight.set(key, generation);
     generation.completed
       .then((result) => {
-        // Only complete answers are worth replaying.
+        // Only complete answers are worth replaying; `text` is the checked answer.
         if (!result.aborted && result.text.trim() !== '') cache.set(key, result.text);
       })
       .catch(() => undefined)
@@ -320,10 +342,28 @@ export class ChatTurnRunner {
       });
     return generation;
   }
+
+  /**
+   * A turn refused while preparing (model not ready, question too long for the context, an input check) leaves
+   * nothing behind, as if never asked. One that failed while answering keeps what was shown, marked interrupted.
+   */
+  private fail(turn: QueuedTurn, error: unknown): void {
+    const shape = toErrorShape(error);
+    const { store, logger, emit } = this.deps;
+    if (!turn.answering || shape.code === 'INPUT_REJECTED') store.deleteTurn(turn.turnId);
+    else {
+      const shown = store.listMessages(turn.conversationId).find((m) => m.turnId === turn.turnId && m.role === 'assistant')?.text ?? '';
+      store.updateMessage(turn.answerId, shown, 'interrupted');
+    }
+    logger.warn({ turnId: turn.turnId, code: shape.code }, 'turn failed');
+    emit({ type: 'error', turnId: turn.turnId, conversationId: turn.conversationId, ...shape });
+  }
 }
 
-function toLlmHistory(messages: ChatMessage[]): LlmChatMessage[] {
-  return messages.filter((message) => message.text.trim() !== '').map((message) => ({ role: message.role, text: message.text }));
+/** Everything said in the conversation before this turn (later questions may already be waiting behind it). */
+function earlierMessages(stored: ChatMessage[], turnId: string): ChatMessage[] {
+  const ownIndex = stored.findIndex((message) => message.turnId === turnId);
+  return ownIndex === -1 ? stored : stored.slice(0, ownIndex);
 }
 
 /** Waits for `previous` to settle, or until the turn is cancelled while it waits. */
@@ -342,8 +382,4 @@ function untilSettledOrAborted(previous: Promise<void>, signal: AbortSignal): Pr
 function titleFrom(question: string): string {
   const oneLine = question.replace(/\s+/g, ' ');
   return oneLine.length <= TITLE_CHARS ? oneLine : `${oneLine.slice(0, TITLE_CHARS - 1)}…`;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

@@ -1,7 +1,8 @@
 import type { LlmGenerateResult } from '../llm/llmProvider.js';
+import { AnswerStream, type AnswerStreamListener, type OutputCheck } from './answerStream.js';
 
 export interface GenerationOutcome {
-  /** What this subscriber received. */
+  /** The checked answer when it completed; what this subscriber received when it was stopped. */
   text: string;
   tokens: number;
   promptTokens?: number;
@@ -16,22 +17,42 @@ export interface GenerationSubscription {
 }
 
 /**
- * One LLM generation that several identical questions asked at the same time can follow. A late subscriber first
- * receives the text generated so far, then the live tokens.
+ * One answer that several turns can follow: an LLM generation (identical prompts asked at the same time share it)
+ * or the replay of a cached answer. Either way its text flows through one AnswerStream, so every answer is split
+ * into sentences and checked the same way. A late subscriber first receives everything so far, then the live text.
  */
 export class SharedGeneration {
-  private text = '';
   private readonly controller = new AbortController();
-  private readonly listeners = new Set<(chunk: string) => void>();
+  private readonly stream: AnswerStream;
+  private readonly listeners = new Set<AnswerStreamListener>();
   private readonly result: Promise<LlmGenerateResult>;
 
-  constructor(run: (signal: AbortSignal, onToken: (chunk: string) => void) => Promise<LlmGenerateResult>) {
-    this.result = run(this.controller.signal, (chunk) => {
-      this.text += chunk;
-      for (const listener of this.listeners) listener(chunk);
-    });
+  constructor(run: (signal: AbortSignal, onToken: (chunk: string) => void) => Promise<LlmGenerateResult>, check?: OutputCheck) {
+    this.stream = new AnswerStream(check);
+    this.result = run(this.controller.signal, (chunk) => this.stream.push(chunk)).then(
+      async (result) => {
+        if (result.aborted) {
+          this.stream.abandon();
+          return result;
+        }
+        await this.stream.end();
+        return { ...result, text: this.stream.checkedText };
+      },
+      (error: unknown) => {
+        this.stream.abandon();
+        throw error;
+      },
+    );
     // Rejections reach every subscriber through `outcome`; this keeps an unobserved one from crashing the process.
     this.result.catch(() => undefined);
+  }
+
+  /** A cached answer, replayed through the same stream as a generated one. */
+  static replay(text: string, check?: OutputCheck): SharedGeneration {
+    return new SharedGeneration(async (_signal, onToken) => {
+      onToken(text);
+      return { text, tokens: 1, aborted: false };
+    }, check);
   }
 
   /** Every subscriber cancelled, so the generation is stopping: a new subscriber would only get its partial text. */
@@ -39,20 +60,22 @@ export class SharedGeneration {
     return this.controller.signal.aborted;
   }
 
-  /** Resolves with the provider's own result once generation ends (for caching the complete answer). */
+  /** Resolves with the result once generation ends; `text` is the checked answer (for caching). */
   get completed(): Promise<LlmGenerateResult> {
     return this.result;
   }
 
-  subscribe(onToken: (chunk: string) => void): GenerationSubscription {
+  subscribe(listener: AnswerStreamListener): GenerationSubscription {
     let received = '';
     let chunks = 0;
-    const listener = (chunk: string) => {
-      received += chunk;
-      chunks++;
-      onToken(chunk);
-    };
-    if (this.text) listener(this.text);
+    const unsubscribe = this.stream.subscribe({
+      token: (chunk) => {
+        received += chunk;
+        chunks++;
+        listener.token(chunk);
+      },
+      sentence: (index, text) => listener.sentence(index, text),
+    });
     this.listeners.add(listener);
 
     let cancelSelf!: () => void;
@@ -65,11 +88,15 @@ export class SharedGeneration {
       ...(result.promptTokens !== undefined && { promptTokens: result.promptTokens }),
       aborted: result.aborted,
     }));
-    const outcome = Promise.race([finished, cancelled]).finally(() => this.listeners.delete(listener));
+    const detach = () => {
+      unsubscribe();
+      this.listeners.delete(listener);
+    };
+    const outcome = Promise.race([finished, cancelled]).finally(detach);
     return {
       outcome,
       cancel: () => {
-        this.listeners.delete(listener);
+        detach();
         cancelSelf();
         if (this.listeners.size === 0) this.controller.abort();
       },

@@ -1,0 +1,89 @@
+import { StreamingSentenceSplitter } from '../../../src-shared/speech/sentenceSplitter.js';
+
+/** What an output check decides about one sentence of an answer. */
+export type OutputVerdict = { action: 'pass' } | { action: 'replace'; text: string } | { action: 'block'; reason: string };
+
+/** Checks each sentence of an answer before it is spoken, stored or cached. The guardrails fill this in. */
+export interface OutputCheck {
+  checkSentence(sentence: string, signal: AbortSignal): Promise<OutputVerdict> | OutputVerdict;
+}
+
+/** The default: every sentence passes as it is. */
+export const passThroughOutputCheck: OutputCheck = { checkSentence: () => ({ action: 'pass' }) };
+
+export interface AnswerStreamListener {
+  token(chunk: string): void;
+  /** A sentence that passed its checks, in order. */
+  sentence(index: number, text: string): void;
+}
+
+/**
+ * The one stream of an answer, shared by every turn that follows it (joined generations, cache replays): tokens →
+ * sentence splitter → per-sentence output checks → listeners. Tokens go out as they arrive; sentences once checked,
+ * in order. A listener that subscribes late first gets everything so far.
+ */
+export class AnswerStream {
+  private readonly splitter = new StreamingSentenceSplitter();
+  private readonly listeners = new Set<AnswerStreamListener>();
+  private readonly controller = new AbortController();
+  private raw = '';
+  private readonly checked: string[] = [];
+  private modified = false;
+  private checking: Promise<void> = Promise.resolve();
+
+  constructor(private readonly check: OutputCheck = passThroughOutputCheck) {}
+
+  /** Everything generated so far, unchecked (what token listeners have seen). */
+  get text(): string {
+    return this.raw;
+  }
+
+  /** The answer as it passed the checks: the text to store and cache. Exactly the generated text when nothing was changed. */
+  get checkedText(): string {
+    return this.modified ? this.checked.join(' ') : this.raw;
+  }
+
+  subscribe(listener: AnswerStreamListener): () => void {
+    if (this.raw !== '') listener.token(this.raw);
+    this.checked.forEach((sentence, index) => listener.sentence(index, sentence));
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  push(chunk: string): void {
+    if (chunk === '' || this.controller.signal.aborted) return;
+    this.raw += chunk;
+    for (const listener of this.listeners) listener.token(chunk);
+    for (const sentence of this.splitter.push(chunk)) this.enqueue(sentence);
+  }
+
+  /** The answer is complete: checks what is left; resolves when every sentence has been checked and sent. */
+  end(): Promise<void> {
+    if (!this.controller.signal.aborted) for (const sentence of this.splitter.flush()) this.enqueue(sentence);
+    return this.checking;
+  }
+
+  /** The answer was stopped: sentences still being checked are dropped. */
+  abandon(): void {
+    this.controller.abort();
+  }
+
+  private enqueue(sentence: string): void {
+    this.checking = this.checking.then(async () => {
+      if (this.controller.signal.aborted) return;
+      let verdict: OutputVerdict;
+      try {
+        verdict = await this.check.checkSentence(sentence, this.controller.signal);
+      } catch {
+        // A check that fails withholds its sentence rather than letting it through unchecked.
+        verdict = { action: 'block', reason: 'the output check failed' };
+      }
+      if (this.controller.signal.aborted) return;
+      if (verdict.action !== 'pass') this.modified = true;
+      if (verdict.action === 'block') return;
+      const text = verdict.action === 'replace' ? verdict.text : sentence;
+      const index = this.checked.push(text) - 1;
+      for (const listener of this.listeners) listener.sentence(index, text);
+    });
+  }
+}

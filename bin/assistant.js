@@ -8,6 +8,14 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('The assistant is not built yet. Run "npm run build" (npm install does it for you).\n');
   process.exit(1);
 }
-const { runAssistantCli } = await import(entry.href);
-const code = await runAssistantCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+// runAssistantCliMain turns any uncaught error into one line (a JSON error with --json); stacks only with ASSISTANT_DEBUG=1.
+let runAssistantCliMain;
+try {
+  ({ runAssistantCliMain } = await import(entry.href));
+} catch (error) {
+  process.stderr.write(`The assistant failed to load: ${error?.message ?? error}. Try "npm run build".\n`);
+  if (process.env.ASSISTANT_DEBUG === '1') process.stderr.write(`${error?.stack ?? ''}\n`);
+  process.exit(1);
+}
+const code = await runAssistantCliMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 process.exitCode = code;

@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './components/App.dom.js';
 import { createChatStore } from './state/chatStore.dom.js';
 import { ChatStoreContext } from './state/chatStoreContext.dom.js';
+import { createDataRecoveryStore, DataRecoveryStoreContext } from './state/dataRecoveryStore.dom.js';
 import { createVoiceStore } from './state/voiceStore.dom.js';
 import { VoiceStoreContext } from './state/voiceStoreContext.dom.js';
 import { createAgentClient } from './transport/createAgentClient.dom.js';
@@ -29,7 +30,9 @@ const voiceStore = createVoiceStore({
   startMic: startMicCapture,
   ...('speechSynthesis' in window && { speechSynthesis: window.speechSynthesis }),
 });
+const dataRecoveryStore = createDataRecoveryStore(client);
 chatStore.getState().start();
+dataRecoveryStore.getState().start();
 voiceStore.getState().start();
 
 const rootElement = document.getElementById('root');
@@ -38,7 +41,9 @@ createRoot(rootElement).render(
   <StrictMode>
     <ChatStoreContext.Provider value={chatStore}>
       <VoiceStoreContext.Provider value={voiceStore}>
-        <App />
+        <DataRecoveryStoreContext.Provider value={dataRecoveryStore}>
+          <App />
+        </DataRecoveryStoreContext.Provider>
       </VoiceStoreContext.Provider>
     </ChatStoreContext.Provider>
   </StrictMode>,

@@ -18,7 +18,12 @@ import { LlmProviderManager, type LlmProviderFactories } from './llm/llmProvider
 import { OllamaLlmProvider, probeOllama } from './llm/ollamaProvider.node.js';
 import { ConversationStore } from './memory/conversationStore.node.js';
 import { openSqliteDatabase } from './memory/sqliteDatabase.node.js';
+import { databasePathOf } from './memory/dataDirectory.node.js';
 import { ChatTurnRunner } from './turn/chatTurnRunner.node.js';
+import { silentLogger, type AgentLogger } from './agentLogger.js';
+import type { OutputCheck } from './turn/answerStream.js';
+import type { PluggedPrepareStep } from './turn/prepareStep.js';
+import { TurnObserver, type StageRecord } from './turn/turnObserver.js';
 import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
 import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
 
@@ -28,6 +33,12 @@ export interface CreateAgentOptions {
   llmFactories?: LlmProviderFactories;
   /** Replaces the real voice engines (e.g. to choose a recogniser in tests). */
   voiceEngines?: VoiceEngines;
+  logger?: AgentLogger;
+  /** Retrieval and input checks, run beside the built-in prepare steps. */
+  prepareSteps?: readonly PluggedPrepareStep[];
+  outputCheck?: OutputCheck;
+  /** Every ended stage of every turn (metrics). */
+  onStageEnd?(record: StageRecord): void;
 }
 
 export type Agent = AgentService & {
@@ -77,7 +88,27 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     onStatus: (status) => emit({ type: 'status', status: { llm: status } }),
     onNotice: (message) => emit({ type: 'notice', level: 'warning', message }),
   });
-  const turns = new ChatTurnRunner({ config, store, cache, llm, emit });
+  const logger = options.logger ?? silentLogger;
+  const observer = new TurnObserver({
+    emit,
+    logger,
+    slowStageMs: config.slowStageMs,
+    onStageEnd: (record) => {
+      store.recordStage(record.turnId, record.name, record.startMs, record.endMs);
+      options.onStageEnd?.(record);
+    },
+  });
+  const turns = new ChatTurnRunner({
+    config,
+    store,
+    cache,
+    llm,
+    emit,
+    observer,
+    logger,
+    ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
+    ...(options.outputCheck && { outputCheck: options.outputCheck }),
+  });
   const ready = llm.start();
   const voice = config.voice.enabled
     ? new VoiceSession({
@@ -143,6 +174,11 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
         return requireVoice().getStatus() as CommandResult<C>;
       case AgentCommand.voiceInterrupt:
         return { interrupted: requireVoice().interrupt() } as CommandResult<C>;
+      case AgentCommand.dataStatus:
+        return { state: 'ok', dataDir: path.resolve(config.dataDir), databasePath: databasePathOf(config.dataDir) } as CommandResult<C>;
+      case AgentCommand.dataResetDatabase:
+        // Only a host in recovery mode (createRecoverableAgent) resets; a database in use is never moved.
+        throw new AgentError('NOT_FOUND', `The database ${databasePathOf(config.dataDir)} is healthy and in use; there is nothing to reset.`);
     }
     throw new AgentError('UNKNOWN_COMMAND', `Unknown command: ${String(name)}`);
   }

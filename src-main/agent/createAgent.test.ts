@@ -1,7 +1,8 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from './createAgent.node.js';
+import { createAgent, realLlmFactories } from './createAgent.node.js';
+import { resolveAgentConfig, type AgentConfigOverrides } from './agentConfig.node.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import type { AgentService } from './agentService.js';
 
@@ -13,6 +14,34 @@ function embeddedAgent(dataDir: string, modelPath = TEST_LLM_MODEL, extra: { max
   });
 }
 
+/** Like embeddedAgent, but counts the real provider's generate() calls: how many times the model actually ran. */
+function countingEmbeddedAgent(dataDir: string, extra: { maxAnswerTokens?: number } = {}): { agent: Agent; generations: () => number } {
+  const config: AgentConfigOverrides = {
+    dataDir,
+    ...extra,
+    voice: { enabled: false },
+    llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
+  };
+  const real = realLlmFactories(resolveAgentConfig(config));
+  let count = 0;
+  const agent = createAgent({
+    config,
+    llmFactories: {
+      ...real,
+      createEmbedded: () => {
+        const provider = real.createEmbedded();
+        const generate = provider.generate.bind(provider);
+        provider.generate = (request) => {
+          count += 1;
+          return generate(request);
+        };
+        return provider;
+      },
+    },
+  });
+  return { agent, generations: () => count };
+}
+
 async function ask(agent: AgentService, events: ReturnType<typeof collectTurnEvents>, text: string, conversationId?: string) {
   const started = await agent.call('chat:send', conversationId ? { text, conversationId } : { text });
   return { ...started, turn: await events.forTurn(started.turnId) };
@@ -20,11 +49,12 @@ async function ask(agent: AgentService, events: ReturnType<typeof collectTurnEve
 
 describe('text chat on real node-llama-cpp with stories260K', () => {
   let agent: Agent;
+  let generations: () => number;
   let events: ReturnType<typeof collectTurnEvents>;
   const dataDir = tempDataDir();
 
   beforeAll(async () => {
-    agent = embeddedAgent(dataDir, TEST_LLM_MODEL, { maxAnswerTokens: 400 });
+    ({ agent, generations } = countingEmbeddedAgent(dataDir, { maxAnswerTokens: 400 }));
     events = collectTurnEvents(agent);
     await agent.whenReady();
   });
@@ -72,20 +102,26 @@ describe('text chat on real node-llama-cpp with stories260K', () => {
   });
 
   it('asking the same thing again answers from the cache, marked cached', async () => {
+    const before = generations();
     const first = await ask(agent, events, 'Once upon a time there was a red ball');
     const again = await ask(agent, events, '  once upon a time there was a RED ball?  ');
     expect(again.turn.done).toMatchObject({ cached: true, text: first.turn.done!.text });
+    // The second answer did not run the model.
+    expect(generations() - before).toBe(1);
     expect(again.turn.done!.timings.totalMs).toBeLessThan(first.turn.done!.timings.totalMs);
   });
 
   it('identical questions in flight at the same time share one generation', async () => {
     const question = 'A cat and a dog played in the park all day long';
+    const before = generations();
+    // Each send starts a new conversation with no history, so both turns ask the model exactly the same thing.
     const [a, b] = await Promise.all([agent.call('chat:send', { text: question }), agent.call('chat:send', { text: question })]);
     const [ta, tb] = await Promise.all([events.forTurn(a.turnId), events.forTurn(b.turnId)]);
     expect(ta.done?.text).toBe(tb.done?.text);
     expect(ta.done?.text.length).toBeGreaterThan(0);
     // Both are generated answers (neither waited for the other to fill the cache), yet the model ran once.
     expect([ta.done?.cached, tb.done?.cached]).toEqual([false, false]);
+    expect(generations() - before).toBe(1);
     expect(ta.done?.timings.promptTokens).toBe(tb.done?.timings.promptTokens);
   });
 
@@ -200,6 +236,32 @@ describe('missing or corrupt model', () => {
       message: expect.stringContaining(corrupt),
     });
     await agent.close();
+  });
+
+  it('a 64-byte GGUF stub and a directory get messages naming the path and the fix, not internal errors', async () => {
+    const dir = tempDataDir();
+    const stub = path.join(dir, 'stub.gguf');
+    const header = Buffer.alloc(64);
+    header.write('GGUF', 0, 'latin1');
+    header.writeUInt32LE(3, 4);
+    writeFileSync(stub, header);
+    const models = path.join(dir, 'models');
+    mkdirSync(models);
+    copyFileSync(TEST_LLM_MODEL, path.join(models, 'stories260K.gguf'));
+    for (const [modelPath, code, says] of [
+      [stub, 'MODEL_CORRUPT', `${stub} is not a usable GGUF model (`],
+      [models, 'MODEL_MISSING', `${models} is a directory; --model / ASSISTANT_LLM_MODEL needs a .gguf file, e.g. ${path.join(models, 'stories260K.gguf')}`],
+      [`${models}/`, 'MODEL_MISSING', `${models} is a directory;`],
+    ] as const) {
+      const agent = embeddedAgent(tempDataDir(), modelPath);
+      await agent.whenReady();
+      expect((await agent.call('agent:status')).llm.state).toBe(code === 'MODEL_MISSING' ? 'missing' : 'error');
+      const error = (await agent.call('chat:send', { text: 'hello' }).catch((e: unknown) => e)) as Error & { code: string };
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(says);
+      expect(error.message).not.toMatch(/Cannot read properties|EISDIR|\n\s+at /);
+      await agent.close();
+    }
   });
 
   it('a truncated GGUF (valid header, cut short) gives MODEL_CORRUPT', async () => {

@@ -1,4 +1,5 @@
-import type { CommandIo } from './commandIo.js';
+import { toErrorShape } from '../../src-shared/contract/index.js';
+import { writeCommandError, type CommandIo } from './commandIo.js';
 
 const USAGE = `Usage: assistant <command> [options]
 
@@ -44,5 +45,38 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
     default:
       io.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
+  }
+}
+
+/** One line about an error nobody caught (a JSON error line with --json); the stack only with ASSISTANT_DEBUG=1. */
+export function reportUnexpectedError(error: unknown, argv: string[], io: CommandIo, env: NodeJS.ProcessEnv = process.env): void {
+  const shape = toErrorShape(error);
+  const message = shape.message.split('\n')[0] || String(error);
+  writeCommandError(io, argv.includes('--json'), { code: shape.code, message });
+  if (env.ASSISTANT_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  else if (!argv.includes('--json')) io.stderr.write('(Set ASSISTANT_DEBUG=1 to see the details.)\n');
+}
+
+/**
+ * The CLI as `bin/assistant.js` runs it: any error that escapes a command, and any uncaught exception or unhandled
+ * rejection later on, ends the process with one clear line and exit code 1, never a raw stack trace.
+ */
+export async function runAssistantCliMain(argv: string[], io: CommandIo): Promise<number> {
+  const fatal = (error: unknown) => {
+    reportUnexpectedError(error, argv, io);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  try {
+    return await runAssistantCli(argv, io);
+  } catch (error) {
+    // A bad flag that a command did not catch is a usage error.
+    if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`${(error as Error).message}\n\nRun "assistant ${argv[0] ?? ''} --help" for the options.\n`);
+      return 2;
+    }
+    reportUnexpectedError(error, argv, io);
+    return 1;
   }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,13 @@ interface CliRun {
 
 function runCli(
   args: string[],
-  options: { killAfter?: (events: Array<Record<string, unknown>>) => boolean; stdin?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    killAfter?: (events: Array<Record<string, unknown>>) => boolean;
+    stdin?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Kill the process and fail when it has not exited by then. */
+    deadlineMs?: number;
+  } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [cli, ...args], {
@@ -42,8 +48,18 @@ function runCli(
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline =
+      options.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`assistant ${args.join(' ')} did not exit within ${options.deadlineMs} ms. stderr: ${stderr}`));
+          }, options.deadlineMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, events, stderr }));
+    child.on('exit', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, events, stderr });
+    });
   });
 }
 
@@ -76,6 +92,31 @@ describe.skipIf(!built)('assistant CLI (spawned process, real model, real SQLite
     const error = run.events.find((e) => e.type === 'error') as { code: string; message: string };
     expect(error.code).toBe('MODEL_MISSING');
     expect(error.message).toContain(missing);
+  });
+
+  it('a damaged GGUF or a directory as --model: exit 1, one JSON error naming the path, no stack frames', async () => {
+    const dataDir = tempDataDir();
+    const stub = path.join(dataDir, 'stub.gguf');
+    const header = Buffer.alloc(64);
+    header.write('GGUF', 0, 'latin1');
+    header.writeUInt32LE(3, 4);
+    writeFileSync(stub, header);
+    const models = path.join(dataDir, 'models');
+    mkdirSync(models);
+    writeFileSync(path.join(models, 'chat.gguf'), header);
+    for (const [model, says] of [
+      [stub, `${stub} is not a usable GGUF model (`],
+      [models, `${models} is a directory; --model / ASSISTANT_LLM_MODEL needs a .gguf file, e.g. ${path.join(models, 'chat.gguf')}`],
+    ]) {
+      const run = await runCli(['chat', '--json', '--model', model!, '--provider', 'embedded', '--data-dir', dataDir, 'hi'], { deadlineMs: 30_000 });
+      expect(run.code).toBe(1);
+      const errors = run.events.filter((e) => e.type === 'error') as Array<{ code: string; message: string }>;
+      expect(errors).toHaveLength(1);
+      expect(['MODEL_CORRUPT', 'MODEL_MISSING']).toContain(errors[0]!.code);
+      expect(errors[0]!.message).toContain(says);
+      expect(errors[0]!.message).toMatch(/models pull|--model/);
+      expect(`${JSON.stringify(run.events)}\n${run.stderr}`).not.toMatch(/ {4}at |\\n {4}at |Cannot read properties|EISDIR/);
+    }
   });
 
   it('interactive chat (no question): each line is a turn in one conversation', async () => {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { createAgent } from '../agent/createAgent.node.js';
 import type { AgentConfigOverrides, LlmProviderChoice } from '../agent/agentConfig.node.js';
-import { jsonLine, type CommandIo } from './commandIo.js';
+import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
 
 export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
 
@@ -85,7 +85,14 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
     return 2;
   }
 
-  const agent = createAgent({ config });
+  let agent: ReturnType<typeof createAgent>;
+  try {
+    agent = createAgent({ config });
+  } catch (error) {
+    // An unusable data folder or a damaged database: a clear line naming the path and the fix, exit 1.
+    writeCommandError(io, json, toErrorShape(error));
+    return 1;
+  }
   const print = (event: AgentEvent) => {
     if (json) {
       if (event.type !== 'status' && event.type !== 'conversations-changed') io.stdout.write(jsonLine(event));

@@ -13,3 +13,9 @@ export interface CommandIo {
 export function jsonLine(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
 }
+
+/** Prints an error the way every command does: one NDJSON `error` line with `--json`, else one line on stderr. */
+export function writeCommandError(io: CommandIo, json: boolean, error: { code: string; message: string }): void {
+  if (json) io.stdout.write(jsonLine({ type: 'error', code: error.code, message: error.message }));
+  else io.stderr.write(`Error (${error.code}): ${error.message}\n`);
+}

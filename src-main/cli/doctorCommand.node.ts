@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
+import { checkDatabaseFile, databasePathOf, ensureDataDir, moveDatabaseAside, resetDatabaseCommand } from '../agent/memory/dataDirectory.node.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { probeOllama } from '../agent/llm/ollamaProvider.node.js';
 import { describeModels, formatBytes, pullCommand } from '../models/modelResolver.node.js';
@@ -16,10 +17,31 @@ interface Check {
   fix?: string;
 }
 
+const USAGE = `Usage: assistant doctor [--json] [--data-dir <dir>] [--fix]
+
+Checks models, Ollama, the Electron binary and the data folder, and prints the fix for anything missing.
+  --fix             Move a damaged database aside (to assistant.sqlite3.corrupt-<time>, never deleted) so the next
+                    start creates a fresh one.
+  --data-dir <dir>  The data folder to check (default: $ASSISTANT_DATA_DIR, else the user data dir).
+`;
+
 /** `assistant doctor`: what was found, and the fix for anything missing. Exit code 1 if a required part is missing. */
 export async function runDoctorCommand(args: string[], io: CommandIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
-  const config = resolveAgentConfig();
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, fix: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const config = resolveAgentConfig({ dataDir: values['data-dir'] });
   const checks: Check[] = [];
 
   const { models, overrides } = describeModels();
@@ -70,20 +92,7 @@ export async function runDoctorCommand(args: string[], io: CommandIo): Promise<n
     ...(!electron.found && electron.problem && { fix: electron.problem }),
   });
 
-  let dataWritable = true;
-  try {
-    if (!existsSync(config.dataDir)) mkdirSync(config.dataDir, { recursive: true });
-    accessSync(config.dataDir, constants.W_OK);
-  } catch {
-    dataWritable = false;
-  }
-  checks.push({
-    area: 'data',
-    ok: dataWritable,
-    required: true,
-    summary: `Conversations, timings and the answer cache live in ${config.dataDir}${dataWritable ? '' : ' (not writable)'}`,
-    ...(!dataWritable && { fix: 'Set ASSISTANT_DATA_DIR or --data-dir to a writable folder.' }),
-  });
+  checks.push(...checkDataFolder(config.dataDir, values.fix === true));
 
   if (values.json) {
     for (const check of checks) io.stdout.write(jsonLine({ type: 'check', ...check }));
@@ -95,4 +104,54 @@ export async function runDoctorCommand(args: string[], io: CommandIo): Promise<n
     }
   }
   return checks.some((check) => check.required && !check.ok) ? 1 : 0;
+}
+
+/**
+ * The data folder and the database in it. Never throws: an unusable folder or a damaged database is a failed check
+ * with its fix. With `fix`, a damaged database is moved aside (never deleted) and the check says where it went.
+ */
+function checkDataFolder(dataDir: string, fix: boolean): Check[] {
+  const area = 'data';
+  try {
+    ensureDataDir(dataDir);
+  } catch (error) {
+    return [{ area, ok: false, required: true, summary: toErrorShape(error).message, fix: 'Set ASSISTANT_DATA_DIR or --data-dir to a writable folder.' }];
+  }
+  const folder: Check = { area, ok: true, required: true, summary: `Conversations, timings and the answer cache live in ${dataDir}` };
+  const file = databasePathOf(dataDir);
+  try {
+    checkDatabaseFile(file);
+    return [folder];
+  } catch (error) {
+    const shape = toErrorShape(error);
+    if (!(error instanceof AgentError) || error.code !== 'DATABASE_CORRUPT') {
+      return [folder, { area, ok: false, required: true, summary: shape.message, fix: 'Set ASSISTANT_DATA_DIR or --data-dir to a writable folder.' }];
+    }
+    if (!fix) {
+      return [
+        folder,
+        {
+          area,
+          ok: false,
+          required: true,
+          summary: `The database ${file} is damaged (${error.detail ?? 'quick_check failed'}); it was left untouched.`,
+          fix: `${resetDatabaseCommand(dataDir)}   (moves it aside to ${file}.corrupt-<time>, nothing is deleted; a fresh database is created at the next start)`,
+        },
+      ];
+    }
+    try {
+      const moved = moveDatabaseAside(dataDir);
+      return [
+        folder,
+        {
+          area,
+          ok: true,
+          required: true,
+          summary: `The damaged database was moved aside to ${moved.movedTo}${moved.files.length > 1 ? ` (with ${moved.files.length - 1} companion file(s))` : ''}; nothing was deleted. A fresh database is created at the next start.`,
+        },
+      ];
+    } catch (moveError) {
+      return [folder, { area, ok: false, required: true, summary: toErrorShape(moveError).message, fix: `Move ${file} away by hand.` }];
+    }
+  }
 }

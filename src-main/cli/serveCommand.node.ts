@@ -1,23 +1,28 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createRecoverableAgent } from '../agent/recoverableAgent.node.js';
 import { startHeadlessHost } from '../host/headlessHost.node.js';
 import { projectRoot } from '../models/projectPaths.node.js';
 import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
-import type { CommandIo } from './commandIo.js';
+import { toErrorShape } from '../../src-shared/contract/index.js';
+import { writeCommandError, type CommandIo } from './commandIo.js';
 
-const USAGE = `Usage: assistant serve [--port <n>] [agent options as for "assistant chat"]
+const USAGE = `Usage: assistant serve [--port <n>] [--json] [agent options as for "assistant chat"]
 
 Runs the headless host: the same agent and UI as the desktop app, served to a browser on 127.0.0.1 only,
-behind a per-launch token that is part of the printed URL.
+behind a per-launch token that is part of the printed URL. A damaged database does not stop it: the UI shows the
+problem and offers to move the file aside and start fresh. With --json, errors are printed as NDJSON error lines.
 `;
 
 /** `assistant serve`: runs until SIGINT/SIGTERM. */
 export async function runServeCommand(args: string[], io: CommandIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { ...agentOptionSpec, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { ...agentOptionSpec, port: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (error) {
     io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -31,14 +36,40 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write(`The UI is not built (${staticDir} is missing). Run "npm run build" first.\n`);
     return 1;
   }
-  const agent = createAgent({ config: { ...agentConfigFromFlags(values), voice: {} } });
+  const json = values.json === true;
+  let agent: ReturnType<typeof createRecoverableAgent>;
+  try {
+    agent = createRecoverableAgent({ config: { ...agentConfigFromFlags(values), voice: {} } });
+  } catch (error) {
+    writeCommandError(io, json, toErrorShape(error));
+    return 1;
+  }
+  const problem = agent.problem;
+  if (problem?.code === 'DATA_DIR_UNUSABLE') {
+    // Nothing in the UI could fix the folder: say so here and stop.
+    writeCommandError(io, json, problem);
+    await agent.close();
+    return 1;
+  }
+  if (problem) {
+    // A damaged database: the UI still comes up, shows this, and offers "Move it aside and start fresh".
+    writeCommandError(io, json, problem);
+    io.stderr.write('The app below shows this problem and can move the damaged database aside and start fresh.\n');
+  }
   agent.listen((event) => {
     if (event.type === 'status') {
       const { state, provider, model, message } = event.status.llm;
       io.stderr.write(`Model: ${state}${provider ? ` (${provider}${model ? `, ${model}` : ''})` : ''}${message ? ` — ${message}` : ''}\n`);
     }
   });
-  const host = await startHeadlessHost({ agent, staticDir, port: values.port === undefined ? 0 : Number(values.port) });
+  let host: Awaited<ReturnType<typeof startHeadlessHost>>;
+  try {
+    host = await startHeadlessHost({ agent, staticDir, port: values.port === undefined ? 0 : Number(values.port) });
+  } catch (error) {
+    writeCommandError(io, json, toErrorShape(error));
+    await agent.close();
+    return 1;
+  }
   io.stdout.write(`Assistant UI (browser mode): ${host.url}\n`);
   io.stderr.write(`Data: ${agent.config.dataDir}. Press Ctrl+C to stop.\n`);
   await new Promise<void>((resolve) => {

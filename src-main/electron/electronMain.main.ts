@@ -12,7 +12,7 @@ import {
   toErrorShape,
   type CommandName,
 } from '../../src-shared/contract/index.js';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createRecoverableAgent, type RecoverableAgent } from '../agent/recoverableAgent.node.js';
 import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,7 +22,7 @@ const DEFAULT_PTT_HOTKEY = 'CommandOrControl+Shift+Space';
  * A system-wide push-to-talk hotkey. Global shortcuts only report presses, not releases, so it toggles:
  * first press starts listening, the second sends what was said.
  */
-function registerPushToTalkHotkey(agent: ReturnType<typeof createAgent>): void {
+function registerPushToTalkHotkey(agent: RecoverableAgent): void {
   const accelerator = process.env.ASSISTANT_PTT_HOTKEY || DEFAULT_PTT_HOTKEY;
   let pressed = false;
   const toggle = () => {
@@ -41,7 +41,9 @@ function registerPushToTalkHotkey(agent: ReturnType<typeof createAgent>): void {
 
 app.whenReady().then(async () => {
   // better-sqlite3 built for Electron's ABI lives apart from the Node build the tests use (see scripts/start.js).
-  const agent = createAgent({
+  // A damaged database or an unusable data folder does not stop the app: the agent starts in recovery mode and the
+  // window shows the problem (and offers to move a damaged database aside), as the headless host does.
+  const agent = createRecoverableAgent({
     config: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING ? { sqliteNativeBinding: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING } : {},
   });
   const pending = new Map<number, AbortController>();

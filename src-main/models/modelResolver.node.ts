@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { findManifestEntry, defaultManifestEntry, type ModelManifest, type ModelManifestEntry, type ModelRole } from './modelManifest.js';
 import { loadModelManifest } from './modelManifest.node.js';
+import { modelPathProblem } from './modelFileCheck.node.js';
 import { projectModelsDir, projectRoot, sharedModelsDir } from './projectPaths.node.js';
 
 /** Env vars that point one role at a model file, beating every models dir. */
@@ -90,7 +91,9 @@ export function resolveModelPath(idOrPath: string, options: ResolveModelOptions 
   if (explicitPath !== undefined) {
     const file = path.resolve(explicitPath);
     if (isFile(file)) return { found: true, id: entry?.id ?? null, path: file, source: 'path', ...(entry && { entry }) };
-    return missing(entry?.id ?? idOrPath, [{ source: 'path', label: 'path given', path: file }], entry, options, `The model file ${file} does not exist.`);
+    const problem = notAFile(file, entry?.file ?? file);
+    return missing(entry?.id ?? idOrPath, [{ source: 'path', label: 'path given', path: file }], entry, options,
+      problem === undefined ? `The model file ${file} does not exist.` : `${problem}.`);
   }
 
   if (entry === undefined) {
@@ -104,8 +107,11 @@ export function resolveModelPath(idOrPath: string, options: ResolveModelOptions 
   if (envPath !== undefined) {
     const file = path.resolve(envPath);
     if (isFile(file)) return { found: true, id: entry.id, path: file, source: 'env', entry };
+    const problem = notAFile(file, entry.file);
     return missing(entry.id, [{ source: 'env', label: `$${envVar}`, path: file }], entry, options,
-      `$${envVar} points to ${file}, which does not exist. Unset it or point it at an existing model file.`);
+      problem === undefined
+        ? `$${envVar} points to ${file}, which does not exist. Unset it or point it at an existing model file.`
+        : `$${envVar} is set, but ${problem}. Unset it or point it at an existing model file.`);
   }
 
   const looked = modelDirCandidates(entry, options);
@@ -214,6 +220,16 @@ function missing(
 
 function looksLikePath(value: string): boolean {
   return value.includes('/') || value.includes(path.sep) || /\.(gguf|bin)$/i.test(value);
+}
+
+/**
+ * Why an existing path is not a model file (a directory, a symlink loop, a device...), naming the path; undefined when
+ * the path simply does not exist, which the callers word themselves.
+ */
+function notAFile(file: string, expectedFile: string): string | undefined {
+  const extension = path.extname(expectedFile) || '.gguf';
+  const problem = modelPathProblem(file, { extension, needs: `it needs to be a ${extension} model file` });
+  return problem === undefined || problem.kind === 'missing' ? undefined : problem.reason;
 }
 
 function isFile(file: string): boolean {

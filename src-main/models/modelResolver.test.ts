@@ -99,6 +99,18 @@ describe('resolveModelPath', () => {
     expect(!result.found && result.message).toContain(`$ASSISTANT_WHISPER_MODEL points to ${place('typo.bin')}`);
   });
 
+  it('says an env var or path that points at a directory is a directory, not that it does not exist', () => {
+    const whisperDir = place('elsewhere', 'whisper');
+    putFile(path.join(whisperDir, 'ggml-small.bin'));
+    const fromEnv = resolveModelPath('whisper-base-en', options({ env: { ASSISTANT_WHISPER_MODEL: whisperDir } }));
+    expect(fromEnv.found).toBe(false);
+    const message = !fromEnv.found ? fromEnv.message : '';
+    expect(message).toContain(`$ASSISTANT_WHISPER_MODEL is set, but ${whisperDir} is a directory; it needs to be a .bin model file, e.g. ${path.join(whisperDir, 'ggml-small.bin')}`);
+    expect(message).not.toContain('does not exist');
+    const explicit = resolveModelPath('whisper-base-en', options({ explicitPath: `${whisperDir}/` }));
+    expect(!explicit.found && explicit.message).toContain(`${whisperDir} is a directory;`);
+  });
+
   it('names the known models for an unknown id', () => {
     const result = resolveModelPath('whisper-huge', options());
     expect(result.found).toBe(false);

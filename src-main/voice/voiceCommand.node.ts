@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
-import { toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
+import { MIC_SAMPLE_RATE, toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
 import { agentConfigFromFlags, agentOptionSpec } from '../cli/chatCommand.node.js';
 import { jsonLine, type CommandIo } from '../cli/commandIo.js';
 import { createAgent, type Agent } from '../agent/createAgent.node.js';
@@ -25,13 +25,33 @@ export interface VoiceFileTurn {
   audio: Int16Array[];
   audioSampleRate: number;
   errors: Array<{ code: string; message: string }>;
+  /**
+   * Why no turn was answered although nothing failed: 'no-speech' when the VAD heard no utterance in the input
+   * (silence, noise, a click), 'no-words' when it did but the recogniser heard no words in it.
+   */
+  nothingHeard?: 'no-speech' | 'no-words';
+  /** The safety-net deadline passed before the turn finished (a bug: every path should end the turn). */
+  timedOut?: boolean;
 }
+
+export interface VoiceFileTurnOptions {
+  /** Safety net: give up after this long. Default: 10 minutes, or 5 times the audio's duration if longer. */
+  deadlineMs?: number;
+}
+
+const DEFAULT_TURN_DEADLINE_MS = 10 * 60_000;
 
 /**
  * Feeds a file through an agent's voice session as fast as it can be processed, then 1 s of silence so the
- * VAD sees the end of speech, and waits until the answer has been spoken.
+ * VAD sees the end of speech, and waits until the answer has been spoken. When the file holds no speech the
+ * turn ends at once with `nothingHeard` set; it never waits forever.
  */
-export async function runVoiceFileTurn(agent: Agent, samples: Int16Array, onEvent: (event: AgentEvent) => void = () => undefined): Promise<VoiceFileTurn> {
+export async function runVoiceFileTurn(
+  agent: Agent,
+  samples: Int16Array,
+  onEvent: (event: AgentEvent) => void = () => undefined,
+  options: VoiceFileTurnOptions = {},
+): Promise<VoiceFileTurn> {
   const voice = agent.voice;
   if (!voice) throw new Error('voice is disabled');
   await voice.whenLoaded();
@@ -42,42 +62,73 @@ export async function runVoiceFileTurn(agent: Agent, samples: Int16Array, onEven
 
   const result: VoiceFileTurn = { transcript: '', audio: [], audioSampleRate: 16_000, errors: [] };
   let turnId: string | undefined;
-  const finished = new Promise<void>((resolve) => {
-    const stop = agent.listen((event) => {
-      onEvent(event);
-      if (event.type === 'transcript' && event.final) {
-        result.transcript = event.text;
-        if (event.text === '') {
-          stop();
-          resolve();
-        }
-      } else if (event.type === 'turn-started') turnId = event.turnId;
-      else if (event.type === 'done' && event.turnId === turnId) result.done = event;
-      else if (event.type === 'speech-audio' && event.turnId === turnId) {
-        result.audioSampleRate = event.sampleRate;
-        const bytes = Buffer.from(event.pcmBase64, 'base64');
-        result.audio.push(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
-      } else if (event.type === 'voice-timings' && event.turnId === turnId) {
-        result.waterfall = event.waterfall;
-        stop();
-        resolve();
-      } else if (event.type === 'error') {
-        result.errors.push({ code: event.code, message: event.message });
-        if (!turnId || event.turnId === turnId) {
-          stop();
-          resolve();
-        }
-      }
-    });
+  /** Final transcripts with words, each of which starts a turn (or fails with an error event). */
+  let questions = 0;
+  let turnsStarted = 0;
+  let inputEnded = false;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  /** The latest turn was interrupted (a later utterance barged in), and no question is left to answer. */
+  const interruptedAndNothingPending = () => inputEnded && result.done?.interrupted === true && questions === turnsStarted;
+  const stop = agent.listen((event) => {
+    onEvent(event);
+    if (event.type === 'transcript' && event.final) {
+      // The transcript of the question being answered: a later wordless utterance does not replace it.
+      if (event.text !== '' || questions === 0) result.transcript = event.text;
+      if (event.text !== '') questions++;
+    } else if (event.type === 'turn-started') {
+      turnId = event.turnId;
+      turnsStarted++;
+    } else if (event.type === 'done' && event.turnId === turnId) {
+      result.done = event;
+      // An interrupted answer is not spoken further: no voice-timings follow for it.
+      if (interruptedAndNothingPending()) finish();
+    } else if (event.type === 'speech-audio' && event.turnId === turnId) {
+      result.audioSampleRate = event.sampleRate;
+      const bytes = Buffer.from(event.pcmBase64, 'base64');
+      result.audio.push(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
+    } else if (event.type === 'voice-timings' && event.turnId === turnId) {
+      result.waterfall = event.waterfall;
+      finish();
+    } else if (event.type === 'error') {
+      result.errors.push({ code: event.code, message: event.message });
+      if (!turnId || event.turnId === turnId) finish();
+    }
   });
-  for (let offset = 0; offset < samples.length; offset += FRAME_SAMPLES) {
-    await voice.pushFrame(samples.subarray(offset, offset + FRAME_SAMPLES));
+  const run = async (): Promise<void> => {
+    for (let offset = 0; offset < samples.length; offset += FRAME_SAMPLES) {
+      await voice.pushFrame(samples.subarray(offset, offset + FRAME_SAMPLES));
+    }
+    const silence = new Int16Array(FRAME_SAMPLES);
+    for (let i = 0; i < 50; i++) await voice.pushFrame(silence);
+    // Resolves after every utterance heard has its final transcript (or error) and its chat turn started, so
+    // what is known now decides whether an answer is still coming.
+    const { utterances } = await voice.endOfInput();
+    inputEnded = true;
+    if (result.errors.length === 0 && questions === 0) {
+      result.nothingHeard = utterances === 0 ? 'no-speech' : 'no-words';
+      return;
+    }
+    if (interruptedAndNothingPending()) finish();
+    await finished;
+  };
+  // The safety net: every path above ends the turn, but a bug must not leave the CLI waiting forever.
+  let deadline: NodeJS.Timeout | undefined;
+  const deadlinePassed = new Promise<void>((resolve) => {
+    const audioMs = (samples.length * 1000) / MIC_SAMPLE_RATE;
+    deadline = setTimeout(() => {
+      result.timedOut = true;
+      voice.interrupt();
+      resolve();
+    }, options.deadlineMs ?? Math.max(DEFAULT_TURN_DEADLINE_MS, 5 * audioMs));
+  });
+  try {
+    await Promise.race([run(), deadlinePassed]);
+    return result;
+  } finally {
+    clearTimeout(deadline);
+    stop();
   }
-  const silence = new Int16Array(FRAME_SAMPLES);
-  for (let i = 0; i < 50; i++) await voice.pushFrame(silence);
-  await voice.endOfInput();
-  await finished;
-  return result;
 }
 
 export async function runVoiceCommand(args: string[], io: CommandIo): Promise<number> {
@@ -129,21 +180,43 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
     return fail(shape.code, shape.message);
   }
 
-  const agent = createAgent({
-    config: { ...agentConfigFromFlags(values), voice: { enabled: true, stt: stt as 'auto' | 'whisper' | 'sphinx' } },
-  });
+  let agent: Agent;
   try {
-    if (values.voice) await agent.call('voice:configure', { voice: values.voice });
+    agent = createAgent({
+      config: { ...agentConfigFromFlags(values), voice: { enabled: true, stt: stt as 'auto' | 'whisper' | 'sphinx' } },
+    });
+  } catch (error) {
+    // An unusable data folder or a damaged database (or a bad flag): one clear line, exit 1.
+    const shape = toErrorShape(error);
+    return fail(shape.code, shape.message);
+  }
+  try {
+    if (values.voice !== undefined) {
+      try {
+        await agent.call('voice:configure', { voice: values.voice });
+      } catch (error) {
+        const shape = toErrorShape(error);
+        fail(shape.code, `--voice: ${shape.message}`);
+        return 2;
+      }
+    }
     const turn = await runVoiceFileTurn(agent, samples, (event) => {
       if (json && ['transcript', 'token', 'speech-sentence', 'notice', 'error', 'voice-timings'].includes(event.type)) {
         io.stdout.write(jsonLine(event));
       } else if (!json && event.type === 'transcript' && event.final) io.stderr.write(`You said: ${event.text || '(nothing)'}\n`);
       else if (!json && event.type === 'token') io.stdout.write(event.text);
     });
+    if (turn.nothingHeard === 'no-speech') {
+      return fail('NO_SPEECH', `No speech was heard in ${file}: it holds only silence, noise or sounds too short to be words. Record someone speaking.`);
+    }
+    if (turn.nothingHeard === 'no-words') {
+      return fail('NO_SPEECH', `No speech was heard in ${file}: the speech recogniser found no words in the sound it holds. Record someone speaking clearly.`);
+    }
+    if (turn.timedOut) return fail('INTERNAL', `The voice turn for ${file} did not finish in time; it was stopped.`);
     if (!turn.done) {
       const problem = turn.errors[0];
       if (problem) return json ? 1 : fail(problem.code, problem.message);
-      return fail('BAD_AUDIO', turn.transcript === '' ? 'No speech was heard in the file.' : 'The voice turn did not finish.');
+      return fail('INTERNAL', 'The voice turn did not finish.');
     }
     const waterfall = turn.waterfall;
     const done = {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import {
+  AgentError,
   DEFAULT_VOICE_SETTINGS,
+  VoiceId,
   MIC_SAMPLE_RATE,
   toErrorShape,
   type AgentEvent,
@@ -42,6 +44,11 @@ export interface VoiceSessionOptions {
    * PocketSphinx, which reloads its model on every call and would slow the final transcript down.
    */
   partialTranscriptMs: number | 'auto';
+}
+
+export interface EndOfInputResult {
+  /** Utterances heard (and transcribed) since the previous `endOfInput`; 0 when the input held no speech. */
+  utterances: number;
 }
 
 /** While the assistant is audible, quieter mic audio is treated as its own echo, so it cannot barge in on itself. */
@@ -90,6 +97,8 @@ export class VoiceSession {
   /** Utterances being transcribed and started as turns. */
   private readonly utterancesInFlight = new Set<Promise<void>>();
   private utteranceChain: Promise<void> = Promise.resolve();
+  /** Utterances handed to the recogniser since the last `endOfInput`. */
+  private utterancesHeard = 0;
   private readonly unlisten: () => void;
   private readonly loaded: Promise<void>;
 
@@ -112,6 +121,8 @@ export class VoiceSession {
 
   async configure(patch: Partial<VoiceSettings> & { conversationId?: string | null }): Promise<VoiceSettings> {
     const { conversationId, ...settings } = patch;
+    // Checked before anything changes: a rejected voice leaves every setting as it was.
+    if (settings.voice !== undefined) this.checkVoice(settings.voice);
     if (conversationId !== undefined) this.conversationId = conversationId ?? undefined;
     const previous = this.settings;
     this.settings = { ...this.settings, ...settings };
@@ -122,6 +133,19 @@ export class VoiceSession {
     }
     this.emitStatus();
     return this.settings;
+  }
+
+  /** Throws INVALID_MESSAGE, naming the voices there are, unless `voice` is a built-in flite voice or a well-formed system voice. */
+  private checkVoice(voice: string): void {
+    const fliteVoices = this.options.engines.synthesizer.voices.map((name) => `flite:${name}`);
+    const known = voice.startsWith('flite:') ? fliteVoices.includes(voice) : VoiceId.safeParse(voice).success;
+    if (known) return;
+    // JSON quoting shows control characters escaped instead of writing them into a log or terminal.
+    const shown = JSON.stringify(voice.length > 80 ? `${voice.slice(0, 80)}…` : voice);
+    throw new AgentError(
+      'INVALID_MESSAGE',
+      `Unknown voice ${shown}. The voices are: ${fliteVoices.join(', ')}; or "system:<voice name>" for one of the system's voices, spoken by the app window.`,
+    );
   }
 
   /** Push-to-talk key down/up. Down while the assistant is thinking or speaking is a barge-in. */
@@ -162,12 +186,21 @@ export class VoiceSession {
     return this.framesQueue;
   }
 
-  /** Ends the mic stream (e.g. the end of a file): a turn in progress is completed. */
-  async endOfInput(): Promise<void> {
+  /**
+   * Ends the mic stream (e.g. the end of a file): a turn in progress is completed. Resolves once every utterance
+   * heard has been transcribed (its final transcript or error emitted, its chat turn started), with how many
+   * utterances were heard since the previous `endOfInput`. 0 means the input held no speech (silence, noise, a
+   * click): no transcript, turn or error will follow for it.
+   */
+  async endOfInput(): Promise<EndOfInputResult> {
     await this.framesQueue;
-    if (!this.vad) return;
-    for (const event of await this.vad.flush()) await this.onVadEvent(event);
+    if (this.vad) {
+      for (const event of await this.vad.flush()) await this.onVadEvent(event);
+    }
     await Promise.all(this.utterancesInFlight);
+    const utterances = this.utterancesHeard;
+    this.utterancesHeard = 0;
+    return { utterances };
   }
 
   async dispose(): Promise<void> {
@@ -265,6 +298,7 @@ export class VoiceSession {
 
   /** Utterances are handled one after another, in the order they were spoken. */
   private trackUtterance(audio: Int16Array, utteranceId: string): void {
+    this.utterancesHeard++;
     const handling = this.utteranceChain.then(() => {
       // A new question interrupts the answer to the previous one.
       if (this.answerUnderway()) this.bargeIn('barge-in');

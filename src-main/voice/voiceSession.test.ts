@@ -1,11 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
-import type { AgentEvent } from '../../src-shared/contract/index.js';
+import { AgentError, type AgentEvent, type DoneEvent } from '../../src-shared/contract/index.js';
 import { createAgent, type Agent } from '../agent/createAgent.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { SpeakingTurn } from './answerSpeaker.node.js';
+import { encodeWav16 } from './audio/wavCodec.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { findExecutable, SPHINX_BINARY } from './stt/sphinxTranscriber.node.js';
 import { runVoiceFileTurn } from './voiceCommand.node.js';
@@ -239,9 +241,16 @@ describe('assistant voice with bad input', () => {
     const status = await agent.call('voice:status');
     expect(status.stt.state).toBe('missing');
     expect(status.stt.message).toContain('missing-ggml-base.en.bin');
-    const started = await agent.call('chat:send', { text: 'Once upon a time' });
-    expect(started.turnId).toBeTruthy();
-    await agent.close();
+    const events: AgentEvent[] = [];
+    agent.listen((e) => events.push(e));
+    try {
+      const started = await agent.call('chat:send', { text: 'Once upon a time' });
+      const done = await arrival(events, (e) => (e.type === 'done' || e.type === 'error') && e.turnId === started.turnId);
+      expect(done).toMatchObject({ type: 'done', turnId: started.turnId, interrupted: false });
+      expect((done as DoneEvent).text.length).toBeGreaterThan(0);
+    } finally {
+      await agent.close();
+    }
   });
 
   it('a corrupt or non-WAV file gives BAD_AUDIO and exit code 1', async () => {
@@ -253,4 +262,145 @@ describe('assistant voice with bad input', () => {
     expect(code).toBe(1);
     expect(JSON.parse(out.trim())).toMatchObject({ type: 'error', code: 'BAD_AUDIO' });
   });
+});
+
+describe('choosing a voice', () => {
+  let agent: Agent;
+  beforeAll(async () => {
+    agent = createAgent({
+      config: { dataDir: tempDataDir(), llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 }, voice: { enabled: true, stt: 'sphinx' } },
+    });
+    await agent.voice!.whenLoaded();
+  });
+  afterAll(() => agent.close());
+
+  it('voice:configure rejects a voice that does not exist, naming it and the voices there are, and saves nothing', async () => {
+    const status = await agent.call('voice:status');
+    expect(status.tts.voices).toContain('flite:slt');
+    const unknown = [
+      'flite:../../etc/passwd',
+      'flite:nobody',
+      'flite:SLT',
+      'flite: slt',
+      'flite:',
+      'system:',
+      'system:   ',
+      'system:Samantha\u0007',
+      'system:\u001b[2JSamantha',
+      'system:Sam\nantha',
+      `system:${'x'.repeat(300)}`,
+      'slt',
+      'espeak:en',
+      '../../etc/passwd',
+    ];
+    for (const voice of unknown) {
+      const error = await agent.call('voice:configure', { voice }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(voice)).toBeInstanceOf(AgentError);
+      expect((error as AgentError).code, JSON.stringify(voice)).toBe('INVALID_MESSAGE');
+      expect((error as AgentError).message).not.toMatch(/\p{Cc}/u);
+    }
+    const error = (await agent.call('voice:configure', { voice: 'flite:../../etc/passwd' }).catch((e: unknown) => e)) as AgentError;
+    expect(error.message).toContain('"flite:../../etc/passwd"');
+    for (const voice of status.tts.voices) expect(error.message).toContain(voice);
+    expect(error.message).toContain('system:');
+    // Nothing was saved, not even the other settings of a rejected call.
+    await agent.call('voice:configure', { voice: 'flite:nobody', rate: 1.5 }).catch(() => undefined);
+    expect((await agent.call('voice:status')).settings).toEqual(status.settings);
+  });
+
+  it('voice:configure accepts every built-in voice and a well-formed system voice', async () => {
+    for (const voice of (await agent.call('voice:status')).tts.voices) {
+      expect((await agent.call('voice:configure', { voice })).voice).toBe(voice);
+    }
+    for (const voice of ['system:Samantha', 'system:Microsoft Aria Online (Natural) - English (United States)', 'system:Google 日本語']) {
+      expect((await agent.call('voice:configure', { voice })).voice).toBe(voice);
+    }
+    await agent.call('voice:configure', { voice: 'flite:slt' });
+  });
+
+  it('assistant voice --voice with an unknown voice is a usage error that names the voices, before any turn', async () => {
+    const { runVoiceCommand } = await import('./voiceCommand.node.js');
+    const dir = tempDataDir();
+    const file = path.join(dir, 'silence.wav');
+    writeFileSync(file, encodeWav16(new Int16Array(16_000), 16_000));
+    let out = '';
+    const io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } };
+    const code = await runVoiceCommand([file, '--json', '--voice', 'flite:../../etc/passwd', '--stt', 'sphinx', '--model', TEST_LLM_MODEL, '--data-dir', dir], io);
+    expect(code).toBe(2);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const event = JSON.parse(lines[0]!);
+    expect(event).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' });
+    expect(event.message).toContain('"flite:../../etc/passwd"');
+    expect(event.message).toContain('flite:slt');
+  });
+});
+
+const projectRoot = path.resolve(import.meta.dirname, '../..');
+const cliBuilt = existsSync(path.join(projectRoot, 'build/src-main/cli/assistantCli.node.js'));
+
+/** Runs the built CLI; kills it and fails if it has not exited within `deadlineMs`. */
+function runCli(args: string[], deadlineMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/assistant.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`assistant ${args.join(' ')} hung: no exit within ${deadlineMs} ms (stdout: ${stdout}, stderr: ${stderr})`));
+    }, deadlineMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!sphinxInstalled || !cliBuilt)('assistant voice <file.wav> with no speech in it (the built CLI, spawned)', () => {
+  const dir = tempDataDir('assistant-no-speech-');
+  const seconds = (s: number) => Math.round(s * 16_000);
+  const files = {
+    silence: new Int16Array(seconds(2)),
+    // White noise at 0.3 of full scale, as `sox -n out.wav synth 2 whitenoise vol 0.3` makes.
+    noise: new Int16Array(seconds(2)).map(() => Math.round((Math.random() * 2 - 1) * 0.3 * 32767)),
+    // A 100 ms burst (a click or knock) with half a second of silence either side.
+    burst: concatSamples(Int16Array, [
+      new Int16Array(seconds(0.5)),
+      new Int16Array(seconds(0.1)).map((_, i) => Math.round(16000 * Math.sin((2 * Math.PI * 440 * i) / 16_000))),
+      new Int16Array(seconds(0.5)),
+    ]),
+  };
+  const voiceArgs = (file: string, ...rest: string[]) => ['voice', file, ...rest, '--stt', 'sphinx', '--model', TEST_LLM_MODEL, '--data-dir', dir];
+
+  for (const [name, samples] of Object.entries(files)) {
+    it(`${name}: exits 1 at once with NO_SPEECH (--json), never hangs`, async () => {
+      const file = path.join(dir, `${name}.wav`);
+      writeFileSync(file, encodeWav16(samples, 16_000));
+      const run = await runCli(voiceArgs(file, '--json'));
+      expect(run.code, run.stderr).toBe(1);
+      const lines = run.stdout.trim().split('\n');
+      const event = JSON.parse(lines.at(-1)!);
+      expect(event).toMatchObject({ type: 'error', code: 'NO_SPEECH', message: expect.stringContaining(`No speech was heard in ${file}`) });
+      expect(lines.map((line) => JSON.parse(line).type)).not.toContain('done');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }, 70_000);
+  }
+
+  it('without --json: a clear line on stderr, exit 1', async () => {
+    const file = path.join(dir, 'silence-plain.wav');
+    writeFileSync(file, encodeWav16(files.silence, 16_000));
+    const run = await runCli(voiceArgs(file));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`Error (NO_SPEECH): No speech was heard in ${file}`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 70_000);
 });

@@ -1,5 +1,6 @@
 import { Banners } from './Banners.dom.js';
 import { ChatView } from './ChatView.dom.js';
+import { DataRecoveryBanner } from './DataRecoveryBanner.dom.js';
 import { Composer } from './Composer.dom.js';
 import { ConversationList } from './ConversationList.dom.js';
 import { ModelStatusBadge } from './ModelStatusBadge.dom.js';
@@ -18,6 +19,7 @@ export function App() {
           <h1 className="chat-title">{title}</h1>
           <ModelStatusBadge />
         </header>
+        <DataRecoveryBanner />
         <Banners />
         <ChatView />
         <VoicePanel />

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgentCommand } from './channels.js';
 import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from './agentEntities.js';
 import { voiceCommandSchemas } from './voiceContract.js';
+import { dataCommandSchemas } from './dataContract.js';
 
 /** Default cap on a question's length; the agent config can change it. */
 export const DEFAULT_MAX_QUESTION_CHARS = 8000;
@@ -48,6 +49,7 @@ export const commandSchemas = {
     result: AgentStatus,
   },
   ...voiceCommandSchemas,
+  ...dataCommandSchemas,
 } as const;
 
 export type CommandSchemas = typeof commandSchemas;

@@ -16,8 +16,18 @@ export const ErrorCode = z.enum([
   'DOWNLOAD_FAILED',
   'CHECKSUM_MISMATCH',
   'BAD_AUDIO',
+  /** A voice input (e.g. a WAV file) held no speech: silence, noise, a click. */
+  'NO_SPEECH',
   'STT_UNAVAILABLE',
   'TTS_FAILED',
+  /** The data folder cannot be created or written (a file in the way, /proc, /sys, read-only, no permission). */
+  'DATA_DIR_UNUSABLE',
+  /** The SQLite file is not a database or is damaged; it is left untouched until the user moves it aside. */
+  'DATABASE_CORRUPT',
+  /** An input check refused the question; nothing was answered. */
+  'INPUT_REJECTED',
+  /** A prepare step (model, history, retrieval, a check) did not finish in its time. */
+  'STEP_TIMEOUT',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -15,6 +15,8 @@ export const AgentCommand = {
   voicePtt: 'voice:ptt',
   voiceStatus: 'voice:status',
   voiceInterrupt: 'voice:interrupt',
+  dataStatus: 'data:status',
+  dataResetDatabase: 'data:reset-database',
 } as const;
 export type AgentCommandName = (typeof AgentCommand)[keyof typeof AgentCommand];
 

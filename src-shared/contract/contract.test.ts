@@ -28,17 +28,46 @@ describe('the shared contract', () => {
   });
 
   it('never throws on arbitrary input: anything invalid becomes INVALID_MESSAGE', () => {
+    /** Throws, and the error is an INVALID_MESSAGE AgentError (not some other crash). */
+    const expectInvalidMessage = (value: unknown) => {
+      let thrown: unknown;
+      expect(() => {
+        try {
+          parseCommandArgs('chat:send', value);
+        } catch (error) {
+          thrown = error;
+          throw error;
+        }
+      }).toThrow(AgentError);
+      expect(toErrorShape(thrown)).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('chat:send') });
+    };
+    /** chat:send wants an object whose `text` is a string; anything without one is invalid whatever else it holds. */
+    const hasStringText = (value: unknown) =>
+      typeof value === 'object' && value !== null && typeof (value as { text?: unknown }).text === 'string';
     fc.assert(
       fc.property(fc.anything(), (value) => {
         expect(() => ClientFrame.safeParse(value)).not.toThrow();
         expect(() => ServerFrame.safeParse(value)).not.toThrow();
-        try {
-          parseCommandArgs('chat:send', value);
-        } catch (error) {
-          expect(toErrorShape(error).code).toBe('INVALID_MESSAGE');
-        }
+        if (!hasStringText(value)) expectInvalidMessage(value);
       }),
     );
+    // Near misses: the right keys with the wrong types or sizes.
+    const notAString = fc.anything().filter((v) => typeof v !== 'string');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record({ text: notAString }),
+          fc.record({ text: fc.string(), conversationId: notAString.filter((v) => v !== undefined) }),
+          fc.record({ text: fc.string(), conversationId: fc.constant('') }),
+          fc.record({ text: fc.string(), conversationId: fc.string({ minLength: 101, maxLength: 120 }) }),
+        ),
+        expectInvalidMessage,
+      ),
+    );
+    expectInvalidMessage({ text: 'x'.repeat(1_000_001) });
+    expectInvalidMessage('hi');
+    // And valid input is still accepted, so the checks above are not passing on a parser that rejects everything.
+    expect(parseCommandArgs('chat:send', { text: 'hi', conversationId: 'c1' })).toEqual({ text: 'hi', conversationId: 'c1' });
   });
 
   it('errors cross as plain objects with code and message, no stacks', () => {

@@ -7,3 +7,5 @@ export * from './wireMessages.js';
 export * from './validate.js';
 export * from './agentClient.js';
 export * from './voiceContract.js';
+export * from './dataContract.js';
+export * from './turnStages.js';

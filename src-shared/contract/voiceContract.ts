@@ -19,8 +19,18 @@ export function parseMicFrame(bytes: ArrayBuffer | Uint8Array): Int16Array | nul
 export const VoiceMode = z.enum(['push-to-talk', 'hands-free']);
 export type VoiceMode = z.infer<typeof VoiceMode>;
 
-/** `flite:<name>` is synthesized by the agent; `system:<voiceURI>` is spoken by the renderer's speechSynthesis. */
-export const VoiceId = z.string().regex(/^(flite|system):.+$/);
+/** Longest voice id: `system:` voice URIs are names such as "Microsoft Aria Online (Natural) - English (United States)". */
+export const MAX_VOICE_ID_LENGTH = 256;
+
+/**
+ * `flite:<name>` is synthesized by the agent; `system:<voiceURI>` is spoken by the renderer's speechSynthesis.
+ * The shape only: printable text (no control or format characters), not blank, bounded. Which flite voices exist
+ * is checked by the agent.
+ */
+export const VoiceId = z
+  .string()
+  .max(MAX_VOICE_ID_LENGTH, `a voice id is at most ${MAX_VOICE_ID_LENGTH} characters`)
+  .regex(/^(flite|system):(?!\s)[^\p{C}]*[^\p{C}\s]$/u, 'a voice is "flite:<name>" or "system:<voice name>", in printable characters');
 
 export const VoiceSettings = z.object({
   mode: VoiceMode,

@@ -1,4 +1,3 @@
-import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   getLlama,
@@ -12,6 +11,9 @@ import {
 import { AgentError } from '../../../src-shared/contract/index.js';
 import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
 import { SerialQueue } from '../util/serialQueue.js';
+import { GgufProblem, inspectGguf, modelPathProblem } from '../../models/modelFileCheck.node.js';
+import { defaultManifestEntry } from '../../models/modelManifest.js';
+import { loadModelManifest } from '../../models/modelManifest.node.js';
 
 export interface EmbeddedLlamaOptions {
   modelPath: string;
@@ -28,29 +30,73 @@ function loadLlamaBackend(): Promise<Llama> {
   return sharedLlama;
 }
 
-const pullHint = 'Run `npx assistant models pull <id>` (see `npx assistant models list`), or point --model / ASSISTANT_LLM_MODEL at a .gguf file.';
+const errorLogCollectors = new Set<string[]>();
+let errorLogTapped = false;
+/** Collects llama.cpp's error log lines until `stop()`; the logger is wrapped once, so concurrent loads do not unwrap each other. */
+function collectErrorLogs(llama: Llama): { lines: string[]; stop(): void } {
+  if (!errorLogTapped) {
+    errorLogTapped = true;
+    const logger = llama.logger;
+    llama.logger = (level, message) => {
+      if (level === 'error' || level === 'fatal') for (const lines of errorLogCollectors) lines.push(message);
+      logger(level, message);
+    };
+  }
+  const lines: string[] = [];
+  errorLogCollectors.add(lines);
+  return { lines, stop: () => errorLogCollectors.delete(lines) };
+}
 
-/** Checks the file before handing it to llama.cpp, so a missing or corrupt model gets an error that names the path and the fix. */
-export async function checkGgufFile(modelPath: string): Promise<void> {
-  let size: number;
+const FLAGS = '--model / ASSISTANT_LLM_MODEL';
+
+/** The one command that gets a working model: the manifest model this file is a copy of, else the default chat model. */
+function pullHint(modelPath: string): string {
+  let again = false;
+  let id = '<id>';
   try {
-    size = (await stat(modelPath)).size;
+    const manifest = loadModelManifest();
+    const same = manifest.find((entry) => entry.role === 'llm' && path.basename(entry.file) === path.basename(modelPath));
+    again = same !== undefined;
+    id = (same ?? defaultManifestEntry(manifest, 'llm'))?.id ?? id;
   } catch {
-    throw new AgentError('MODEL_MISSING', `Model file not found: ${modelPath}. ${pullHint}`);
+    // No readable manifest: the generic hint still says what to do.
   }
-  const handle = await open(modelPath, 'r');
+  const download = again ? 'Download it again with' : 'Download the default chat model with';
+  return `${download} \`npx assistant models pull ${id}\`, or point ${FLAGS} at a .gguf file.`;
+}
+
+/**
+ * Checks the path and the GGUF header before handing the file to llama.cpp, so that a missing file, a directory,
+ * a symlink loop, an empty, foreign, truncated or damaged file each get an error that names the path and the fix
+ * (node-llama-cpp's own parser fails on some of these with internal JS errors such as
+ * "Cannot read properties of undefined (reading 'architecture')").
+ */
+export async function checkGgufFile(modelPath: string): Promise<void> {
+  const problem = modelPathProblem(modelPath, { extension: '.gguf', needs: `${FLAGS} needs a .gguf file` });
+  if (problem !== undefined) {
+    const fix = problem.kind === 'directory' ? '' : ` ${pullHint(modelPath)}`;
+    throw new AgentError(problem.kind === 'unusable' ? 'MODEL_CORRUPT' : 'MODEL_MISSING', `${problem.reason}.${fix}`);
+  }
   try {
-    const magic = Buffer.alloc(4);
-    await handle.read(magic, 0, 4, 0);
-    if (size < 32 || magic.toString('latin1') !== 'GGUF') {
-      throw new AgentError(
-        'MODEL_CORRUPT',
-        `Model file is not a valid GGUF file: ${modelPath} (${size} bytes). Delete it and download it again: ${pullHint}`,
-      );
-    }
-  } finally {
-    await handle.close();
+    await inspectGguf(modelPath);
+  } catch (error) {
+    if (!(error instanceof GgufProblem)) throw unusableModel(modelPath, error);
+    const fix = error.kind === 'unreadable' ? `Check the file's permissions (e.g. chmod a+r), or point ${FLAGS} at another .gguf file.` : pullHint(modelPath);
+    throw new AgentError('MODEL_CORRUPT', `${modelPath} is not a usable GGUF model (${error.reason}). ${fix}`);
   }
+}
+
+/** An error from llama.cpp/node-llama-cpp while loading, as a message that names the path and never leaks internal JS errors. */
+function unusableModel(modelPath: string, error: unknown): AgentError {
+  return new AgentError('MODEL_CORRUPT', `${modelPath} is not a usable GGUF model (llama.cpp could not load it: ${loadErrorReason(error)}). ${pullHint(modelPath)}`);
+}
+
+export function loadErrorReason(error: unknown): string {
+  const internal = error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+  const text = error instanceof Error ? error.message : String(error);
+  const firstLine = text.split('\n').find((line) => line.trim() !== '' && !/^\s+at /.test(line))?.trim() ?? '';
+  if (internal || firstLine === '') return 'it is damaged, or in a format this llama.cpp does not support';
+  return firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine;
 }
 
 /**
@@ -80,23 +126,36 @@ export class EmbeddedLlamaProvider implements LlmProvider {
   }
 
   async load(): Promise<void> {
-    await checkGgufFile(this.options.modelPath);
+    const { modelPath } = this.options;
+    await checkGgufFile(modelPath);
     const llama = await loadLlamaBackend();
+    // llama.cpp logs why a load failed ("unknown model architecture: ..."); the exception only says "Failed to load model".
+    const loadLog = collectErrorLogs(llama);
     try {
-      this.model = await llama.loadModel({ modelPath: this.options.modelPath });
+      this.model = await llama.loadModel({ modelPath });
     } catch (error) {
+      await new Promise((resolve) => setImmediate(resolve)); // native log lines arrive asynchronously
+      const logged = loadLog.lines.map((line) => /error loading model: (.+)$/.exec(line.trim())?.[1]).find((why) => why !== undefined);
+      throw unusableModel(modelPath, logged === undefined ? error : new Error(logged));
+    } finally {
+      loadLog.stop();
+    }
+    try {
+      this.contextTokens = Math.min(this.options.contextSize, this.model.trainContextSize);
+      this.context = await this.model.createContext({ contextSize: this.contextTokens, threads: this.options.threads });
+      this.sequence = this.context.getSequence();
+      this.session = new LlamaChatSession({ contextSequence: this.sequence, autoDisposeSequence: false });
+      // Warm-up: the first evaluation allocates buffers and pages the weights in; do it before the user asks.
+      await this.session.prompt('Hello', { maxTokens: 2 });
+      this.session.resetChatHistory();
+    } catch (error) {
+      await this.dispose().catch(() => undefined);
       throw new AgentError(
-        'MODEL_CORRUPT',
-        `llama.cpp could not load ${this.options.modelPath}: ${(error as Error).message}. ${pullHint}`,
+        'MODEL_NOT_READY',
+        `${modelPath} loaded, but llama.cpp could not start it (${loadErrorReason(error)}). ` +
+          `Try fewer threads or a smaller context (ASSISTANT_LLM_CONTEXT), or point ${FLAGS} at a smaller .gguf model.`,
       );
     }
-    this.contextTokens = Math.min(this.options.contextSize, this.model.trainContextSize);
-    this.context = await this.model.createContext({ contextSize: this.contextTokens, threads: this.options.threads });
-    this.sequence = this.context.getSequence();
-    this.session = new LlamaChatSession({ contextSequence: this.sequence, autoDisposeSequence: false });
-    // Warm-up: the first evaluation allocates buffers and pages the weights in; do it before the user asks.
-    await this.session.prompt('Hello', { maxTokens: 2 });
-    this.session.resetChatHistory();
   }
 
   countTokens(text: string): number {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, Conversation, MessageStatus, TurnTimings } from '../../../src-shared/contract/index.js';
+import type { StoredStage } from '../metrics/stageStats.js';
 import type { SqliteDatabase } from './sqliteDatabase.node.js';
 
 interface ConversationRow { id: string; title: string; created_at: number; updated_at: number }
@@ -19,6 +20,13 @@ const toMessage = (row: MessageRow): ChatMessage => ({
   text: row.text,
   status: row.status,
   createdAt: row.created_at,
+});
+
+const toStage = (row: { turn_id: string; name: string; start_ms: number; end_ms: number }): StoredStage => ({
+  turnId: row.turn_id,
+  name: row.name,
+  startMs: row.start_ms,
+  endMs: row.end_ms,
 });
 
 /** Conversations, messages and per-turn timings in SQLite. All statements are prepared once. */
@@ -49,6 +57,15 @@ export class ConversationStore {
       markAnswerInterrupted: db.prepare(
         "UPDATE messages SET status = 'interrupted' WHERE turn_id = ? AND role = 'assistant' AND status = 'complete'",
       ),
+      deleteTurn: db.prepare('DELETE FROM messages WHERE turn_id = ?'),
+      listStages: db.prepare<[], { turn_id: string; name: string; start_ms: number; end_ms: number }>(
+        'SELECT turn_id, name, start_ms, end_ms FROM turn_stages ORDER BY recorded_at, rowid',
+      ),
+      lastTurnStages: db.prepare<[], { turn_id: string; name: string; start_ms: number; end_ms: number }>(
+        `SELECT turn_id, name, start_ms, end_ms FROM turn_stages
+         WHERE turn_id = (SELECT turn_id FROM turn_stages ORDER BY recorded_at DESC, rowid DESC LIMIT 1) ORDER BY start_ms, end_ms`,
+      ),
+      insertStage: db.prepare('INSERT OR REPLACE INTO turn_stages (turn_id, name, start_ms, end_ms, recorded_at) VALUES (?, ?, ?, ?, ?)'),
       insertTimings: db.prepare(
         `INSERT OR REPLACE INTO turn_timings
          (turn_id, conversation_id, provider, model, cached, interrupted, ttft_ms, total_ms, tokens, timings_json, created_at)
@@ -101,6 +118,26 @@ export class ConversationStore {
 
   updateMessage(id: number, text: string, status: MessageStatus): void {
     this.statements.updateMessage.run(text, status, id);
+  }
+
+  /** Removes a turn's question and answer (a turn refused before it was answered). */
+  deleteTurn(turnId: string): void {
+    this.statements.deleteTurn.run(turnId);
+  }
+
+  /** One stage of one turn, in ms since the turn's origin. */
+  recordStage(turnId: string, name: string, startMs: number, endMs: number): void {
+    this.statements.insertStage.run(turnId, name, startMs, endMs, Date.now());
+  }
+
+  /** Every stored stage, oldest first. */
+  listStages(): StoredStage[] {
+    return this.statements.listStages.all().map(toStage);
+  }
+
+  /** The stages of the most recent turn. */
+  lastTurnStages(): StoredStage[] {
+    return this.statements.lastTurnStages.all().map(toStage);
   }
 
   listMessages(conversationId: string): ChatMessage[] {

@@ -1,20 +1,35 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
+import { checkDatabaseFile, databaseOpenError, databasePathOf, ensureDataDir } from './dataDirectory.node.js';
 import { migrations } from './migrations.js';
 
 export type SqliteDatabase = Database.Database;
 
-/** Opens (creating if needed) the profile's SQLite file in WAL mode and applies pending migrations. */
+/**
+ * Opens (creating if needed) the profile's SQLite file in WAL mode and applies pending migrations. A data folder that
+ * cannot be used throws DATA_DIR_UNUSABLE; a damaged database throws DATABASE_CORRUPT and is not modified (it is
+ * checked read-only before anything writes to it). Both messages name the path and the fix.
+ */
 export function openSqliteDatabase(dataDir: string, nativeBinding?: string): SqliteDatabase {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'assistant.sqlite3'), { timeout: 5000, ...(nativeBinding && { nativeBinding }) });
-  db.pragma('journal_mode = WAL');
-  // NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the last commits).
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  applyMigrations(db);
-  return db;
+  ensureDataDir(dataDir);
+  const file = databasePathOf(dataDir);
+  checkDatabaseFile(file, nativeBinding);
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(file, { timeout: 5000, ...(nativeBinding && { nativeBinding }) });
+    db.pragma('journal_mode = WAL');
+    // NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the last commits).
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db);
+    return db;
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // Already failing; the error below is the one that matters.
+    }
+    throw databaseOpenError(error, file);
+  }
 }
 
 export function applyMigrations(db: SqliteDatabase): void {

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisper, type TranscribeOptions as WhisperOptions, type WhisperContext } from '@fugood/whisper.node';
 import { AgentError } from '../../../src-shared/contract/index.js';
+import { modelPathProblem } from '../../models/modelFileCheck.node.js';
 import { speechLevelDbfs } from '../vad/energyGate.js';
 import { filterNoSpeech, isBelowSpeechGate, NO_SPEECH } from './noSpeechFilter.js';
 import { recognitionCancelled, type SpeechTranscriber, type Transcript, type TranscribeOptions } from './speechTranscriber.js';
@@ -126,6 +127,13 @@ const LOADABLE_FTYPES = new Set([0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14]);
  * whisper.cpp; the model manager's size and checksum checks cover that.
  */
 async function checkModelFile(modelPath: string): Promise<void> {
+  const pathProblem = modelPathProblem(modelPath, { extension: '.bin', needs: 'ASSISTANT_WHISPER_MODEL needs a whisper.cpp ggml .bin file' });
+  if (pathProblem !== undefined && pathProblem.kind !== 'missing') {
+    throw new AgentError(
+      pathProblem.kind === 'directory' ? 'MODEL_MISSING' : 'MODEL_CORRUPT',
+      `${pathProblem.reason}. Run "npx assistant models pull whisper-base-en" or set ASSISTANT_WHISPER_MODEL to a ggml .bin file.`,
+    );
+  }
   const info = await stat(modelPath).catch(() => undefined);
   if (!info?.isFile()) {
     throw new AgentError(
@@ -134,7 +142,12 @@ async function checkModelFile(modelPath: string): Promise<void> {
     );
   }
   const header = Buffer.alloc(HEADER_BYTES);
-  const file = await open(modelPath, 'r');
+  const file = await open(modelPath, 'r').catch((error: NodeJS.ErrnoException) => {
+    throw new AgentError(
+      'MODEL_CORRUPT',
+      `The Whisper model ${modelPath} cannot be read (${error.code ?? 'error'}). Check its permissions (e.g. chmod a+r), or set ASSISTANT_WHISPER_MODEL to another ggml .bin file.`,
+    );
+  });
   try {
     await file.read(header, 0, HEADER_BYTES, 0);
   } finally {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,19 @@ describe('WhisperTranscriber model errors', () => {
     expect(error.code).toBe('MODEL_MISSING');
     expect(error.message).toContain(missing);
     expect(error.message).toContain('models pull');
+  });
+
+  it('names a directory given as the model, suggesting the .bin inside it', async () => {
+    const models = path.join(workDir, 'whisper-models');
+    mkdirSync(models);
+    const empty = await loadError(models);
+    expect(empty.code).toBe('MODEL_MISSING');
+    expect(empty.message).toContain(`${models} is a directory (with no .bin file in it)`);
+    expect(empty.message).not.toContain('does not exist');
+    writeFileSync(path.join(models, 'ggml-base.en.bin'), 'x');
+    const withModel = await loadError(`${models}/`);
+    expect(withModel.message).toContain(`is a directory; ASSISTANT_WHISPER_MODEL needs a whisper.cpp ggml .bin file, e.g. ${path.join(models, 'ggml-base.en.bin')}`);
+    expect(withModel.message).toContain('models pull whisper-base-en');
   });
 
   it('names a placeholder file that is not a ggml model', async () => {

@@ -27,7 +27,8 @@ export class FliteSpeechSynthesizer implements SpeechSynthesizer {
       throw new AgentError('TTS_FAILED', 'There is nothing to say: the text is empty. Pass at least one word.');
     }
     if (!this.voices.includes(voice)) {
-      throw new AgentError('TTS_FAILED', `Unknown voice "${voice}". The built-in voices are: ${this.voices.join(', ')}.`);
+      // JSON quoting escapes control characters, so a bad name cannot write escape sequences into a terminal or log.
+      throw new AgentError('TTS_FAILED', `Unknown voice ${JSON.stringify(voice)}. The built-in voices are: ${this.voices.join(', ')}.`);
     }
     if (!Number.isFinite(rate) || rate < MIN_RATE || rate > MAX_RATE) {
       throw new AgentError('TTS_FAILED', `Speaking rate ${rate} is out of range; use a number from ${MIN_RATE} to ${MAX_RATE} (1 is normal).`);

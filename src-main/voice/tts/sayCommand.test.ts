@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,19 @@ describe('assistant say', () => {
     const io = captureIo();
     expect(await runSayCommand(['Hello.', '-o', join(dir, 'x.wav'), '--voice', 'nobody'], io)).toBe(1);
     expect(io.err).toMatch(/Unknown voice "nobody".*slt/);
+  });
+
+  it('rejects a made-up voice name cleanly: names it (control characters escaped), lists the voices, writes nothing', async () => {
+    for (const voice of ['flite:../../etc/passwd', '../../etc/passwd', 'slt\u001b[2J\u0007']) {
+      const io = captureIo();
+      const out = join(dir, 'made-up-voice.wav');
+      expect(await runSayCommand(['Hello.', '-o', out, '--voice', voice], io), voice).toBe(1);
+      expect(io.err).toContain(`Unknown voice ${JSON.stringify(voice)}`);
+      expect(io.err).toMatch(/slt, kal16/);
+      expect(io.err).not.toMatch(/\p{Cc}(?<!\n)/u);
+      expect(io.err).not.toMatch(/\n\s+at /);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('rejects a rate that is not a number', async () => {

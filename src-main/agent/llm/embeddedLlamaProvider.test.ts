@@ -1,0 +1,119 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentError } from '../../../src-shared/contract/index.js';
+import { TEST_LLM_MODEL } from '../../testing/agentTestSupport.js';
+import { EmbeddedLlamaProvider, loadErrorReason } from './embeddedLlamaProvider.node.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'embedded-llama-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const at = (...parts: string[]) => path.join(dir, ...parts);
+
+async function loadError(modelPath: string): Promise<AgentError> {
+  const provider = new EmbeddedLlamaProvider({ modelPath, threads: 1, contextSize: 256 });
+  const error = await provider.load().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  await provider.dispose();
+  expect(error).toBeInstanceOf(AgentError);
+  return error as AgentError;
+}
+
+/** What no model error may show: internal JS errors, raw errno codes, stack frames. */
+function expectClean(error: AgentError, modelPath: string) {
+  expect(error.message).toContain(modelPath);
+  expect(error.message).not.toMatch(/Cannot read properties|undefined|TypeError|EISDIR|ENOENT|ELOOP|ENOTDIR|\n\s+at /);
+}
+
+function ggufStub(size = 64): Buffer {
+  const bytes = Buffer.alloc(size);
+  bytes.write('GGUF', 0, 'latin1');
+  bytes.writeUInt32LE(3, 4);
+  return bytes;
+}
+
+describe('EmbeddedLlamaProvider: bad model paths get messages that name the path and the fix', () => {
+  it('a 64-byte GGUF stub is MODEL_CORRUPT, not an internal JS error', async () => {
+    const stub = at('stub.gguf');
+    writeFileSync(stub, ggufStub());
+    const error = await loadError(stub);
+    expect(error.code).toBe('MODEL_CORRUPT');
+    expectClean(error, stub);
+    expect(error.message).toContain(`${stub} is not a usable GGUF model (`);
+    expect(error.message).toMatch(/truncated or damaged/);
+    expect(error.message).toContain('`npx assistant models pull qwen2.5-0.5b-instruct`');
+    expect(error.message).toContain('--model / ASSISTANT_LLM_MODEL');
+  });
+
+  it('a directory says so and suggests the .gguf inside it', async () => {
+    const models = at('models');
+    mkdirSync(models);
+    writeFileSync(path.join(models, 'readme.txt'), 'x');
+    const empty = await loadError(models);
+    expect(empty.code).toBe('MODEL_MISSING');
+    expectClean(empty, models);
+    expect(empty.message).toContain(`${models} is a directory (with no .gguf file in it); --model / ASSISTANT_LLM_MODEL needs a .gguf file`);
+    writeFileSync(path.join(models, 'chat.gguf'), ggufStub());
+    const withModel = await loadError(models);
+    expect(withModel.message).toBe(`${models} is a directory; --model / ASSISTANT_LLM_MODEL needs a .gguf file, e.g. ${path.join(models, 'chat.gguf')}.`);
+  });
+
+  it('every other way a path can be wrong gets a clean message naming it', async () => {
+    writeFileSync(at('empty.gguf'), '');
+    writeFileSync(at('text.gguf'), 'not a model at all');
+    symlinkSync(at('loop-b'), at('loop-a'));
+    symlinkSync(at('loop-a'), at('loop-b'));
+    symlinkSync(at('gone.gguf'), at('dangling.gguf'));
+    writeFileSync(at('file'), 'x');
+    const cases: Array<[string, string, RegExp]> = [
+      [at('empty.gguf'), 'MODEL_CORRUPT', /is empty/],
+      [at('text.gguf'), 'MODEL_CORRUPT', /not a GGUF file/],
+      [at('absent.gguf'), 'MODEL_MISSING', /does not exist/],
+      [at('loop-a'), 'MODEL_CORRUPT', /loops back on itself/],
+      [at('dangling.gguf'), 'MODEL_MISSING', /symbolic link to something that does not exist/],
+      [path.join(at('file'), 'model.gguf'), 'MODEL_MISSING', /does not exist/],
+      [`${at('empty.gguf')}/`, 'MODEL_MISSING', /ends in a slash, but .* is a file, not a directory; leave out the trailing slash/],
+      ['/dev/null', 'MODEL_CORRUPT', /not a regular file/],
+    ];
+    for (const [modelPath, code, reason] of cases) {
+      const error = await loadError(modelPath);
+      expect({ modelPath, code: error.code }).toEqual({ modelPath, code });
+      expect(error.message).toMatch(reason);
+      expectClean(error, modelPath);
+      expect(error.message).toMatch(/models pull|--model/);
+    }
+  });
+
+  it('a damaged copy of a manifest model says to download that model again', async () => {
+    const named = at('stories260K.gguf');
+    writeFileSync(named, readFileSync(TEST_LLM_MODEL).subarray(0, 100_000));
+    const error = await loadError(named);
+    expect(error.code).toBe('MODEL_CORRUPT');
+    expect(error.message).toMatch(/truncated/);
+    expect(error.message).toContain('Download it again with `npx assistant models pull stories260k`');
+  });
+
+  it('a file with a sound header that llama.cpp still rejects gets llama.cpp\'s reason and the path', async () => {
+    // Same bytes as the test model, but an architecture/tokenizer name llama.cpp does not know.
+    const bytes = Buffer.from(readFileSync(TEST_LLM_MODEL));
+    const first = bytes.indexOf('llama', 0, 'latin1');
+    bytes.write('llamx', first, 'latin1');
+    const renamed = at('unknown-arch.gguf');
+    writeFileSync(renamed, bytes);
+    const error = await loadError(renamed);
+    expect(error.code).toBe('MODEL_CORRUPT');
+    expectClean(error, renamed);
+    expect(error.message).toContain(`${renamed} is not a usable GGUF model (llama.cpp could not load it: `);
+    expect(error.message).toContain('llamx');
+  });
+
+  it('load errors never pass internal JS error text or stack frames through', () => {
+    expect(loadErrorReason(new TypeError("Cannot read properties of undefined (reading 'architecture')"))).toBe(
+      'it is damaged, or in a format this llama.cpp does not support',
+    );
+    const native = new Error('Failed to load model\n    at LlamaModel._create (file:///x.js:1:1)');
+    expect(loadErrorReason(native)).toBe('Failed to load model');
+  });
+});

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { toErrorShape, type StageStats } from '../../src-shared/contract/index.js';
+import { resolveAgentConfig } from '../agent/agentConfig.node.js';
+import { ConversationStore } from '../agent/memory/conversationStore.node.js';
+import { openSqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
+import { turnStatsFrom } from '../agent/metrics/stageStats.js';
+import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
+
+const USAGE = `Usage: assistant stats [--json] [--recent <n>] [--data-dir <dir>]
+
+Per-stage latency percentiles (p50/p90/p95/p99, ms) of the turns stored in the profile: over every turn, and over
+the last <n> turns (default 100). Loads no model.
+`;
+
+export async function runStatsCommand(args: string[], io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, recent: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const recent = values.recent === undefined ? 100 : Number(values.recent);
+  if (!Number.isInteger(recent) || recent <= 0) {
+    io.stderr.write(`--recent must be a positive integer, got "${values.recent}"\n`);
+    return 2;
+  }
+  const json = values.json === true;
+  let stats;
+  try {
+    const db = openSqliteDatabase(resolveAgentConfig({ dataDir: values['data-dir'] }).dataDir);
+    try {
+      stats = turnStatsFrom(new ConversationStore(db).listStages(), recent);
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    writeCommandError(io, json, toErrorShape(error));
+    return 1;
+  }
+  if (json) {
+    io.stdout.write(jsonLine(stats));
+    return 0;
+  }
+  if (stats.stages.length === 0) {
+    io.stdout.write('No turns recorded yet. Ask something first (assistant chat "hello").\n');
+    return 0;
+  }
+  io.stdout.write(`All turns:\n${table(stats.stages)}\nLast ${stats.recentTurns} turns:\n${table(stats.recent)}`);
+  return 0;
+}
+
+function table(rows: StageStats[]): string {
+  const cell = (value: number | null) => (value === null ? '-' : value.toFixed(1)).padStart(9);
+  const header = `${'stage'.padEnd(18)}${'count'.padStart(7)}${['p50', 'p90', 'p95', 'p99'].map((h) => h.padStart(9)).join('')}\n`;
+  return header + rows.map((r) => `${r.name.padEnd(18)}${String(r.count).padStart(7)}${cell(r.p50)}${cell(r.p90)}${cell(r.p95)}${cell(r.p99)}\n`).join('');
+}

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecoverableAgent, type RecoverableAgent } from '../src-main/agent/recoverableAgent.node.js';
+import { createRecoverableAgent, type RecoverableAgent } from '../src-main/app/recoverableAgent.node.js';
 import { startHeadlessHost, type HeadlessHost } from '../src-main/host/headlessHost.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../src-main/testing/agentTestSupport.js';
 import { sha256OfFile, writeDamagedBodyDatabase } from '../src-main/testing/badDataDirs.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfigOverrides } from '../../src-main/agent/agentConfig.node.js';
-import { createAgent } from '../../src-main/agent/createAgent.node.js';
+import { createAgent } from '../../src-main/app/createAgent.node.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/host/headlessHost.node.js';
 import { TEST_LLM_MODEL } from '../../src-main/testing/agentTestSupport.js';
 

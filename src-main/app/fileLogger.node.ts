@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import type { AgentLogger } from '../agent/agentLogger.js';
 
 export interface FileLoggerOptions {
   dataDir: string;
@@ -17,7 +18,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
  * JSON-lines logs in `<data dir>/logs/`, rotated by size (pino + pino-roll, written from pino's worker thread so
  * logging never blocks a turn). Every line about a turn carries its `turnId`.
  */
-export function createFileLogger(options: FileLoggerOptions): { logger: Logger; logDir: string; close(): Promise<void> } {
+export function createFileLogger(options: FileLoggerOptions): { logger: AgentLogger; logDir: string; close(): Promise<void> } {
   const logDir = path.join(path.resolve(options.dataDir), 'logs');
   const level = options.level ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
@@ -27,16 +28,53 @@ export function createFileLogger(options: FileLoggerOptions): { logger: Logger; 
     target: 'pino-roll',
     options: { file: path.join(logDir, 'assistant'), extension: '.log', size: options.size ?? '5m', limit: { count: options.keep ?? 5 }, mkdir: true },
   });
-  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, transport);
+  const pinoLogger: Logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, transport);
+  // The log transport's worker is gone once closed: a late line (a turn ending during shutdown) is dropped, not thrown.
+  let closed = false;
+  const guarded = (write: (fields: object, message: string) => void) => (fields: object, message: string) => {
+    if (!closed) write(fields, message);
+  };
+  const logger: AgentLogger = {
+    debug: guarded((fields, message) => pinoLogger.debug(fields, message)),
+    info: guarded((fields, message) => pinoLogger.info(fields, message)),
+    warn: guarded((fields, message) => pinoLogger.warn(fields, message)),
+    error: guarded((fields, message) => pinoLogger.error(fields, message)),
+  };
+  let closing: Promise<void> | undefined;
   return {
     logger,
     logDir,
     close: () =>
-      new Promise<void>((resolve) => {
-        logger.flush(() => {
-          transport.once('close', () => resolve());
-          transport.end();
+      (closing ??= new Promise<void>((resolve) => {
+        closed = true;
+        // pino's transport (thread-stream) says 'finish' once the worker has written everything.
+        const fallback = setTimeout(resolve, 2_000);
+        fallback.unref();
+        transport.once('finish', () => {
+          clearTimeout(fallback);
+          resolve();
         });
-      }),
+        pinoLogger.flush(() => transport.end());
+      })),
+  };
+}
+
+/**
+ * A logger that keeps what is logged until its destination is known, then passes it on. The log folder is only
+ * created once the data folder and database have opened, so a damaged profile gets nothing new written into it.
+ */
+export function createDeferredLogger(maxBuffered = 200): { logger: AgentLogger; attach(target: AgentLogger): void } {
+  let target: AgentLogger | undefined;
+  const buffered: Array<[keyof AgentLogger, object, string]> = [];
+  const write = (level: keyof AgentLogger) => (fields: object, message: string) => {
+    if (target) target[level](fields, message);
+    else if (buffered.length < maxBuffered) buffered.push([level, fields, message]);
+  };
+  return {
+    logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') },
+    attach(destination) {
+      target = destination;
+      for (const [level, fields, message] of buffered.splice(0)) destination[level](fields, message);
+    },
   };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DoneEvent } from '../../src-shared/contract/index.js';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createAgent } from '../app/createAgent.node.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import type { AgentService } from '../agent/agentService.js';
 import type { BenchRow } from './benchStats.js';

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createAgent } from '../app/createAgent.node.js';
 import { FliteSpeechSynthesizer } from '../voice/tts/fliteSpeechSynthesizer.node.js';
-import { runVoiceFileTurn } from '../voice/voiceCommand.node.js';
+import { runVoiceFileTurn } from '../cli/voiceCommand.node.js';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import type { BenchRow } from './benchStats.js';
 

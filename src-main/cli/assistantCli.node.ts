@@ -11,6 +11,7 @@ Commands:
   transcribe file.wav      Speech to text (--stt whisper|sphinx).
   say "text" -o out.wav    Speak text with the built-in voice.
   voice file.wav           One whole voice turn from a WAV file.
+  stats                    Per-stage latency percentiles (p50/p90/p95/p99) of the stored turns.
   bench                    Measure start-up, first token, tokens/s, cache hits and voice latency.
 
 Run "assistant <command> --help" for a command's options.
@@ -23,17 +24,19 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
     case 'chat':
       return (await import('./chatCommand.node.js')).runChatCommand(rest, io);
     case 'models':
-      return (await import('../models/modelsCommand.node.js')).runModelsCommand(rest, io);
+      return (await import('./modelsCommand.node.js')).runModelsCommand(rest, io);
     case 'doctor':
       return (await import('./doctorCommand.node.js')).runDoctorCommand(rest, io);
     case 'serve':
       return (await import('./serveCommand.node.js')).runServeCommand(rest, io);
     case 'transcribe':
-      return (await import('../voice/stt/transcribeCommand.node.js')).runTranscribeCommand(rest, io);
+      return (await import('./transcribeCommand.node.js')).runTranscribeCommand(rest, io);
     case 'say':
-      return (await import('../voice/tts/sayCommand.node.js')).runSayCommand(rest, io);
+      return (await import('./sayCommand.node.js')).runSayCommand(rest, io);
     case 'voice':
-      return (await import('../voice/voiceCommand.node.js')).runVoiceCommand(rest, io);
+      return (await import('./voiceCommand.node.js')).runVoiceCommand(rest, io);
+    case 'stats':
+      return (await import('./statsCommand.node.js')).runStatsCommand(rest, io);
     case 'bench':
       return (await import('./benchCommand.node.js')).runBenchCommand(rest, io);
     case undefined:

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createAgent } from '../app/createAgent.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

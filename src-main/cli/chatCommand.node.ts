@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
-import { createAgent } from '../agent/createAgent.node.js';
+import { createAgent } from '../app/createAgent.node.js';
 import type { AgentConfigOverrides, LlmProviderChoice } from '../agent/agentConfig.node.js';
 import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
 

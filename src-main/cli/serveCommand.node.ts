@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRecoverableAgent } from '../agent/recoverableAgent.node.js';
+import { createRecoverableAgent } from '../app/recoverableAgent.node.js';
 import { startHeadlessHost } from '../host/headlessHost.node.js';
 import { projectRoot } from '../models/projectPaths.node.js';
 import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';

@@ -12,7 +12,7 @@ import {
   toErrorShape,
   type CommandName,
 } from '../../src-shared/contract/index.js';
-import { createRecoverableAgent, type RecoverableAgent } from '../agent/recoverableAgent.node.js';
+import { createRecoverableAgent, type RecoverableAgent } from '../app/recoverableAgent.node.js';
 import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

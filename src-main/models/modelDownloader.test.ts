@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { downloadModelFile, partialPath, rejectedPath, type DownloadProgress } from './modelDownloader.node.js';
-import { startRangeFileServer, type RangeFileServer } from './rangeFileServer.node.js';
+import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 
 const FILE_BYTES = 3 * 1024 * 1024 + 123;
 const body = randomBytes(FILE_BYTES);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { findManifestEntry, defaultManifestEntry, type ModelManifest, type ModelManifestEntry, type ModelRole } from './modelManifest.js';
 import { loadModelManifest } from './modelManifest.node.js';
-import { modelPathProblem } from './modelFileCheck.node.js';
+import { modelPathProblem } from '../agent/llm/modelFileCheck.node.js';
 import { projectModelsDir, projectRoot, sharedModelsDir } from './projectPaths.node.js';
 
 /** Env vars that point one role at a model file, beating every models dir. */

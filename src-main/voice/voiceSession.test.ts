@@ -4,13 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { AgentError, type AgentEvent, type DoneEvent } from '../../src-shared/contract/index.js';
-import { createAgent, type Agent } from '../agent/createAgent.node.js';
+import { createAgent, type Agent } from '../app/createAgent.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { SpeakingTurn } from './answerSpeaker.node.js';
 import { encodeWav16 } from './audio/wavCodec.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { findExecutable, SPHINX_BINARY } from './stt/sphinxTranscriber.node.js';
-import { runVoiceFileTurn } from './voiceCommand.node.js';
+import { runVoiceFileTurn } from '../cli/voiceCommand.node.js';
 import { rmsDbfs } from './vad/energyGate.js';
 
 const synthesizer = new FliteSpeechSynthesizer();
@@ -254,7 +254,7 @@ describe('assistant voice with bad input', () => {
   });
 
   it('a corrupt or non-WAV file gives BAD_AUDIO and exit code 1', async () => {
-    const { runVoiceCommand } = await import('./voiceCommand.node.js');
+    const { runVoiceCommand } = await import('../cli/voiceCommand.node.js');
     const file = path.join(tempDataDir(), 'not-audio.wav');
     writeFileSync(file, 'this is a text file, not a RIFF/WAVE file');
     let out = '';
@@ -322,7 +322,7 @@ describe('choosing a voice', () => {
   });
 
   it('assistant voice --voice with an unknown voice is a usage error that names the voices, before any turn', async () => {
-    const { runVoiceCommand } = await import('./voiceCommand.node.js');
+    const { runVoiceCommand } = await import('../cli/voiceCommand.node.js');
     const dir = tempDataDir();
     const file = path.join(dir, 'silence.wav');
     writeFileSync(file, encodeWav16(new Int16Array(16_000), 16_000));

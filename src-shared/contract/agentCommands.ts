@@ -3,6 +3,7 @@ import { AgentCommand } from './channels.js';
 import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from './agentEntities.js';
 import { voiceCommandSchemas } from './voiceContract.js';
 import { dataCommandSchemas } from './dataContract.js';
+import { StageSpan, TurnStats } from './turnStages.js';
 
 /** Default cap on a question's length; the agent config can change it. */
 export const DEFAULT_MAX_QUESTION_CHARS = 8000;
@@ -47,6 +48,11 @@ export const commandSchemas = {
   [AgentCommand.agentStatus]: {
     args: z.object({}).optional(),
     result: AgentStatus,
+  },
+  /** Per-stage percentiles of the stored turns, and the most recent turn's stages (the performance panel). */
+  [AgentCommand.statsGet]: {
+    args: z.object({}).optional(),
+    result: TurnStats.extend({ lastTurn: z.array(StageSpan.extend({ turnId: TurnId })) }),
   },
   ...voiceCommandSchemas,
   ...dataCommandSchemas,

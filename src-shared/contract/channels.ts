@@ -11,6 +11,7 @@ export const AgentCommand = {
   conversationsDelete: 'conversations:delete',
   conversationsMessages: 'conversations:messages',
   agentStatus: 'agent:status',
+  statsGet: 'stats:get',
   voiceConfigure: 'voice:configure',
   voicePtt: 'voice:ptt',
   voiceStatus: 'voice:status',

@@ -11,9 +11,7 @@ import {
 import { AgentError } from '../../../src-shared/contract/index.js';
 import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
 import { SerialQueue } from '../util/serialQueue.js';
-import { GgufProblem, inspectGguf, modelPathProblem } from '../../models/modelFileCheck.node.js';
-import { defaultManifestEntry } from '../../models/modelManifest.js';
-import { loadModelManifest } from '../../models/modelManifest.node.js';
+import { GgufProblem, inspectGguf, modelPathProblem } from './modelFileCheck.node.js';
 
 export interface EmbeddedLlamaOptions {
   modelPath: string;
@@ -21,6 +19,8 @@ export interface EmbeddedLlamaOptions {
   threads: number;
   /** Upper bound on the context; the model's training context caps it. */
   contextSize: number;
+  /** The fix to suggest for a model file that cannot be used (the app names the catalogue's pull command). */
+  fixHint?: (modelPath: string) => string;
 }
 
 let sharedLlama: Promise<Llama> | undefined;
@@ -49,46 +49,29 @@ function collectErrorLogs(llama: Llama): { lines: string[]; stop(): void } {
 
 const FLAGS = '--model / ASSISTANT_LLM_MODEL';
 
-/** The one command that gets a working model: the manifest model this file is a copy of, else the default chat model. */
-function pullHint(modelPath: string): string {
-  let again = false;
-  let id = '<id>';
-  try {
-    const manifest = loadModelManifest();
-    const same = manifest.find((entry) => entry.role === 'llm' && path.basename(entry.file) === path.basename(modelPath));
-    again = same !== undefined;
-    id = (same ?? defaultManifestEntry(manifest, 'llm'))?.id ?? id;
-  } catch {
-    // No readable manifest: the generic hint still says what to do.
-  }
-  const download = again ? 'Download it again with' : 'Download the default chat model with';
-  return `${download} \`npx assistant models pull ${id}\`, or point ${FLAGS} at a .gguf file.`;
+/** Without a model catalogue: what to do with a model file that cannot be used. */
+function genericFixHint(): string {
+  return `Download a chat model with \`npx assistant models pull <id>\` (see \`npx assistant models list\`), or point ${FLAGS} at a .gguf file.`;
 }
 
-/**
- * Checks the path and the GGUF header before handing the file to llama.cpp, so that a missing file, a directory,
- * a symlink loop, an empty, foreign, truncated or damaged file each get an error that names the path and the fix
- * (node-llama-cpp's own parser fails on some of these with internal JS errors such as
- * "Cannot read properties of undefined (reading 'architecture')").
- */
-export async function checkGgufFile(modelPath: string): Promise<void> {
+export async function checkGgufFile(modelPath: string, fixHint: (modelPath: string) => string = genericFixHint): Promise<void> {
   const problem = modelPathProblem(modelPath, { extension: '.gguf', needs: `${FLAGS} needs a .gguf file` });
   if (problem !== undefined) {
-    const fix = problem.kind === 'directory' ? '' : ` ${pullHint(modelPath)}`;
+    const fix = problem.kind === 'directory' ? '' : ` ${fixHint(modelPath)}`;
     throw new AgentError(problem.kind === 'unusable' ? 'MODEL_CORRUPT' : 'MODEL_MISSING', `${problem.reason}.${fix}`);
   }
   try {
     await inspectGguf(modelPath);
   } catch (error) {
-    if (!(error instanceof GgufProblem)) throw unusableModel(modelPath, error);
-    const fix = error.kind === 'unreadable' ? `Check the file's permissions (e.g. chmod a+r), or point ${FLAGS} at another .gguf file.` : pullHint(modelPath);
+    if (!(error instanceof GgufProblem)) throw unusableModel(modelPath, error, fixHint);
+    const fix = error.kind === 'unreadable' ? `Check the file's permissions (e.g. chmod a+r), or point ${FLAGS} at another .gguf file.` : fixHint(modelPath);
     throw new AgentError('MODEL_CORRUPT', `${modelPath} is not a usable GGUF model (${error.reason}). ${fix}`);
   }
 }
 
 /** An error from llama.cpp/node-llama-cpp while loading, as a message that names the path and never leaks internal JS errors. */
-function unusableModel(modelPath: string, error: unknown): AgentError {
-  return new AgentError('MODEL_CORRUPT', `${modelPath} is not a usable GGUF model (llama.cpp could not load it: ${loadErrorReason(error)}). ${pullHint(modelPath)}`);
+function unusableModel(modelPath: string, error: unknown, fixHint: (modelPath: string) => string): AgentError {
+  return new AgentError('MODEL_CORRUPT', `${modelPath} is not a usable GGUF model (llama.cpp could not load it: ${loadErrorReason(error)}). ${fixHint(modelPath)}`);
 }
 
 export function loadErrorReason(error: unknown): string {
@@ -120,14 +103,17 @@ export class EmbeddedLlamaProvider implements LlmProvider {
   /** One sequence means one generation at a time; turns queue here. */
   private readonly queue = new SerialQueue();
 
+  private readonly fixHint: (modelPath: string) => string;
+
   constructor(private readonly options: EmbeddedLlamaOptions) {
+    this.fixHint = options.fixHint ?? genericFixHint;
     this.modelId = path.basename(options.modelPath);
     this.contextTokens = options.contextSize;
   }
 
   async load(): Promise<void> {
     const { modelPath } = this.options;
-    await checkGgufFile(modelPath);
+    await checkGgufFile(modelPath, this.fixHint);
     const llama = await loadLlamaBackend();
     // llama.cpp logs why a load failed ("unknown model architecture: ..."); the exception only says "Failed to load model".
     const loadLog = collectErrorLogs(llama);
@@ -136,7 +122,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     } catch (error) {
       await new Promise((resolve) => setImmediate(resolve)); // native log lines arrive asynchronously
       const logged = loadLog.lines.map((line) => /error loading model: (.+)$/.exec(line.trim())?.[1]).find((why) => why !== undefined);
-      throw unusableModel(modelPath, logged === undefined ? error : new Error(logged));
+      throw unusableModel(modelPath, logged === undefined ? error : new Error(logged), this.fixHint);
     } finally {
       loadLog.stop();
     }

@@ -1,3 +1,4 @@
+import { llmModelFixHint } from '../../models/modelFixHint.node.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (...parts: string[]) => path.join(dir, ...parts);
 
 async function loadError(modelPath: string): Promise<AgentError> {
-  const provider = new EmbeddedLlamaProvider({ modelPath, threads: 1, contextSize: 256 });
+  const provider = new EmbeddedLlamaProvider({ modelPath, threads: 1, contextSize: 256, fixHint: llmModelFixHint });
   const error = await provider.load().then(
     () => undefined,
     (caught: unknown) => caught,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import type { LlmGenerateRequest } from './llmProvider.js';
 import { OllamaLlmProvider, probeOllama, type OllamaProviderConfig } from './ollamaProvider.node.js';
-import { OllamaProtocolServer, type OllamaProtocolServerOptions } from './ollamaProtocolServer.node.js';
+import { OllamaProtocolServer, type OllamaProtocolServerOptions } from '../../testing/ollamaProtocolServer.node.js';
 
 const SUITE = "Ollama protocol test (local server speaking Ollama's REST API, not a real Ollama)";
 const STORY = ['Once', ' upon', ' a', ' time', ',', ' a', ' fox', ' sang', '.'];

@@ -2,9 +2,9 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src-shared/contract/index.js';
-import { createAgent } from '../createAgent.node.js';
+import { createAgent } from '../../app/createAgent.node.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';
-import { OllamaProtocolServer } from './ollamaProtocolServer.node.js';
+import { OllamaProtocolServer } from '../../testing/ollamaProtocolServer.node.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

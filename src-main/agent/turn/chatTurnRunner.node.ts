@@ -198,9 +198,30 @@ export class ChatTurnRunner {
       return;
     }
 
-    const prepared = this.prepare(turn, cancelled);
+    // Failing ends the prepare steps still running, and the error is sent once they have all ended.
+    const failed = new AbortController();
+    const prepared = this.prepare(turn, AbortSignal.any([cancelled, failed.signal]));
+    try {
+      await this.answer(turn, cancelled, prepared, output, finish, (p) => (provider = p));
+    } catch (error) {
+      failed.abort();
+      await prepared.settled;
+      throw error;
+    }
+  }
+
+  /** From the prepared plan to the stored answer: one answer stream, shown once the verdicts have passed. */
+  private async answer(
+    turn: QueuedTurn,
+    cancelled: AbortSignal,
+    prepared: ReturnType<ChatTurnRunner['prepare']>,
+    output: TurnOutput,
+    finish: (outcome: GenerationOutcome & { cached: boolean }) => void,
+    usingProvider: (provider: LlmProvider) => void,
+  ): Promise<void> {
+    const { turnId, question, timeline } = turn;
     let { provider: active, plan } = await prepared.plan;
-    provider = active;
+    usingProvider(active);
     const cachedAnswer = await prepared.cachedAnswer;
     turn.answering = true;
 
@@ -235,7 +256,8 @@ export class ChatTurnRunner {
         const fallback: LlmProvider | undefined = canRetry ? await this.deps.llm.fallBackFrom(active, shape.message) : undefined;
         if (!fallback) throw error;
         this.deps.logger.warn({ turnId, from: active.kind, to: fallback.kind, code: shape.code }, 'provider fallback');
-        active = provider = fallback;
+        active = fallback;
+        usingProvider(active);
         // The same plan, fitted again: the new model's window may be smaller.
         plan = this.plan(active, question, await prepared.history, await prepared.context);
         continue;
@@ -284,7 +306,8 @@ export class ChatTurnRunner {
     }).then((outcome) => (outcome.ok ? outcome.value : undefined));
     // Each is awaited by run(), some only on some paths; none may reject unobserved.
     for (const pending of [history, context, verdicts, plan]) pending.catch(() => undefined);
-    return { plan, history, context, verdicts, cachedAnswer };
+    const settled = Promise.allSettled([provider, history, context, verdicts, cachedAnswer]).then(() => undefined);
+    return { plan, history, context, verdicts, cachedAnswer, settled };
   }
 
   /** An optional step's value, or undefined with a notice when it failed; a required step's failure is thrown. */

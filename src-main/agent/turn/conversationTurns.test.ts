@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, realLlmFactories, type Agent } from '../createAgent.node.js';
+import { createAgent, realLlmFactories, type Agent } from '../../app/createAgent.node.js';
 import { resolveAgentConfig, type AgentConfigOverrides } from '../agentConfig.node.js';
 import type { LlmGenerateRequest, LlmProvider } from '../llm/llmProvider.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAgent } from '../createAgent.node.js';
+import { createAgent } from '../../app/createAgent.node.js';
 import { openSqliteDatabase } from '../memory/sqliteDatabase.node.js';
 import { ConversationStore } from '../memory/conversationStore.node.js';
 import { tempDataDir } from '../../testing/agentTestSupport.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../../../src-shared/contract/index.js';
-import { createAgent, realLlmFactories, type Agent, type CreateAgentOptions } from '../createAgent.node.js';
+import { createAgent, realLlmFactories, type Agent, type CreateAgentOptions } from '../../app/createAgent.node.js';
 import { resolveAgentConfig, type AgentConfigOverrides } from '../agentConfig.node.js';
 import type { LlmProvider } from '../llm/llmProvider.js';
 import type { OutputCheck } from './answerStream.js';

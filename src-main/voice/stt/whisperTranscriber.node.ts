@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisper, type TranscribeOptions as WhisperOptions, type WhisperContext } from '@fugood/whisper.node';
 import { AgentError } from '../../../src-shared/contract/index.js';
-import { modelPathProblem } from '../../models/modelFileCheck.node.js';
+import { modelPathProblem } from '../../agent/llm/modelFileCheck.node.js';
 import { speechLevelDbfs } from '../vad/energyGate.js';
 import { filterNoSpeech, isBelowSpeechGate, NO_SPEECH } from './noSpeechFilter.js';
 import { recognitionCancelled, type SpeechTranscriber, type Transcript, type TranscribeOptions } from './speechTranscriber.js';

@@ -11,10 +11,10 @@ import {
   type CommandResult,
   type DataStatus,
 } from '../../src-shared/contract/index.js';
-import { resolveAgentConfig, type AgentConfig } from './agentConfig.node.js';
-import type { AgentService } from './agentService.js';
+import { resolveAgentConfig, type AgentConfig } from '../agent/agentConfig.node.js';
+import type { AgentService } from '../agent/agentService.js';
 import { createAgent, type Agent, type CreateAgentOptions } from './createAgent.node.js';
-import { databasePathOf, moveDatabaseAside } from './memory/dataDirectory.node.js';
+import { databasePathOf, moveDatabaseAside } from '../agent/memory/dataDirectory.node.js';
 
 export type RecoverableAgent = AgentService & {
   readonly config: AgentConfig;

@@ -2,9 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { AgentError } from '../../src-shared/contract/index.js';
-import { findManifestEntry, type ModelManifest, type ModelManifestEntry } from './modelManifest.js';
-import { loadModelManifest } from './modelManifest.node.js';
-import { downloadModelFile, hashFile, type DownloadProgress } from './modelDownloader.node.js';
+import { findManifestEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
+import { loadModelManifest } from '../models/modelManifest.node.js';
+import { downloadModelFile, hashFile, type DownloadProgress } from '../models/modelDownloader.node.js';
 import {
   describeModels,
   downloadTargetPath,
@@ -12,7 +12,7 @@ import {
   pullCommand,
   resolveModelPath,
   type ModelLocationOptions,
-} from './modelResolver.node.js';
+} from '../models/modelResolver.node.js';
 
 export interface CommandOutput {
   write(text: string): unknown;

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { toErrorShape } from '../../../src-shared/contract/index.js';
-import { jsonLine, type CommandIo } from '../../cli/commandIo.js';
-import { readWavFile } from '../audio/wavReader.node.js';
-import type { SpeechTranscriber } from './speechTranscriber.js';
-import { createSpeechTranscriber, type SttChoice } from './speechTranscriberFactory.node.js';
+import { toErrorShape } from '../../src-shared/contract/index.js';
+import { jsonLine, type CommandIo } from './commandIo.js';
+import { readWavFile } from '../voice/audio/wavReader.node.js';
+import type { SpeechTranscriber } from '../voice/stt/speechTranscriber.js';
+import { createSpeechTranscriber, type SttChoice } from '../voice/stt/speechTranscriberFactory.node.js';
 
 const USAGE = `Usage: assistant transcribe <file.wav> [options]
 

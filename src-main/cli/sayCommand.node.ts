@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentError } from '../../../src-shared/contract/index.js';
-import { toSpeakableText } from '../../../src-shared/speech/speakableText.js';
-import { encodeWav16 } from '../audio/wavCodec.node.js';
-import { FliteSpeechSynthesizer } from './fliteSpeechSynthesizer.node.js';
-import type { SpeechSynthesizer } from './speechSynthesizer.js';
+import { AgentError } from '../../src-shared/contract/index.js';
+import { toSpeakableText } from '../../src-shared/speech/speakableText.js';
+import { encodeWav16 } from '../voice/audio/wavCodec.node.js';
+import { FliteSpeechSynthesizer } from '../voice/tts/fliteSpeechSynthesizer.node.js';
+import type { SpeechSynthesizer } from '../voice/tts/speechSynthesizer.js';
 
 export interface SayCommandIo {
   stdout: { write(text: string): unknown };

@@ -2,11 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { MIC_SAMPLE_RATE, toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
-import { agentConfigFromFlags, agentOptionSpec } from '../cli/chatCommand.node.js';
-import { jsonLine, type CommandIo } from '../cli/commandIo.js';
-import { createAgent, type Agent } from '../agent/createAgent.node.js';
-import { encodeWav16 } from './audio/wavCodec.node.js';
-import { readWavFile } from './audio/wavReader.node.js';
+import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import { jsonLine, type CommandIo } from './commandIo.js';
+import { createAgent, type Agent } from '../app/createAgent.node.js';
+import { encodeWav16 } from '../voice/audio/wavCodec.node.js';
+import { readWavFile } from '../voice/audio/wavReader.node.js';
 
 const USAGE = `Usage: assistant voice <file.wav> [--json] [-o answer.wav] [--stt auto|whisper|sphinx] [--voice flite:<name>]
                        [agent options as for "assistant chat"]

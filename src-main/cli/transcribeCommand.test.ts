@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CommandIo } from '../../cli/commandIo.js';
-import { findExecutable } from './sphinxTranscriber.node.js';
+import type { CommandIo } from './commandIo.js';
+import { findExecutable } from '../voice/stt/sphinxTranscriber.node.js';
 import { runTranscribeCommand } from './transcribeCommand.node.js';
 
-const JFK_WAV = path.resolve(import.meta.dirname, '../../../../shared/audio/jfk.wav');
+const JFK_WAV = path.resolve(import.meta.dirname, '../../../shared/audio/jfk.wav');
 const workDir = mkdtempSync(path.join(tmpdir(), 'transcribe-command-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

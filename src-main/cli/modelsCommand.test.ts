@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadModelManifest } from './modelManifest.node.js';
+import { loadModelManifest } from '../models/modelManifest.node.js';
 import { runModelsCommand, type CommandOutput } from './modelsCommand.node.js';
-import { sharedModelsDir } from './projectPaths.node.js';
-import { startRangeFileServer, type RangeFileServer } from './rangeFileServer.node.js';
+import { sharedModelsDir } from '../models/projectPaths.node.js';
+import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 
 const stories = loadModelManifest().find((entry) => entry.id === 'stories260k')!;
 const storiesBytes = readFileSync(path.join(sharedModelsDir(), stories.file));

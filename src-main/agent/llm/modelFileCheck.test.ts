@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_LLM_MODEL } from '../testing/agentTestSupport.js';
+import { TEST_LLM_MODEL } from '../../testing/agentTestSupport.js';
 import { GgufProblem, inspectGguf, modelPathProblem } from './modelFileCheck.node.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'model-file-check-'));

@@ -2,9 +2,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, realLlmFactories } from './createAgent.node.js';
-import { resolveAgentConfig, type AgentConfigOverrides } from './agentConfig.node.js';
+import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
-import type { AgentService } from './agentService.js';
+import type { AgentService } from '../agent/agentService.js';
 
 type Agent = ReturnType<typeof createAgent>;
 

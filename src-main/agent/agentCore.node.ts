@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { AgentError, type AgentEvent } from '../../src-shared/contract/index.js';
+import type { AgentConfig } from './agentConfig.node.js';
+import type { AgentLogger } from './agentLogger.js';
+import { ResponseCache } from './cache/responseCache.node.js';
+import type { CommandHandlers } from './commandHandlers.js';
+import { LlmProviderManager, type LlmProviderFactories } from './llm/llmProviderManager.node.js';
+import { ConversationStore } from './memory/conversationStore.node.js';
+import { databasePathOf } from './memory/dataDirectory.node.js';
+import { openSqliteDatabase } from './memory/sqliteDatabase.node.js';
+import { turnStatsFrom } from './metrics/stageStats.js';
+import type { OutputCheck } from './turn/answerStream.js';
+import { ChatTurnRunner, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
+import type { PluggedPrepareStep } from './turn/prepareStep.js';
+import { TurnObserver, type StageRecord } from './turn/turnObserver.js';
+
+export interface AgentCoreOptions {
+  config: AgentConfig;
+  llmFactories: LlmProviderFactories;
+  logger: AgentLogger;
+  /** Retrieval and input checks, run beside the built-in prepare steps. */
+  prepareSteps?: readonly PluggedPrepareStep[];
+  /** Checks every answer sentence before it is shown, spoken, stored or cached. */
+  outputCheck?: OutputCheck;
+  /** Every ended stage of every turn (metrics). */
+  onStageEnd?(record: StageRecord): void;
+}
+
+/** How many recent turns the "recent" percentiles cover. */
+const RECENT_TURNS = 100;
+
+/**
+ * The agent itself, without any feature: SQLite memory and response cache, the LLM provider (loaded and warmed at
+ * once), the turn pipeline and its observer, and the handlers of the chat, conversation, status and stats commands.
+ * Features (voice, documents, guards) plug in from the app: they start turns through `turns` and add handlers.
+ */
+export function createAgentCore(options: AgentCoreOptions) {
+  const { config, logger } = options;
+  const listeners = new Set<(event: AgentEvent) => void>();
+  const emit = (event: AgentEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+
+  const db = openSqliteDatabase(config.dataDir, config.sqliteNativeBinding);
+  const store = new ConversationStore(db);
+  const recovered = store.recoverCrashedTurns();
+  if (recovered > 0) logger.warn({ answers: recovered }, 'answers cut off by a crash were kept, marked crashed');
+  const cache = new ResponseCache(db, config.cache);
+  const llm = new LlmProviderManager({
+    choice: config.llm.provider,
+    factories: options.llmFactories,
+    onStatus: (status) => {
+      emit({ type: 'status', status: { llm: status } });
+      if (status.state === 'error' || status.state === 'missing') logger.error({ state: status.state, reason: status.message }, 'model not available');
+      else logger.info({ state: status.state, provider: status.provider, model: status.model, loadMs: status.loadMs }, 'model status');
+    },
+    onNotice: (message) => {
+      logger.warn({ notice: message }, 'notice');
+      emit({ type: 'notice', level: 'warning', message });
+    },
+  });
+  const observer = new TurnObserver({
+    emit,
+    logger,
+    slowStageMs: config.slowStageMs,
+    onStageEnd: (record) => {
+      store.recordStage(record.turnId, record.name, record.startMs, record.endMs);
+      options.onStageEnd?.(record);
+    },
+  });
+  const runner = new ChatTurnRunner({
+    config,
+    store,
+    cache,
+    llm,
+    emit,
+    observer,
+    logger,
+    ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
+    ...(options.outputCheck && { outputCheck: options.outputCheck }),
+  });
+  const ready = llm.start();
+
+  const handlers: CommandHandlers = {
+    'chat:send': async (args) => {
+      const { turnId, conversationId } = await runner.start(args);
+      return { turnId, conversationId };
+    },
+    'chat:cancel': ({ turnId }) => ({ cancelled: runner.cancel(turnId) }),
+    'conversations:list': () => store.listConversations(),
+    'conversations:create': (args) => {
+      const conversation = store.createConversation(args?.title?.trim() || 'New conversation');
+      emit({ type: 'conversations-changed' });
+      return conversation;
+    },
+    'conversations:rename': ({ id, title }) => {
+      const renamed = store.renameConversation(id, title);
+      if (!renamed) throw new AgentError('NOT_FOUND', `Conversation ${id} does not exist.`);
+      emit({ type: 'conversations-changed' });
+      return renamed;
+    },
+    'conversations:delete': ({ id }) => {
+      const deleted = store.deleteConversation(id);
+      if (deleted) emit({ type: 'conversations-changed' });
+      return { deleted };
+    },
+    'conversations:messages': ({ id }) => store.listMessages(id),
+    'agent:status': () => ({ llm: llm.status }),
+    'stats:get': () => ({ ...turnStatsFrom(store.listStages(), RECENT_TURNS), lastTurn: store.lastTurnStages() }),
+    'data:status': () => ({ state: 'ok', dataDir: path.resolve(config.dataDir), databasePath: databasePathOf(config.dataDir) }),
+    'data:reset-database': () => {
+      // Only a host in recovery mode resets; a database in use is never moved.
+      throw new AgentError('NOT_FOUND', `The database ${databasePathOf(config.dataDir)} is healthy and in use; there is nothing to reset.`);
+    },
+  };
+
+  return {
+    config,
+    handlers,
+    turns: {
+      start: (request: TurnRequest): Promise<StartedTurn> => runner.start(request),
+      cancel: (turnId: string): boolean => runner.cancel(turnId),
+    },
+    emit,
+    listen(listener: (event: AgentEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    whenReady: () => ready,
+    async close(): Promise<void> {
+      await runner.drain();
+      await llm.dispose();
+      db.close();
+      listeners.clear();
+    },
+  };
+}
+
+export type AgentCore = ReturnType<typeof createAgentCore>;

@@ -1,0 +1,135 @@
+import {
+  AgentCommand,
+  AgentError,
+  type AgentEvent,
+  type CommandArgs,
+  type CommandName,
+  type CommandResult,
+  type VoiceSettings,
+} from '../../src-shared/contract/index.js';
+import { resolveAgentConfig, type AgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import { createAgentCore } from '../agent/agentCore.node.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
+import type { AgentService } from '../agent/agentService.js';
+import { dispatchCommand, type CommandHandlers } from '../agent/commandHandlers.js';
+import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
+import type { OutputCheck } from '../agent/turn/answerStream.js';
+import type { PluggedPrepareStep } from '../agent/turn/prepareStep.js';
+import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
+import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
+import { createDeferredLogger, createFileLogger, LOG_LEVELS } from './fileLogger.node.js';
+import { realLlmFactories } from './realLlmFactories.node.js';
+import { StageMetrics } from './stageMetrics.node.js';
+
+export { realLlmFactories };
+
+export interface CreateAgentOptions {
+  config?: AgentConfigOverrides;
+  /** Replaces the real provider factories; used by tests that exercise the fallback. */
+  llmFactories?: LlmProviderFactories;
+  /** Replaces the real voice engines (e.g. to choose a recogniser in tests). */
+  voiceEngines?: VoiceEngines;
+  /** Replaces the JSON-lines log files in `<data dir>/logs/`. */
+  logger?: AgentLogger;
+  /** Retrieval and input checks, run beside the built-in prepare steps. */
+  prepareSteps?: readonly PluggedPrepareStep[];
+  outputCheck?: OutputCheck;
+}
+
+export type Agent = AgentService & {
+  readonly config: AgentConfig;
+  /** The voice pipeline, when `config.voice.enabled`. */
+  readonly voice: VoiceSession | undefined;
+  /** Per-stage Prometheus metrics (the headless host serves them at /metrics). */
+  readonly metrics: StageMetrics;
+  /** Where the log files are, when the agent writes its own. */
+  readonly logDir: string | undefined;
+  sendMicFrame(pcm: Int16Array): void;
+};
+
+/**
+ * The composition root: builds the assistant from its real parts (LLM providers, SQLite memory and cache, the turn
+ * pipeline, voice, logs and metrics) behind the shared command/event contract. Electron, the headless host, the CLI,
+ * the bench and the tests all use this.
+ */
+export function createAgent(options: CreateAgentOptions = {}): Agent {
+  const config = resolveAgentConfig(options.config);
+  const logLevel = process.env.ASSISTANT_LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new AgentError('INVALID_MESSAGE', `ASSISTANT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}".`);
+  }
+  const deferred = createDeferredLogger();
+  const metrics = new StageMetrics();
+  // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
+  const agentCore = createAgentCore({
+    config,
+    llmFactories: options.llmFactories ?? realLlmFactories(config),
+    logger: options.logger ?? deferred.logger,
+    ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
+    ...(options.outputCheck && { outputCheck: options.outputCheck }),
+    onStageEnd: (record) => metrics.record(record),
+  });
+  const fileLog = options.logger ? undefined : createFileLogger({ dataDir: config.dataDir, level: logLevel });
+  if (fileLog) deferred.attach(fileLog.logger);
+
+  const voice = config.voice.enabled
+    ? new VoiceSession({
+        chat: {
+          startTurn: (text, conversationId) => agentCore.turns.start({ text, conversationId }),
+          cancelTurn: (turnId) => void agentCore.turns.cancel(turnId),
+          listen: (listener) => agentCore.listen(listener),
+        },
+        engines: options.voiceEngines ?? realVoiceEngines(config),
+        emit: agentCore.emit,
+        partialTranscriptMs: config.voice.partialTranscriptMs,
+        maxUtteranceMs: config.voice.maxUtteranceMs,
+      })
+    : undefined;
+  const requireVoice = (): VoiceSession => {
+    if (!voice) throw new AgentError('STT_UNAVAILABLE', 'Voice is turned off for this session (ASSISTANT_VOICE=off).');
+    return voice;
+  };
+  const voiceHandlers: CommandHandlers = {
+    'voice:configure': (args) => requireVoice().configure(args as Partial<VoiceSettings> & { conversationId?: string | null }),
+    'voice:ptt': ({ pressed }) => ({ state: requireVoice().ptt(pressed) }),
+    'voice:status': () => requireVoice().getStatus(),
+    'voice:interrupt': () => ({ interrupted: requireVoice().interrupt() }),
+  };
+  const handlers: CommandHandlers = { ...agentCore.handlers, ...voiceHandlers };
+  let closed = false;
+
+  return {
+    config,
+    voice,
+    metrics,
+    logDir: fileLog?.logDir,
+    sendMicFrame(pcm) {
+      if (!closed) void voice?.pushFrame(pcm);
+    },
+    call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal): Promise<CommandResult<C>> {
+      if (closed) return Promise.reject(new AgentError('INTERNAL', 'The agent has shut down.'));
+      const result = dispatchCommand(handlers, command, args) as Promise<CommandResult<C>>;
+      if (signal && command === AgentCommand.chatSend) {
+        // Cancelling the call that started a turn cancels the turn.
+        void result.then(
+          (value) => {
+            const turnId = (value as { turnId: string }).turnId;
+            if (signal.aborted) agentCore.turns.cancel(turnId);
+            else signal.addEventListener('abort', () => agentCore.turns.cancel(turnId), { once: true });
+          },
+          () => undefined,
+        );
+      }
+      return result;
+    },
+    listen: (listener: (event: AgentEvent) => void) => agentCore.listen(listener),
+    whenReady: () => agentCore.whenReady(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await voice?.dispose();
+      await agentCore.close();
+      await fileLog?.close();
+    },
+  };
+}

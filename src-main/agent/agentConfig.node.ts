@@ -40,7 +40,13 @@ export interface AgentConfig {
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
   partialAnswerFlushMs: number;
   /** Time limits of the built-in prepare steps. The provider's covers loading the model at startup. */
-  prepare: { providerTimeoutMs: number; historyTimeoutMs: number; cacheTimeoutMs: number };
+  prepare: {
+    providerTimeoutMs: number;
+    historyTimeoutMs: number;
+    cacheTimeoutMs: number;
+    /** Run the prepare steps one after another instead of at once: only the benchmark's baseline does this. */
+    sequential: boolean;
+  };
   /** A stage that takes longer than this (ms) writes a warning to the log and counts as slow in the metrics. */
   slowStageMs: Record<string, number>;
 }
@@ -102,7 +108,7 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
       maxUtteranceMs: 60_000,
     },
     partialAnswerFlushMs: 200,
-    prepare: { providerTimeoutMs: 180_000, historyTimeoutMs: 5_000, cacheTimeoutMs: 2_000 },
+    prepare: { providerTimeoutMs: 180_000, historyTimeoutMs: 5_000, cacheTimeoutMs: 2_000, sequential: false },
     slowStageMs: {
       queue: 30_000,
       provider: 1_000,

@@ -19,10 +19,10 @@ export function summarize(row: BenchRow): { name: string; unit: string; n: numbe
 
 export function formatBenchTable(rows: BenchRow[]): string {
   const fmt = (v: number) => (Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const lines = [`${'measure'.padEnd(44)} ${'n'.padStart(3)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}  unit`];
+  const lines = [`${'measure'.padEnd(50)} ${'n'.padStart(3)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}  unit`];
   for (const row of rows) {
     const s = summarize(row);
-    lines.push(`${s.name.padEnd(44)} ${String(s.n).padStart(3)} ${fmt(s.p50).padStart(9)} ${fmt(s.p95).padStart(9)}  ${s.unit}`);
+    lines.push(`${s.name.padEnd(50)} ${String(s.n).padStart(3)} ${fmt(s.p50).padStart(9)} ${fmt(s.p95).padStart(9)}  ${s.unit}`);
   }
   return lines.join('\n');
 }

@@ -47,7 +47,7 @@ export async function askAndWait(agent: AgentService, text: string, conversation
 
 /** Cold start: a fresh process, from process start until the model is loaded and warm. */
 async function measureColdStart(config: AgentConfigOverrides, dataDir: string): Promise<number> {
-  const agentModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/createAgent.node.js');
+  const agentModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../app/createAgent.node.js');
   const script = `
     const started = performance.timeOrigin;
     const { createAgent } = await import(${JSON.stringify(agentModule)});

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
+import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
 import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
 import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
@@ -38,6 +39,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   const log = (line: string) => io.stderr.write(`${line}\n`);
   log(`Benchmarking (${runs} runs each)…`);
   const rows = await runTextChatBench({ config, runs, log });
+  rows.push(...(await runPrepareStageBench({ config, runs, log })));
   if (!values['no-voice']) {
     const stt = (values.stt ?? 'auto') as 'auto' | 'whisper' | 'sphinx';
     try {
@@ -49,6 +51,11 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   const ratios = {
     'on-demand / preloaded time to first token (p50)': ratio(rows, 'time to first token (model loaded on demand)', 'time to first token (model preloaded)'),
     'generated / cache-hit answer time (p50)': ratio(rows, 'generated answer, total', 'cache-hit answer, total'),
+    'prepare one after another / at once, time to first token (p50)': ratio(
+      rows,
+      'time to first token (prepare one after another)',
+      'time to first token (prepare at once)',
+    ),
   };
   if (values.json) {
     for (const row of rows) io.stdout.write(jsonLine({ type: 'bench', ...summarize(row) }));

@@ -275,8 +275,15 @@ export class ChatTurnRunner {
     const { config, store, llm, cache, prepareSteps = [] } = this.deps;
     const input: TurnInput = { turnId: turn.turnId, conversationId: turn.conversationId, question: turn.question };
     const timing = { stageStart: (name: string) => turn.timeline.start(name), stageEnd: (name: string) => turn.timeline.end(name) };
-    const run = <T>(step: PrepareStep<T>) => runPrepareStep(step, input, signal, timing);
     const steps = config.prepare;
+    // Sequential (the benchmark's baseline): each step starts when the one before it has ended, in the order below.
+    let previousStep: Promise<unknown> = Promise.resolve();
+    const run = <T>(step: PrepareStep<T>): Promise<StepOutcome<T>> => {
+      if (!steps.sequential) return runPrepareStep(step, input, signal, timing);
+      const outcome = previousStep.then(() => runPrepareStep(step, input, signal, timing));
+      previousStep = outcome;
+      return outcome;
+    };
 
     const provider = run({ name: 'provider', timeoutMs: steps.providerTimeoutMs, required: true, run: () => llm.ready() }).then(requireOutcome);
     const history = run({

@@ -1,0 +1,123 @@
+import type { LlmProvider } from '../agent/llm/llmProvider.js';
+import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
+import type { VoiceEngines } from '../voice/voiceSession.node.js';
+
+/** What the engines of one voice turn spent, as performance.now() times, seen from outside the voice session. */
+export interface EngineTimes {
+  /** The VAD reported the end of speech. */
+  speechEndAt?: number;
+  sttStart?: number;
+  sttEnd?: number;
+  llmCallAt?: number;
+  llmFirstTokenAt?: number;
+  /** Every token's arrival, to find the one that completed the first sentence. */
+  tokenAt: number[];
+  ttsStart?: number;
+  ttsEnd?: number;
+}
+
+/**
+ * Wraps the real engines (VAD, recogniser, LLM, voice) with stopwatches, so the bench can subtract the engines' own
+ * compute from end of speech → first audio and what is left is the orchestration between them. The probe measures
+ * from the outside and needs nothing from the code it measures.
+ */
+export class EngineTimingProbe {
+  current: EngineTimes = { tokenAt: [] };
+
+  /** Starts a new turn's record. */
+  next(): EngineTimes {
+    this.current = { tokenAt: [] };
+    return this.current;
+  }
+
+  voiceEngines(engines: VoiceEngines): VoiceEngines {
+    const probe = this;
+    const synthesizer = engines.synthesizer;
+    return {
+      async loadVad(turnTaking) {
+        const vad = await engines.loadVad(turnTaking);
+        const noteEnd = <T extends Array<{ type: string }>>(events: T): T => {
+          if (events.some((event) => event.type === 'speech-end')) probe.current.speechEndAt ??= performance.now();
+          return events;
+        };
+        return {
+          push: (frame) => vad.push(frame).then(noteEnd),
+          flush: () => vad.flush().then(noteEnd),
+          reset: () => vad.reset(),
+          dispose: () => vad.dispose(),
+        };
+      },
+      createTranscriber() {
+        const transcriber = engines.createTranscriber();
+        return {
+          engine: transcriber.engine,
+          load: () => transcriber.load(),
+          dispose: () => transcriber.dispose(),
+          async transcribe(audio, options) {
+            if (options?.partial) return transcriber.transcribe(audio, options);
+            const times = probe.current;
+            times.sttStart = performance.now();
+            try {
+              return await transcriber.transcribe(audio, options);
+            } finally {
+              times.sttEnd = performance.now();
+            }
+          },
+        };
+      },
+      synthesizer: {
+        get voices() {
+          return synthesizer.voices;
+        },
+        ...(synthesizer.warmUp && { warmUp: () => synthesizer.warmUp!() }),
+        ...(synthesizer.dispose && { dispose: () => synthesizer.dispose!() }),
+        async synthesize(text, options) {
+          const times = probe.current;
+          const first = times.ttsStart === undefined;
+          if (first) times.ttsStart = performance.now();
+          const audio = await synthesizer.synthesize(text, options);
+          if (first) times.ttsEnd = performance.now();
+          return audio;
+        },
+      },
+    };
+  }
+
+  llmFactories(factories: LlmProviderFactories): LlmProviderFactories {
+    const timed = (provider: LlmProvider): LlmProvider => {
+      const probe = this;
+      return {
+        get kind() {
+          return provider.kind;
+        },
+        get modelId() {
+          return provider.modelId;
+        },
+        get contextTokens() {
+          return provider.contextTokens;
+        },
+        load: () => provider.load(),
+        countTokens: (text) => provider.countTokens(text),
+        dispose: () => provider.dispose(),
+        generate(request) {
+          const times = probe.current;
+          times.llmCallAt = performance.now();
+          return provider.generate({
+            ...request,
+            onToken: (text) => {
+              const at = performance.now();
+              times.llmFirstTokenAt ??= at;
+              times.tokenAt.push(at);
+              request.onToken(text);
+            },
+          });
+        },
+      };
+    };
+    return {
+      createEmbedded: () => timed(factories.createEmbedded()),
+      createOllama: () => timed(factories.createOllama()),
+      probeOllama: () => factories.probeOllama(),
+    };
+  }
+}

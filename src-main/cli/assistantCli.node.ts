@@ -11,6 +11,7 @@ Commands:
   transcribe file.wav      Speech to text (--stt whisper|sphinx).
   say "text" -o out.wav    Speak text with the built-in voice.
   voice file.wav           One whole voice turn from a WAV file.
+  history [id]             List conversations, or show one: each question followed by its answer.
   stats                    Per-stage latency percentiles (p50/p90/p95/p99) of the stored turns.
   bench                    Measure start-up, first token, tokens/s, cache hits and voice latency.
 
@@ -35,6 +36,8 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
       return (await import('./sayCommand.node.js')).runSayCommand(rest, io);
     case 'voice':
       return (await import('./voiceCommand.node.js')).runVoiceCommand(rest, io);
+    case 'history':
+      return (await import('./historyCommand.node.js')).runHistoryCommand(rest, io);
     case 'stats':
       return (await import('./statsCommand.node.js')).runStatsCommand(rest, io);
     case 'bench':

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { toErrorShape, type ChatMessage } from '../../src-shared/contract/index.js';
+import { resolveAgentConfig } from '../agent/agentConfig.node.js';
+import { ConversationStore } from '../agent/memory/conversationStore.node.js';
+import { openSqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
+import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
+
+const USAGE = `Usage: assistant history [<conversation id>] [--json] [--data-dir <dir>]
+
+Without an id: the conversations, newest first. With an id: that conversation, each question followed by its own
+answer (an answer that was cut off says so). Loads no model.
+`;
+
+const STATUS_NOTE: Partial<Record<ChatMessage['status'], string>> = {
+  interrupted: ' [interrupted]',
+  crashed: ' [cut off: the app stopped]',
+  streaming: ' [still being answered]',
+};
+
+export async function runHistoryCommand(args: string[], io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.stderr.write(USAGE);
+    return 2;
+  }
+  const json = values.json === true;
+  const id = positionals[0];
+  try {
+    const db = openSqliteDatabase(resolveAgentConfig({ dataDir: values['data-dir'] }).dataDir);
+    try {
+      const store = new ConversationStore(db);
+      if (id === undefined) {
+        const conversations = store.listConversations();
+        if (json) io.stdout.write(jsonLine({ type: 'conversations', conversations }));
+        else if (conversations.length === 0) io.stdout.write('No conversations yet.\n');
+        else for (const c of conversations) io.stdout.write(`${c.id}  ${new Date(c.updatedAt).toISOString().slice(0, 16)}  ${c.title}\n`);
+        return 0;
+      }
+      if (!store.getConversation(id)) {
+        writeCommandError(io, json, { code: 'NOT_FOUND', message: `Conversation ${id} does not exist. "assistant history" lists them.` });
+        return 1;
+      }
+      const messages = store.listMessages(id);
+      if (json) io.stdout.write(jsonLine({ type: 'messages', conversationId: id, messages }));
+      else for (const m of messages) io.stdout.write(m.role === 'user' ? `> ${m.text}\n` : `${m.text}${STATUS_NOTE[m.status] ?? ''}\n\n`);
+      return 0;
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    writeCommandError(io, json, toErrorShape(error));
+    return 1;
+  }
+}

@@ -1,9 +1,9 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, realLlmFactories } from './createAgent.node.js';
-import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
-import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+import { createAgent } from './createAgent.node.js';
+import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import { collectTurnEvents, embeddedFactoriesAround, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import type { AgentService } from '../agent/agentService.js';
 
 type Agent = ReturnType<typeof createAgent>;
@@ -22,22 +22,13 @@ function countingEmbeddedAgent(dataDir: string, extra: { maxAnswerTokens?: numbe
     voice: { enabled: false },
     llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
   };
-  const real = realLlmFactories(resolveAgentConfig(config));
   let count = 0;
   const agent = createAgent({
     config,
-    llmFactories: {
-      ...real,
-      createEmbedded: () => {
-        const provider = real.createEmbedded();
-        const generate = provider.generate.bind(provider);
-        provider.generate = (request) => {
-          count += 1;
-          return generate(request);
-        };
-        return provider;
-      },
-    },
+    llmFactories: embeddedFactoriesAround(config, (request, generate) => {
+      count += 1;
+      return generate(request);
+    }),
   });
   return { agent, generations: () => count };
 }

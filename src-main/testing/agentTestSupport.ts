@@ -4,6 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentEvent, DoneEvent } from '../../src-shared/contract/index.js';
 import type { AgentService } from '../agent/agentService.js';
+import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import type { LlmGenerateRequest, LlmGenerateResult } from '../agent/llm/llmProvider.js';
+import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
+import { realLlmFactories } from '../app/realLlmFactories.node.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -48,6 +52,26 @@ export function collectTurnEvents(agent: AgentService): { forTurn(turnId: string
       const turn = turnOf(turnId);
       if (turn.done || turn.error) return Promise.resolve(turn);
       return new Promise((resolve) => waiters.set(turnId, resolve));
+    },
+  };
+}
+
+/**
+ * The real provider factories for `config`, with the embedded provider's `generate` passed through `around` (to
+ * count, record or hold generations in tests). The model and its inference are real.
+ */
+export function embeddedFactoriesAround(
+  config: AgentConfigOverrides,
+  around: (request: LlmGenerateRequest, generate: (request: LlmGenerateRequest) => Promise<LlmGenerateResult>) => Promise<LlmGenerateResult>,
+): LlmProviderFactories {
+  const real = realLlmFactories(resolveAgentConfig(config));
+  return {
+    ...real,
+    createEmbedded: () => {
+      const provider = real.createEmbedded();
+      const generate = provider.generate.bind(provider);
+      provider.generate = (request) => around(request, generate);
+      return provider;
     },
   };
 }

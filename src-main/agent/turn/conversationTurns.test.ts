@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, realLlmFactories, type Agent } from '../../app/createAgent.node.js';
-import { resolveAgentConfig, type AgentConfigOverrides } from '../agentConfig.node.js';
-import type { LlmGenerateRequest, LlmProvider } from '../llm/llmProvider.js';
-import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';
+import { createAgent, type Agent } from '../../app/createAgent.node.js';
+import type { AgentConfigOverrides } from '../agentConfig.node.js';
+import type { LlmGenerateRequest } from '../llm/llmProvider.js';
+import { collectTurnEvents, embeddedFactoriesAround, TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';
 
 /** What the real embedded model was asked to do, recorded around its generate(). */
 interface RecordedGeneration {
@@ -25,41 +25,18 @@ function recordingAgent(): { agent: Agent; generations: RecordedGeneration[]; ho
     voice: { enabled: false },
     llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
   };
-  const real = realLlmFactories(resolveAgentConfig(config));
   const agent = createAgent({
     config,
-    llmFactories: {
-      ...real,
-      createEmbedded: () => {
-        const provider = real.createEmbedded();
-        const recording: LlmProvider = {
-          get kind() {
-            return provider.kind;
-          },
-          get modelId() {
-            return provider.modelId;
-          },
-          get contextTokens() {
-            return provider.contextTokens;
-          },
-          load: () => provider.load(),
-          countTokens: (text) => provider.countTokens(text),
-          dispose: () => provider.dispose(),
-          generate: (request) => generate(request),
-        };
-        const generate = async (request: LlmGenerateRequest) => {
-          const record: RecordedGeneration = { question: request.question, history: request.history, startedAt: performance.now() };
-          generations.push(record);
-          await gate;
-          try {
-            return await provider.generate(request);
-          } finally {
-            record.endedAt = performance.now();
-          }
-        };
-        return recording;
-      },
-    },
+    llmFactories: embeddedFactoriesAround(config, async (request, generate) => {
+      const record: RecordedGeneration = { question: request.question, history: request.history, startedAt: performance.now() };
+      generations.push(record);
+      await gate;
+      try {
+        return await generate(request);
+      } finally {
+        record.endedAt = performance.now();
+      }
+    }),
   });
   return {
     agent,

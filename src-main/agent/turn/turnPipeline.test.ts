@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../../../src-shared/contract/index.js';
-import { createAgent, realLlmFactories, type Agent, type CreateAgentOptions } from '../../app/createAgent.node.js';
-import { resolveAgentConfig, type AgentConfigOverrides } from '../agentConfig.node.js';
-import type { LlmProvider } from '../llm/llmProvider.js';
+import { createAgent, type Agent, type CreateAgentOptions } from '../../app/createAgent.node.js';
+import type { AgentConfigOverrides } from '../agentConfig.node.js';
 import type { OutputCheck } from './answerStream.js';
 import type { ContextStep, VerdictStep } from './prepareStep.js';
-import { TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';
+import { embeddedFactoriesAround, TEST_LLM_MODEL, tempDataDir } from '../../testing/agentTestSupport.js';
 
 /** A promise with its resolve function, to hold a test step until the test lets it go. */
 function gate<T = void>() {
@@ -45,24 +44,14 @@ async function pipelineAgent(options: Omit<CreateAgentOptions, 'config'> = {}, c
     llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
     ...config,
   };
-  const real = realLlmFactories(resolveAgentConfig(overrides));
   const harness: Harness = { agent: undefined as unknown as Agent, events: [], generateCalls: 0 };
   harness.agent = createAgent({
     ...options,
     config: overrides,
-    llmFactories: {
-      ...real,
-      createEmbedded: () => {
-        const provider = real.createEmbedded();
-        return new Proxy(provider, {
-          get(target, key) {
-            if (key === 'generate') return (...args: Parameters<LlmProvider['generate']>) => (harness.generateCalls++, target.generate(...args));
-            const value = Reflect.get(target, key, target);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        });
-      },
-    },
+    llmFactories: embeddedFactoriesAround(overrides, (request, generate) => {
+      harness.generateCalls++;
+      return generate(request);
+    }),
   });
   harness.agent.listen((event) => harness.events.push(event));
   await harness.agent.whenReady();

@@ -1,4 +1,5 @@
-// `npm start`: the Electron app when its binary is there; otherwise, say so and serve the same UI in browser mode.
+// `npm start`: the Electron app when its binary is there; otherwise, say so in one line and serve the same UI in
+// browser mode. `npm start -- --pull` (or ASSISTANT_PULL=1) first downloads the default chat model if it is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -14,39 +15,77 @@ if (!existsSync(built) || !existsSync(path.join(root, 'build/renderer/index.html
 const { findElectronBinary } = await import(built);
 const args = process.argv.slice(2);
 const forceBrowser = args.includes('--browser') || process.env.ASSISTANT_BROWSER_MODE === '1';
+const pull = args.includes('--pull') || process.env.ASSISTANT_PULL === '1';
+const passedOn = args.filter((arg) => arg !== '--browser' && arg !== '--pull');
+
+if (pull) await pullMissingModels();
 
 let electron = findElectronBinary(root);
-if (!electron.found && !forceBrowser && process.env.ASSISTANT_SKIP_ELECTRON_DOWNLOAD !== '1') {
-  console.log(`Electron binary missing (${electron.problem}). Trying to download it once…`);
+let downloadFailure;
+if (!electron.found && !forceBrowser && electron.version !== undefined && process.env.ASSISTANT_SKIP_ELECTRON_DOWNLOAD !== '1') {
+  // Electron's installer prints a raw stack trace when it cannot download (offline): run it quietly, say one line.
+  if (process.stdout.isTTY) process.stdout.write('Downloading the Electron app (once)… ');
   const install = spawnSync(process.execPath, [path.join(root, 'node_modules/electron/install.js')], {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
     timeout: 60_000,
   });
   if (install.status === 0) electron = findElectronBinary(root);
+  if (!electron.found) downloadFailure = installFailureReason(install);
+  if (process.stdout.isTTY) process.stdout.write(electron.found ? 'done.\n' : 'not possible. ');
 }
 
 if (electron.found && !forceBrowser) {
   const binding = electronSqliteBinding(electron.version);
-  const child = spawn(electron.path, [root, ...args.filter((a) => a !== '--browser')], {
+  const child = spawn(electron.path, [root, ...passedOn], {
     stdio: 'inherit',
     env: { ...process.env, ...(binding && { ASSISTANT_SQLITE_ELECTRON_BINDING: binding }) },
   });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   if (!forceBrowser) {
-    console.log(
-      `\nNo Electron binary, and it could not be downloaded: ${electron.problem}\n` +
-        'Serving the same assistant UI in browser mode instead; open the URL below in your browser.\n',
-    );
+    const why = downloadFailure ? `it could not be downloaded: ${downloadFailure}` : electron.problem;
+    console.log(`No Electron app binary (${why}); serving the same UI in browser mode instead: open the URL below.`);
   }
-  const child = spawn(process.execPath, [path.join(root, 'bin/assistant.js'), 'serve', ...args.filter((a) => a !== '--browser')], {
-    stdio: 'inherit',
-  });
+  const child = spawn(process.execPath, [path.join(root, 'bin/assistant.js'), 'serve', ...passedOn], { stdio: 'inherit' });
   const forward = (signal) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   child.on('exit', (code) => process.exit(code ?? 0));
+}
+
+/** Why Electron's installer failed, in a few words (its own output is a stack trace). */
+function installFailureReason(install) {
+  if (install.error?.code === 'ETIMEDOUT') return 'the download took longer than a minute';
+  const output = `${install.stderr ?? ''}\n${install.stdout ?? ''}`;
+  if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|ECONNRESET|getaddrinfo/.test(output)) return 'no connection to its download server';
+  const firstLine = output.split('\n').map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('at ')) ?? 'the installer failed';
+  return firstLine.length > 120 ? `${firstLine.slice(0, 120)}…` : firstLine;
+}
+
+/**
+ * --pull: the default chat model, downloaded in the terminal before the UI opens, with the same progress bar as
+ * `assistant models pull` (it is that command). Nothing to do when a model file is named (ASSISTANT_LLM_MODEL) or the
+ * model is already there. A failed download does not stop the app: its first-run card offers the download again.
+ */
+async function pullMissingModels() {
+  if ((process.env.ASSISTANT_LLM_MODEL ?? '') !== '') return;
+  const { resolveDefaultModel } = await import(path.join(root, 'build/src-main/models/modelResolver.node.js'));
+  let resolution;
+  try {
+    resolution = resolveDefaultModel('llm');
+  } catch (error) {
+    // A bad ASSISTANT_MODELS_MANIFEST: one line naming the file.
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+  if (resolution.found) {
+    console.log(`The chat model is here: ${resolution.path}`);
+    return;
+  }
+  const run = spawnSync(process.execPath, [path.join(root, 'bin/assistant.js'), 'models', 'pull', resolution.id], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) console.log('The download did not finish; the app offers it again (it resumes where it stopped).');
 }
 
 /**

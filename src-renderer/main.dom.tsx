@@ -5,6 +5,8 @@ import { App } from './components/App.dom.js';
 import { createChatStore } from './state/chatStore.dom.js';
 import { ChatStoreContext } from './state/chatStoreContext.dom.js';
 import { createDataRecoveryStore, DataRecoveryStoreContext } from './state/dataRecoveryStore.dom.js';
+import { createModelsStore, ModelsStoreContext } from './state/modelsStore.dom.js';
+import { createStatsStore, StatsStoreContext } from './state/statsStore.dom.js';
 import { createVoiceStore } from './state/voiceStore.dom.js';
 import { VoiceStoreContext } from './state/voiceStoreContext.dom.js';
 import { createAgentClient } from './transport/createAgentClient.dom.js';
@@ -31,9 +33,13 @@ const voiceStore = createVoiceStore({
   ...('speechSynthesis' in window && { speechSynthesis: window.speechSynthesis }),
 });
 const dataRecoveryStore = createDataRecoveryStore(client);
+const statsStore = createStatsStore(client);
+const modelsStore = createModelsStore(client);
 chatStore.getState().start();
 dataRecoveryStore.getState().start();
 voiceStore.getState().start();
+statsStore.getState().start();
+modelsStore.getState().start();
 
 const rootElement = document.getElementById('root');
 if (!rootElement) throw new Error('index.html has no #root element.');
@@ -42,7 +48,11 @@ createRoot(rootElement).render(
     <ChatStoreContext.Provider value={chatStore}>
       <VoiceStoreContext.Provider value={voiceStore}>
         <DataRecoveryStoreContext.Provider value={dataRecoveryStore}>
-          <App />
+          <StatsStoreContext.Provider value={statsStore}>
+            <ModelsStoreContext.Provider value={modelsStore}>
+              <App />
+            </ModelsStoreContext.Provider>
+          </StatsStoreContext.Provider>
         </DataRecoveryStoreContext.Provider>
       </VoiceStoreContext.Provider>
     </ChatStoreContext.Provider>

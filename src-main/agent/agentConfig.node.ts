@@ -1,20 +1,22 @@
-import os from 'node:os';
-import path from 'node:path';
-import { DEFAULT_MAX_QUESTION_CHARS } from '../../src-shared/contract/index.js';
+import { resolveEnvSettings, type LLM_PROVIDERS, type LOG_LEVELS, type SettingValues } from './agentSettings.node.js';
 
-export type LlmProviderChoice = 'auto' | 'embedded' | 'ollama';
+export { defaultDataDir } from './agentSettings.node.js';
+
+export type LlmProviderChoice = (typeof LLM_PROVIDERS)[number];
 
 export interface AgentConfig {
   /** Where the SQLite file (conversations, timings, cache) lives. */
   dataDir: string;
   maxQuestionChars: number;
   maxAnswerTokens: number;
+  /** pino's level for the log files; `debug` also logs question and answer text. */
+  logLevel: (typeof LOG_LEVELS)[number];
   systemPrompt: string;
   /** Bump when the system prompt or prompt format changes: cached answers of the old prompt then stop matching. */
   promptVersion: string;
   llm: {
     provider: LlmProviderChoice;
-    /** Path to a GGUF file; when absent the default model of the manifest is resolved. */
+    /** Path to a GGUF file, or a manifest model id (saved by the app); when absent the manifest's default model. */
     modelPath?: string;
     threads: number;
     contextSize: number;
@@ -58,52 +60,42 @@ export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | '
   voice?: Partial<AgentConfig['voice']>;
 };
 
-export function defaultDataDir(): string {
-  const home = os.homedir();
-  const appName = 'local-voice-assistant';
-  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', appName);
-  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), appName);
-  return path.join(process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), appName);
-}
-
-function positiveInt(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
-  return parsed;
-}
-
-function providerChoice(value: string | undefined): LlmProviderChoice | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'auto' || value === 'embedded' || value === 'ollama') return value;
-  throw new Error(`ASSISTANT_LLM_PROVIDER must be auto, embedded or ollama, got "${value}"`);
-}
-
-/** Defaults, then environment variables, then explicit overrides (CLI flags, tests). */
-export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+/**
+ * Defaults, then the settings saved in the data dir, then environment variables, then explicit overrides (CLI flags,
+ * tests). The env vars and their defaults are described once, in agentSettings; a bad value throws InvalidSettingError
+ * naming the variable.
+ */
+export function resolveAgentConfig(
+  overrides: AgentConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  saved: SettingValues = {},
+): AgentConfig {
+  const fromEnv = resolveEnvSettings(env, saved);
   const defaults: AgentConfig = {
-    dataDir: env.ASSISTANT_DATA_DIR || defaultDataDir(),
-    maxQuestionChars: positiveInt(env.ASSISTANT_MAX_QUESTION_CHARS, 'ASSISTANT_MAX_QUESTION_CHARS') ?? DEFAULT_MAX_QUESTION_CHARS,
-    maxAnswerTokens: positiveInt(env.ASSISTANT_MAX_ANSWER_TOKENS, 'ASSISTANT_MAX_ANSWER_TOKENS') ?? 512,
+    dataDir: fromEnv.dataDir,
+    maxQuestionChars: fromEnv.maxQuestionChars,
+    maxAnswerTokens: fromEnv.maxAnswerTokens,
+    logLevel: fromEnv.logLevel,
+    ...(fromEnv.sqliteNativeBinding !== undefined && { sqliteNativeBinding: fromEnv.sqliteNativeBinding }),
     systemPrompt:
       'You are a helpful voice assistant running on the user\'s own computer. Answer briefly and clearly, in plain sentences that read well aloud.',
     promptVersion: '1',
     llm: {
-      provider: providerChoice(env.ASSISTANT_LLM_PROVIDER) ?? 'auto',
-      ...(env.ASSISTANT_LLM_MODEL ? { modelPath: env.ASSISTANT_LLM_MODEL } : {}),
-      threads: positiveInt(env.ASSISTANT_LLM_THREADS, 'ASSISTANT_LLM_THREADS') ?? Math.max(1, Math.min(4, os.availableParallelism() - 1)),
-      contextSize: positiveInt(env.ASSISTANT_LLM_CONTEXT, 'ASSISTANT_LLM_CONTEXT') ?? 4096,
-      ollamaHost: env.OLLAMA_HOST || 'http://127.0.0.1:11434',
-      ollamaModel: env.ASSISTANT_OLLAMA_MODEL || 'qwen2.5:1.5b-instruct',
-      ollamaKeepAlive: env.ASSISTANT_OLLAMA_KEEP_ALIVE || '30m',
+      provider: fromEnv.provider,
+      ...(fromEnv.model !== undefined && { modelPath: fromEnv.model }),
+      threads: fromEnv.threads,
+      contextSize: fromEnv.contextSize,
+      ollamaHost: fromEnv.ollamaHost,
+      ollamaModel: fromEnv.ollamaModel,
+      ollamaKeepAlive: fromEnv.ollamaKeepAlive,
       ollamaProbeTimeoutMs: 800,
     },
     cache: { maxEntries: 500, maxBytes: 8 * 1024 * 1024 },
     voice: {
-      enabled: env.ASSISTANT_VOICE !== 'off',
-      stt: sttChoice(env.ASSISTANT_STT) ?? 'auto',
-      ...(env.ASSISTANT_WHISPER_MODEL ? { whisperModel: env.ASSISTANT_WHISPER_MODEL } : {}),
-      ...(env.ASSISTANT_STT_THREADS ? { sttThreads: positiveInt(env.ASSISTANT_STT_THREADS, 'ASSISTANT_STT_THREADS') } : {}),
+      enabled: fromEnv.voice,
+      stt: fromEnv.stt,
+      ...(fromEnv.whisperModel !== undefined && { whisperModel: fromEnv.whisperModel }),
+      ...(fromEnv.sttThreads !== undefined && { sttThreads: fromEnv.sttThreads }),
       partialTranscriptMs: 'auto',
       maxUtteranceMs: 60_000,
     },
@@ -130,12 +122,6 @@ export function resolveAgentConfig(overrides: AgentConfigOverrides = {}, env: No
     prepare: { ...defaults.prepare, ...stripUndefined(overrides.prepare ?? {}) },
     slowStageMs: { ...defaults.slowStageMs, ...overrides.slowStageMs },
   } as AgentConfig;
-}
-
-function sttChoice(value: string | undefined): AgentConfig['voice']['stt'] | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'auto' || value === 'whisper' || value === 'sphinx') return value;
-  throw new Error(`ASSISTANT_STT must be auto, whisper or sphinx, got "${value}"`);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

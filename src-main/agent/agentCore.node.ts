@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AgentError, type AgentEvent } from '../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import type { AgentConfig } from './agentConfig.node.js';
 import type { AgentLogger } from './agentLogger.js';
 import { ResponseCache } from './cache/responseCache.node.js';
@@ -9,7 +9,7 @@ import { ConversationStore } from './memory/conversationStore.node.js';
 import { databasePathOf } from './memory/dataDirectory.node.js';
 import { openSqliteDatabase } from './memory/sqliteDatabase.node.js';
 import { turnStatsFrom } from './metrics/stageStats.js';
-import type { OutputCheck } from './turn/answerStream.js';
+import { loggingCheckFailures, type OutputCheck } from './turn/answerStream.js';
 import { ChatTurnRunner, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
 import type { PluggedPrepareStep } from './turn/prepareStep.js';
 import { TurnObserver, type StageRecord } from './turn/turnObserver.js';
@@ -58,13 +58,26 @@ export function createAgentCore(options: AgentCoreOptions) {
       logger.warn({ notice: message }, 'notice');
       emit({ type: 'notice', level: 'warning', message });
     },
+    logger,
   });
+  // Stage rows are written together once the moment has passed (setImmediate), so no SQLite write sits between the
+  // end of speech and the first token or audio. Whatever reads them writes what is pending first.
+  const pendingStages: StageRecord[] = [];
+  const writePendingStages = () => {
+    if (pendingStages.length === 0) return;
+    try {
+      store.recordStages(pendingStages.splice(0));
+    } catch (error) {
+      const shape = toErrorShape(error);
+      logger.error({ code: shape.code, reason: shape.message }, 'could not store stage timings');
+    }
+  };
   const observer = new TurnObserver({
     emit,
     logger,
     slowStageMs: config.slowStageMs,
     onStageEnd: (record) => {
-      store.recordStage(record.turnId, record.name, record.startMs, record.endMs);
+      if (pendingStages.push(record) === 1) setImmediate(writePendingStages);
       options.onStageEnd?.(record);
     },
   });
@@ -77,7 +90,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     observer,
     logger,
     ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
-    ...(options.outputCheck && { outputCheck: options.outputCheck }),
+    ...(options.outputCheck && { outputCheck: loggingCheckFailures(options.outputCheck, logger) }),
   });
   const ready = llm.start();
 
@@ -106,7 +119,10 @@ export function createAgentCore(options: AgentCoreOptions) {
     },
     'conversations:messages': ({ id }) => store.listMessages(id),
     'agent:status': () => ({ llm: llm.status }),
-    'stats:get': () => ({ ...turnStatsFrom(store.listStages(), RECENT_TURNS), lastTurn: store.lastTurnStages() }),
+    'stats:get': () => {
+      writePendingStages();
+      return { ...turnStatsFrom(store.listStages(), RECENT_TURNS), lastTurn: store.lastTurnStages() };
+    },
     'data:status': () => ({ state: 'ok', dataDir: path.resolve(config.dataDir), databasePath: databasePathOf(config.dataDir) }),
     'data:reset-database': () => {
       // Only a host in recovery mode resets; a database in use is never moved.
@@ -117,6 +133,8 @@ export function createAgentCore(options: AgentCoreOptions) {
   return {
     config,
     handlers,
+    /** The chat model: its status, the provider answering now, and switching it at runtime (the models feature). */
+    llm,
     turns: {
       start: (request: TurnRequest): Promise<StartedTurn> => runner.start(request),
       cancel: (turnId: string): boolean => runner.cancel(turnId),
@@ -130,6 +148,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     async close(): Promise<void> {
       await runner.drain();
       await llm.dispose();
+      writePendingStages();
       db.close();
       listeners.clear();
     },

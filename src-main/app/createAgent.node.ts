@@ -5,6 +5,7 @@ import {
   type CommandArgs,
   type CommandName,
   type CommandResult,
+  toErrorShape,
   type VoiceSettings,
 } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig, type AgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
@@ -17,7 +18,10 @@ import type { OutputCheck } from '../agent/turn/answerStream.js';
 import type { PluggedPrepareStep } from '../agent/turn/prepareStep.js';
 import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
 import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
-import { createDeferredLogger, createFileLogger, LOG_LEVELS } from './fileLogger.node.js';
+import { loadKnownModels } from '../models/modelManifest.node.js';
+import { AppSettings, SavedSettingsFile, savedSettingValues } from './appSettings.node.js';
+import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
+import { ModelManager } from './modelManager.node.js';
 import { realLlmFactories } from './realLlmFactories.node.js';
 import { StageMetrics } from './stageMetrics.node.js';
 
@@ -44,6 +48,8 @@ export type Agent = AgentService & {
   readonly metrics: StageMetrics;
   /** Where the log files are, when the agent writes its own. */
   readonly logDir: string | undefined;
+  /** The agent's structured log (the files in `logDir`, or the logger given in the options), for its hosts to write to. */
+  readonly logger: AgentLogger;
   sendMicFrame(pcm: Int16Array): void;
 };
 
@@ -53,34 +59,47 @@ export type Agent = AgentService & {
  * the bench and the tests all use this.
  */
 export function createAgent(options: CreateAgentOptions = {}): Agent {
-  const config = resolveAgentConfig(options.config);
-  const logLevel = process.env.ASSISTANT_LOG_LEVEL || 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new AgentError('INVALID_MESSAGE', `ASSISTANT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}".`);
-  }
+  // The models the app knows (a bad ASSISTANT_MODELS_MANIFEST stops here, naming the file), and the settings kept in
+  // the data dir: flag > env > saved > default.
+  const known = loadKnownModels();
+  const settingsFile = new SavedSettingsFile(resolveAgentConfig(options.config).dataDir);
+  const savedRead = settingsFile.read();
+  const config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
+  const logLevel = config.logLevel;
   const deferred = createDeferredLogger();
+  const logger = options.logger ?? deferred.logger;
   const metrics = new StageMetrics();
   // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
   const agentCore = createAgentCore({
     config,
     llmFactories: options.llmFactories ?? realLlmFactories(config),
-    logger: options.logger ?? deferred.logger,
+    logger,
     ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
     ...(options.outputCheck && { outputCheck: options.outputCheck }),
     onStageEnd: (record) => metrics.record(record),
   });
   const fileLog = options.logger ? undefined : createFileLogger({ dataDir: config.dataDir, level: logLevel });
   if (fileLog) deferred.attach(fileLog.logger);
+  const settings = new AppSettings({ file: settingsFile, initial: savedRead, flags: options.config ?? {}, env: process.env, manifest: known.manifest });
+  if (savedRead.problem !== undefined) {
+    // Once per launch: in the log, and as a notice for whoever listens from the start (the CLI, a connected UI).
+    logger.warn({ file: settingsFile.path, reason: savedRead.problem }, 'saved settings ignored');
+    const problem = savedRead.problem;
+    setImmediate(() => agentCore.emit({ type: 'notice', level: 'warning', message: problem }));
+  }
+  const models = new ModelManager({ config, known, llm: agentCore.llm, settings, emit: agentCore.emit, logger });
 
   const voice = config.voice.enabled
     ? new VoiceSession({
         chat: {
-          startTurn: (text, conversationId) => agentCore.turns.start({ text, conversationId }),
+          // Stage times count from the end of speech; speech-to-text is the turn's first stage.
+          startTurn: (request) => agentCore.turns.start(request),
           cancelTurn: (turnId) => void agentCore.turns.cancel(turnId),
           listen: (listener) => agentCore.listen(listener),
         },
         engines: options.voiceEngines ?? realVoiceEngines(config),
         emit: agentCore.emit,
+        ...(settings.saved.voice && { settings: settings.saved.voice }),
         partialTranscriptMs: config.voice.partialTranscriptMs,
         maxUtteranceMs: config.voice.maxUtteranceMs,
       })
@@ -89,13 +108,33 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     if (!voice) throw new AgentError('STT_UNAVAILABLE', 'Voice is turned off for this session (ASSISTANT_VOICE=off).');
     return voice;
   };
+  /** Voice settings changed in the app are kept for the next start; failing to keep them does not undo them. */
+  const keepVoiceSettings = (applied: VoiceSettings) => {
+    try {
+      settings.saveVoice(applied);
+    } catch (error) {
+      logger.warn({ reason: toErrorShape(error).message }, 'could not save the voice settings');
+    }
+    return applied;
+  };
   const voiceHandlers: CommandHandlers = {
-    'voice:configure': (args) => requireVoice().configure(args as Partial<VoiceSettings> & { conversationId?: string | null }),
+    'voice:configure': async (args) =>
+      keepVoiceSettings(await requireVoice().configure(args as Partial<VoiceSettings> & { conversationId?: string | null })),
     'voice:ptt': ({ pressed }) => ({ state: requireVoice().ptt(pressed) }),
     'voice:status': () => requireVoice().getStatus(),
     'voice:interrupt': () => ({ interrupted: requireVoice().interrupt() }),
   };
-  const handlers: CommandHandlers = { ...agentCore.handlers, ...voiceHandlers };
+  const settingsHandlers: CommandHandlers = {
+    'settings:get': () => settings.view(),
+    'settings:set': async (patch) => {
+      // Voice settings apply at once (and a voice that does not exist is refused before anything is saved); the
+      // others apply from the next start (models:use switches the chat model now).
+      if (patch.voice !== undefined && voice) await voice.configure(patch.voice);
+      settings.update(patch);
+      return settings.view();
+    },
+  };
+  const handlers: CommandHandlers = { ...agentCore.handlers, ...voiceHandlers, ...models.handlers, ...settingsHandlers };
   let closed = false;
 
   return {
@@ -103,6 +142,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     voice,
     metrics,
     logDir: fileLog?.logDir,
+    logger,
     sendMicFrame(pcm) {
       if (!closed) void voice?.pushFrame(pcm);
     },
@@ -117,7 +157,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
             if (signal.aborted) agentCore.turns.cancel(turnId);
             else signal.addEventListener('abort', () => agentCore.turns.cancel(turnId), { once: true });
           },
-          () => undefined,
+          () => undefined, // a refused turn: the caller gets the rejection from `result`
         );
       }
       return result;
@@ -127,6 +167,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     async close() {
       if (closed) return;
       closed = true;
+      await models.close();
       await voice?.dispose();
       await agentCore.close();
       await fileLog?.close();

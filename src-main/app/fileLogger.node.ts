@@ -1,6 +1,7 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AgentLogger } from '../agent/agentLogger.js';
+import { LOG_LEVELS } from '../agent/agentSettings.node.js';
 
 export interface FileLoggerOptions {
   dataDir: string;
@@ -12,7 +13,6 @@ export interface FileLoggerOptions {
   keep?: number;
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
  * JSON-lines logs in `<data dir>/logs/`, rotated by size (pino + pino-roll, written from pino's worker thread so
@@ -76,5 +76,16 @@ export function createDeferredLogger(maxBuffered = 200): { logger: AgentLogger; 
       target = destination;
       for (const [level, fields, message] of buffered.splice(0)) destination[level](fields, message);
     },
+  };
+}
+
+/** JSON lines on stderr, for when there is no usable data folder to keep log files in (a host in recovery mode). */
+export function createStderrLogger(level: string = 'info'): AgentLogger {
+  const pinoLogger: Logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+  return {
+    debug: (fields, message) => pinoLogger.debug(fields, message),
+    info: (fields, message) => pinoLogger.info(fields, message),
+    warn: (fields, message) => pinoLogger.warn(fields, message),
+    error: (fields, message) => pinoLogger.error(fields, message),
   };
 }

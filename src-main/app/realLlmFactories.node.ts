@@ -2,30 +2,43 @@ import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agent/agentConfig.node.js';
 import { EmbeddedLlamaProvider } from '../agent/llm/embeddedLlamaProvider.node.js';
-import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
+import { ModelNotDownloadedError, type LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
 import { OllamaLlmProvider, probeOllama } from '../agent/llm/ollamaProvider.node.js';
 import { llmModelFixHint } from '../models/modelFixHint.node.js';
-import { resolveDefaultModel } from '../models/modelResolver.node.js';
+import { findManifestEntry } from '../models/modelManifest.js';
+import { knownModelManifest } from '../models/modelManifest.node.js';
+import { resolveDefaultModel, resolveModelPath } from '../models/modelResolver.node.js';
+
+/**
+ * The GGUF file the config names: a path (flag, env var, a saved file), a manifest id (saved by the app), else the
+ * manifest's default chat model. A manifest model that is not downloaded throws ModelNotDownloadedError (the first run).
+ */
+export function configuredLlmModelPath(config: AgentConfig): string {
+  const configured = config.llm.modelPath;
+  const manifest = knownModelManifest();
+  const entry = configured === undefined ? undefined : findManifestEntry(manifest, configured);
+  if (configured !== undefined && entry === undefined) return configured;
+  const resolution = entry === undefined ? resolveDefaultModel('llm', { manifest }) : resolveModelPath(entry.id, { manifest });
+  if (resolution.found) return resolution.path;
+  const missingId = resolution.id;
+  if (findManifestEntry(manifest, missingId) && resolution.looked.every((place) => place.source !== 'env')) {
+    throw new ModelNotDownloadedError(missingId, resolution.message);
+  }
+  throw new AgentError('MODEL_MISSING', resolution.message);
+}
 
 /** The real provider factories for a config: embedded GGUF via node-llama-cpp, Ollama via its HTTP API. */
 export function realLlmFactories(config: AgentConfig): LlmProviderFactories {
   return {
-    createEmbedded: () => {
-      let modelPath = config.llm.modelPath;
-      if (modelPath === undefined) {
-        const resolution = resolveDefaultModel('llm');
-        if (!resolution.found) throw new AgentError('MODEL_MISSING', resolution.message);
-        modelPath = resolution.path;
-      }
-      return new EmbeddedLlamaProvider({
-        modelPath: path.resolve(modelPath),
+    createEmbedded: (chosenPath) =>
+      new EmbeddedLlamaProvider({
+        modelPath: path.resolve(chosenPath ?? configuredLlmModelPath(config)),
         threads: config.llm.threads,
         contextSize: config.llm.contextSize,
         fixHint: llmModelFixHint,
-      });
-    },
-    createOllama: () =>
-      new OllamaLlmProvider({ host: config.llm.ollamaHost, model: config.llm.ollamaModel, keepAlive: config.llm.ollamaKeepAlive }),
+      }),
+    createOllama: (model) =>
+      new OllamaLlmProvider({ host: config.llm.ollamaHost, model: model ?? config.llm.ollamaModel, keepAlive: config.llm.ollamaKeepAlive }),
     probeOllama: () => probeOllama(config.llm.ollamaHost, config.llm.ollamaModel, config.llm.ollamaProbeTimeoutMs),
   };
 }

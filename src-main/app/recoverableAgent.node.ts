@@ -15,11 +15,18 @@ import { resolveAgentConfig, type AgentConfig } from '../agent/agentConfig.node.
 import type { AgentService } from '../agent/agentService.js';
 import { createAgent, type Agent, type CreateAgentOptions } from './createAgent.node.js';
 import { databasePathOf, moveDatabaseAside } from '../agent/memory/dataDirectory.node.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
+import { createStderrLogger } from './fileLogger.node.js';
+import type { StageMetrics } from './stageMetrics.node.js';
 
 export type RecoverableAgent = AgentService & {
   readonly config: AgentConfig;
   /** Why the agent is not running (recovery mode), or undefined once it runs. */
   readonly problem: AgentErrorShape | undefined;
+  /** The running agent's metrics; undefined in recovery mode. */
+  readonly metrics: StageMetrics | undefined;
+  /** The running agent's log; in recovery mode (no usable data folder for log files) JSON lines on stderr. */
+  readonly logger: AgentLogger;
   sendMicFrame(pcm: Int16Array): void;
 };
 
@@ -56,6 +63,8 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
     }
   };
   start();
+  let stderrLogger: AgentLogger | undefined;
+  const currentLogger = (): AgentLogger => agent?.logger ?? (stderrLogger ??= createStderrLogger(config.logLevel));
 
   const dataStatus = (): DataStatus => ({
     state: problem === undefined ? 'ok' : problem.code === 'DATABASE_CORRUPT' ? 'corrupt' : 'unusable',
@@ -99,6 +108,15 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
     get problem() {
       return problem;
     },
+    get metrics() {
+      return agent?.metrics;
+    },
+    logger: {
+      debug: (fields, message) => currentLogger().debug(fields, message),
+      info: (fields, message) => currentLogger().info(fields, message),
+      warn: (fields, message) => currentLogger().warn(fields, message),
+      error: (fields, message) => currentLogger().error(fields, message),
+    },
     async call(command, args, signal) {
       if (closed) throw new AgentError('INTERNAL', 'The agent has shut down.');
       if (command === AgentCommand.dataStatus) {
@@ -124,6 +142,7 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
     async close() {
       if (closed) return;
       closed = true;
+      // Its failure went to the caller of data:reset-database; closing only waits for it to end.
       await resetting?.catch(() => undefined);
       await agent?.close();
       listeners.clear();

@@ -1,6 +1,6 @@
 import type { LlmProvider } from '../agent/llm/llmProvider.js';
 import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
-import type { VoiceEngines } from '../voice/voiceSession.node.js';
+import type { VoiceEngines } from '../voice/voiceEngines.js';
 
 /** What the engines of one voice turn spent, as performance.now() times, seen from outside the voice session. */
 export interface EngineTimes {
@@ -12,6 +12,8 @@ export interface EngineTimes {
   llmFirstTokenAt?: number;
   /** Every token's arrival, to find the one that completed the first sentence. */
   tokenAt: number[];
+  /** How long the pipeline took to take in each token (the model waits for it before the next one). */
+  tokenHandlingMs: number[];
   ttsStart?: number;
   ttsEnd?: number;
 }
@@ -22,11 +24,11 @@ export interface EngineTimes {
  * from the outside and needs nothing from the code it measures.
  */
 export class EngineTimingProbe {
-  current: EngineTimes = { tokenAt: [] };
+  current: EngineTimes = { tokenAt: [], tokenHandlingMs: [] };
 
   /** Starts a new turn's record. */
   next(): EngineTimes {
-    this.current = { tokenAt: [] };
+    this.current = { tokenAt: [], tokenHandlingMs: [] };
     return this.current;
   }
 
@@ -93,6 +95,9 @@ export class EngineTimingProbe {
         get modelId() {
           return provider.modelId;
         },
+        get modelFile() {
+          return provider.modelFile;
+        },
         get contextTokens() {
           return provider.contextTokens;
         },
@@ -109,6 +114,7 @@ export class EngineTimingProbe {
               times.llmFirstTokenAt ??= at;
               times.tokenAt.push(at);
               request.onToken(text);
+              times.tokenHandlingMs.push(performance.now() - at);
             },
           });
         },

@@ -10,12 +10,21 @@ import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import type { BenchRow } from './benchStats.js';
 import { EngineTimingProbe, type EngineTimes } from './engineTimingProbe.node.js';
 
-/** The fixed utterances, spoken by the built-in voice so every run hears exactly the same audio. */
+/**
+ * The fixed utterances, spoken by the built-in voice so every run hears exactly the same audio. Each is asked in a new
+ * conversation, so a run beyond the list's length asks again and is answered from the cache.
+ */
 export const BENCH_UTTERANCES = [
   'What is the weather like today',
   'Set a timer for ten minutes',
   'Tell me a story about a cat',
   'How far away is the moon',
+  'What time is it in London',
+  'Play some music for me',
+  'Why is the sky blue',
+  'What is the capital of France',
+  'Remind me to call my mother',
+  'How do I make a cup of tea',
 ];
 
 /**
@@ -53,48 +62,45 @@ export async function runVoiceTurnBench(options: {
       firstAudio: [] as number[],
     };
     const totals: number[] = [];
-    const overhead = { total: [] as number[], beforeStt: [] as number[], sttToLlm: [] as number[], firstSentence: [] as number[], restOfSentence: [] as number[], ttsToAudio: [] as number[] };
+    const generated: Orchestration[] = [];
+    const cached: Orchestration[] = [];
     let engine = '';
     for (let i = 0; i < options.runs; i++) {
       const times = probe.next();
       let firstAudioAt: number | undefined;
-      // A new conversation each time and distinct wording avoids measuring cache hits.
       const turn = await runVoiceFileTurn(agent, utterances[i % utterances.length]!, (event) => {
         if (event.type === 'speech-audio') firstAudioAt ??= performance.now();
       });
-      const o = orchestration(times, firstAudioAt);
-      if (o) {
-        overhead.total.push(o.total);
-        overhead.beforeStt.push(o.beforeStt);
-        overhead.sttToLlm.push(o.sttToLlm);
-        overhead.firstSentence.push(o.firstSentence);
-        overhead.restOfSentence.push(o.restOfSentence);
-        overhead.ttsToAudio.push(o.ttsToAudio);
-      }
       engine = agent.voice?.getStatus().stt.engine ?? '';
       const w = turn.waterfall;
       if (!w || w.firstAudioMs === null) {
         options.log(`voice run ${i}: no spoken answer (${turn.transcript ? `heard "${turn.transcript}"` : 'nothing heard'})`);
         continue;
       }
+      const overhead = orchestration(times, firstAudioAt);
+      if (overhead) (turn.done?.cached ? cached : generated).push(overhead);
       rows.transcript.push(w.transcriptMs);
       if (w.firstTokenMs !== null) rows.firstToken.push(w.firstTokenMs - w.transcriptMs);
       if (w.firstSentenceMs !== null && w.firstTokenMs !== null) rows.firstSentence.push(w.firstSentenceMs - w.firstTokenMs);
       if (w.firstSentenceMs !== null) rows.firstAudio.push(w.firstAudioMs - w.firstSentenceMs);
       totals.push(w.firstAudioMs);
     }
+    const part = (of: Orchestration[], key: keyof Orchestration) => of.map((o) => o[key]);
     return [
       { name: `voice: end of speech → first audio (${engine})`, unit: 'ms', samples: totals },
       { name: '  speech-to-text (end of speech → transcript)', unit: 'ms', samples: rows.transcript },
       { name: '  transcript → first token', unit: 'ms', samples: rows.firstToken },
       { name: '  first token → first complete sentence', unit: 'ms', samples: rows.firstSentence },
       { name: '  first sentence → first audio (TTS)', unit: 'ms', samples: rows.firstAudio },
-      { name: 'voice: orchestration overhead (minus engines)', unit: 'ms', samples: overhead.total },
-      { name: '  end of speech → STT starts', unit: 'ms', samples: overhead.beforeStt },
-      { name: '  STT ends → LLM called', unit: 'ms', samples: overhead.sttToLlm },
-      { name: '  LLM writes the rest of the 1st sentence', unit: 'ms', samples: overhead.restOfSentence },
-      { name: '  sentence complete → TTS starts', unit: 'ms', samples: overhead.firstSentence },
-      { name: '  TTS ends → audio event', unit: 'ms', samples: overhead.ttsToAudio },
+      { name: 'voice orchestration overhead (generated)', unit: 'ms', samples: part(generated, 'total') },
+      { name: '  of it, the LLM writing the 1st sentence', unit: 'ms', samples: part(generated, 'llmSentence') },
+      { name: '  without it (no engine time at all)', unit: 'ms', samples: part(generated, 'orchestrationOnly') },
+      { name: '    end of speech → STT starts', unit: 'ms', samples: part(generated, 'beforeStt') },
+      { name: '    STT ends → LLM called', unit: 'ms', samples: part(generated, 'sttToAnswer') },
+      { name: '    taking in the 1st sentence\'s tokens', unit: 'ms', samples: part(generated, 'tokenHandling') },
+      { name: '    1st sentence complete → TTS starts', unit: 'ms', samples: part(generated, 'sentenceToTts') },
+      { name: '    TTS ends → audio event', unit: 'ms', samples: part(generated, 'ttsToAudio') },
+      { name: 'voice orchestration overhead (cached answer)', unit: 'ms', samples: part(cached, 'total') },
     ];
   } finally {
     await agent.close();
@@ -102,34 +108,52 @@ export async function runVoiceTurnBench(options: {
   }
 }
 
+interface Orchestration {
+  /** End of speech → first audio, minus STT, the LLM's first token and the first sentence's synthesis. */
+  total: number;
+  /** The LLM's own compute from its first token to the token that completed the first sentence. */
+  llmSentence: number;
+  /** `total` without `llmSentence`: the time no engine was working. */
+  orchestrationOnly: number;
+  beforeStt: number;
+  /** STT ends → the LLM is called (or, for a cached answer, the first sentence goes to synthesis). */
+  sttToAnswer: number;
+  /** The pipeline taking in the first sentence's tokens (splitter, checks, events), which the model waits for. */
+  tokenHandling: number;
+  sentenceToTts: number;
+  ttsToAudio: number;
+}
+
 /**
- * End of speech → first audio minus the engines' compute: STT, the LLM's first token (call → first token), and the
- * first sentence's synthesis. The LLM writing the rest of the first sentence counts as overhead, as the issue defines
- * it (speech waits for a whole sentence); its own row shows how much of the total it is.
+ * End of speech → first audio minus the engines' compute, as issue 7 defines it: STT, the LLM's first token (call →
+ * first token; none for a cached answer) and the first sentence's synthesis. Speech waits for a whole sentence, so
+ * the LLM writing the rest of the first sentence is in that figure; `llmSentence` says how much of it that is, and
+ * `orchestrationOnly` is what is left when it is taken out too.
  */
-function orchestration(t: EngineTimes, firstAudioAt: number | undefined) {
+function orchestration(t: EngineTimes, firstAudioAt: number | undefined): Orchestration | undefined {
   const { speechEndAt, sttStart, sttEnd, llmCallAt, llmFirstTokenAt, ttsStart, ttsEnd } = t;
-  if (
-    firstAudioAt === undefined ||
-    speechEndAt === undefined ||
-    sttStart === undefined ||
-    sttEnd === undefined ||
-    llmCallAt === undefined ||
-    llmFirstTokenAt === undefined ||
-    ttsStart === undefined ||
-    ttsEnd === undefined
-  ) {
-    return undefined;
-  }
-  // The token that completed the first sentence: the last one before it went to synthesis.
-  const sentenceTokenAt = t.tokenAt.filter((at) => at <= ttsStart).at(-1) ?? llmFirstTokenAt;
+  if (firstAudioAt === undefined || speechEndAt === undefined || sttStart === undefined || sttEnd === undefined) return undefined;
+  if (ttsStart === undefined || ttsEnd === undefined) return undefined;
   const round = (ms: number) => Math.round(ms * 100) / 100;
+  const llmFirstTokenMs = llmCallAt !== undefined && llmFirstTokenAt !== undefined ? llmFirstTokenAt - llmCallAt : 0;
+  // The tokens of the first sentence: those that arrived before it went to synthesis.
+  const sentenceTokens = t.tokenAt.filter((at) => at <= ttsStart).length;
+  let tokenHandling = 0;
+  let llmSentence = 0;
+  for (let i = 0; i < sentenceTokens; i++) {
+    tokenHandling += t.tokenHandlingMs[i] ?? 0;
+    if (i > 0) llmSentence += t.tokenAt[i]! - t.tokenAt[i - 1]! - (t.tokenHandlingMs[i - 1] ?? 0);
+  }
+  const lastTokenDone = sentenceTokens > 0 ? t.tokenAt[sentenceTokens - 1]! + (t.tokenHandlingMs[sentenceTokens - 1] ?? 0) : undefined;
+  const total = firstAudioAt - speechEndAt - (sttEnd - sttStart) - llmFirstTokenMs - (ttsEnd - ttsStart);
   return {
-    total: round(firstAudioAt - speechEndAt - (sttEnd - sttStart) - (llmFirstTokenAt - llmCallAt) - (ttsEnd - ttsStart)),
+    total: round(total),
+    llmSentence: round(llmSentence),
+    orchestrationOnly: round(total - llmSentence),
     beforeStt: round(sttStart - speechEndAt),
-    sttToLlm: round(llmCallAt - sttEnd),
-    restOfSentence: round(sentenceTokenAt - llmFirstTokenAt),
-    firstSentence: round(ttsStart - sentenceTokenAt),
+    sttToAnswer: round((llmCallAt ?? ttsStart) - sttEnd),
+    tokenHandling: round(tokenHandling),
+    sentenceToTts: round(lastTokenDone === undefined ? 0 : ttsStart - lastTokenDone),
     ttsToAudio: round(firstAudioAt - ttsEnd),
   };
 }

@@ -82,6 +82,12 @@ export async function runAssistantCliMain(argv: string[], io: CommandIo): Promis
       io.stderr.write(`${(error as Error).message}\n\nRun "assistant ${argv[0] ?? ''} --help" for the options.\n`);
       return 2;
     }
+    // A bad env var (or flag) value that a command did not catch is a usage error too; the message names it.
+    if ((error as { code?: unknown }).code === 'INVALID_SETTING') {
+      writeCommandError(io, argv.includes('--json'), { code: 'INVALID_SETTING', message: (error as Error).message });
+      if (process.env.ASSISTANT_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+      return 2;
+    }
     reportUnexpectedError(error, argv, io);
     return 1;
   }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { sha256OfFile, writeDamagedBodyDatabase, writeRandomBytesDatabase } from '../testing/badDataDirs.js';
+import { reportUnexpectedError } from './assistantCli.node.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'bin/assistant.js');
@@ -191,20 +192,35 @@ describe.skipIf(!built)('a bad data dir: one clear error, exit 1, no stack trace
     expect(sha256OfFile(path.join(dataDir, moved!))).toBe(before);
   });
 
-  it('an error nobody caught is one line (a JSON error with --json), with the stack only when ASSISTANT_DEBUG=1', async () => {
-    // A bad environment value throws while doctor resolves its config, outside any command-level handling.
+  it('an error no command caught is one line (a JSON error with --json), with the stack only when ASSISTANT_DEBUG=1', async () => {
+    // A bad environment value throws while doctor resolves its config, outside any command-level handling. It is a
+    // usage error (exit 2) naming the variable.
     const run = await runCli(['doctor', '--json'], { env: { ASSISTANT_LLM_THREADS: 'lots' } });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expectNoStackTrace(run);
-    expect(run.lines).toEqual([{ type: 'error', code: 'INTERNAL', message: expect.stringContaining('ASSISTANT_LLM_THREADS') }]);
+    expect(run.lines).toEqual([{ type: 'error', code: 'INVALID_SETTING', message: expect.stringContaining('ASSISTANT_LLM_THREADS') }]);
 
     const plain = await runCli(['doctor'], { env: { ASSISTANT_LLM_THREADS: 'lots' } });
-    expect(plain.code).toBe(1);
+    expect(plain.code).toBe(2);
     expectNoStackTrace(plain);
     expect(plain.stderr).toContain('ASSISTANT_LLM_THREADS');
 
     const debug = await runCli(['doctor'], { env: { ASSISTANT_LLM_THREADS: 'lots', ASSISTANT_DEBUG: '1' } });
-    expect(debug.code).toBe(1);
+    expect(debug.code).toBe(2);
     expect(debug.stderr).toMatch(STACK_FRAME);
+  });
+
+  it('reports any other unexpected error as one line, with the stack only when ASSISTANT_DEBUG=1', () => {
+    const report = (env: NodeJS.ProcessEnv, argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } };
+      reportUnexpectedError(new TypeError('x is undefined\nsecond line'), argv, io, env);
+      return { stdout, stderr };
+    };
+    expect(report({}, ['doctor', '--json']).stdout).toBe('{"type":"error","code":"INTERNAL","message":"x is undefined"}\n');
+    const plain = report({}, ['doctor']);
+    expect(plain.stderr).toBe('Error (INTERNAL): x is undefined\n(Set ASSISTANT_DEBUG=1 to see the details.)\n');
+    expect(report({ ASSISTANT_DEBUG: '1' }, ['doctor']).stderr).toMatch(STACK_FRAME);
   });
 });

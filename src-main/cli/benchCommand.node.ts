@@ -3,7 +3,9 @@ import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
 import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
-import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import { resolveAgentConfig } from '../agent/agentConfig.node.js';
+import { settingFlagOptions } from '../agent/agentSettings.node.js';
+import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 
 const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
@@ -24,7 +26,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       runs: { type: 'string' },
       json: { type: 'boolean' },
       'no-voice': { type: 'boolean' },
-      stt: { type: 'string' },
+      ...settingFlagOptions(['stt']),
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -33,7 +35,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     return 0;
   }
   const runs = values.runs === undefined ? 10 : Number(values.runs);
-  const config = agentConfigFromFlags(values);
+  const config = agentConfigFromFlags(values, [...AGENT_FLAG_SETTINGS, 'stt']);
   // The benchmark measures the embedded model unless --provider says otherwise (no Ollama probe in the figures).
   config.llm = { ...config.llm, provider: config.llm?.provider ?? 'embedded' };
   const log = (line: string) => io.stderr.write(`${line}\n`);
@@ -41,7 +43,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   const rows = await runTextChatBench({ config, runs, log });
   rows.push(...(await runPrepareStageBench({ config, runs, log })));
   if (!values['no-voice']) {
-    const stt = (values.stt ?? 'auto') as 'auto' | 'whisper' | 'sphinx';
+    const stt = resolveAgentConfig(config).voice.stt;
     try {
       rows.push(...(await runVoiceTurnBench({ config, runs, stt, log })));
     } catch (error) {

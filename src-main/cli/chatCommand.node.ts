@@ -2,7 +2,8 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { createAgent } from '../app/createAgent.node.js';
-import type { AgentConfigOverrides, LlmProviderChoice } from '../agent/agentConfig.node.js';
+import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import { readEnvSettings, readFlagSettings, settingFlagOptions, settingsToOverrides, type FlagSettingName } from '../agent/agentSettings.node.js';
 import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
 
 export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
@@ -19,43 +20,26 @@ Options:
   --conversation <id>    Continue this conversation.
 `;
 
-/** Options shared by every command that starts an agent (chat, voice, bench). */
-export const agentOptionSpec = {
-  model: { type: 'string' },
-  'data-dir': { type: 'string' },
-  provider: { type: 'string' },
-  threads: { type: 'string' },
-  'max-tokens': { type: 'string' },
-} as const;
+/** The setting flags every command that starts an agent takes (chat, voice, serve, bench); see agentSettings. */
+export const AGENT_FLAG_SETTINGS = ['model', 'dataDir', 'provider', 'threads', 'maxAnswerTokens'] as const satisfies readonly FlagSettingName[];
 
-export function agentConfigFromFlags(values: {
-  model?: string | undefined;
-  'data-dir'?: string | undefined;
-  provider?: string | undefined;
-  threads?: string | undefined;
-  'max-tokens'?: string | undefined;
-}): AgentConfigOverrides {
-  const provider = values.provider;
-  if (provider !== undefined && !['auto', 'embedded', 'ollama'].includes(provider)) {
-    throw new Error(`--provider must be auto, embedded or ollama, got "${provider}"`);
-  }
-  const int = (value: string | undefined, flag: string) => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${value}"`);
-    return n;
-  };
-  return {
-    // The voice stack is loaded by the commands that use it (serve, voice); text chat does not pay for it.
-    voice: { enabled: false },
-    dataDir: values['data-dir'],
-    maxAnswerTokens: int(values['max-tokens'], '--max-tokens'),
-    llm: {
-      modelPath: values.model,
-      provider: provider as LlmProviderChoice | undefined,
-      threads: int(values.threads, '--threads'),
-    },
-  };
+/** Options shared by every command that starts an agent (chat, voice, bench). */
+export const agentOptionSpec = settingFlagOptions(AGENT_FLAG_SETTINGS);
+
+/**
+ * The agent's config from the setting flags (`names`: which ones this command takes), validated by the same schema as
+ * the env vars. The env vars are checked too, so a bad value in either fails here, before anything starts, with an
+ * InvalidSettingError naming the flag or variable (the commands exit 2 on it).
+ */
+export function agentConfigFromFlags(
+  values: Readonly<Record<string, unknown>>,
+  names: readonly FlagSettingName[] = AGENT_FLAG_SETTINGS,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentConfigOverrides {
+  readEnvSettings(env);
+  const overrides = settingsToOverrides(readFlagSettings(values, names));
+  // The voice stack is loaded by the commands that use it (serve, voice); text chat does not pay for it.
+  return { ...overrides, voice: { ...overrides.voice, enabled: false } };
 }
 
 /** `assistant chat`: one question, or an interactive chat. Returns the exit code. */

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { findManifestEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
-import { loadModelManifest } from '../models/modelManifest.node.js';
+import { knownModelManifest } from '../models/modelManifest.node.js';
 import { downloadModelFile, hashFile, type DownloadProgress } from '../models/modelDownloader.node.js';
 import {
   describeModels,
@@ -62,7 +62,7 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo, opti
   }
 
   try {
-    const manifest = options.manifest ?? loadModelManifest();
+    const manifest = options.manifest ?? knownModelManifest(options.env);
     const location: ModelLocationOptions = {
       manifest,
       ...(options.env && { env: options.env }),
@@ -83,7 +83,8 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo, opti
     }
   } catch (error) {
     io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    // A bad ASSISTANT_MODELS_MANIFEST is a bad setting, like a bad flag.
+    return error instanceof AgentError && error.code === 'INVALID_SETTING' ? 2 : 1;
   }
 }
 

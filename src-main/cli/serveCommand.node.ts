@@ -37,9 +37,17 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     return 1;
   }
   const json = values.json === true;
+  let config;
+  try {
+    // The voice stack is on unless ASSISTANT_VOICE=off: the UI has a mic button.
+    config = { ...agentConfigFromFlags(values), voice: {} };
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
   let agent: ReturnType<typeof createRecoverableAgent>;
   try {
-    agent = createRecoverableAgent({ config: { ...agentConfigFromFlags(values), voice: {} } });
+    agent = createRecoverableAgent({ config });
   } catch (error) {
     writeCommandError(io, json, toErrorShape(error));
     return 1;
@@ -58,7 +66,12 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
   }
   agent.listen((event) => {
     if (event.type === 'status') {
-      const { state, provider, model, message } = event.status.llm;
+      const { state, provider, model, message, missingModelId } = event.status.llm;
+      if (missingModelId !== undefined) {
+        // The first run: the UI offers the download; no paragraph of paths here.
+        io.stderr.write(`Model: ${missingModelId} is not downloaded yet; the app offers to download it (or run "npx assistant models pull ${missingModelId}").\n`);
+        return;
+      }
       io.stderr.write(`Model: ${state}${provider ? ` (${provider}${model ? `, ${model}` : ''})` : ''}${message ? ` — ${message}` : ''}\n`);
     }
   });

@@ -43,8 +43,10 @@ export async function runStatsCommand(args: string[], io: CommandIo): Promise<nu
       db.close();
     }
   } catch (error) {
-    writeCommandError(io, json, toErrorShape(error));
-    return 1;
+    const shape = toErrorShape(error);
+    writeCommandError(io, json, shape);
+    // A bad env var or --data-dir value is a usage error.
+    return shape.code === 'INVALID_SETTING' ? 2 : 1;
   }
   if (json) {
     io.stdout.write(jsonLine(stats));

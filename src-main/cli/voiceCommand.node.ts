@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { MIC_SAMPLE_RATE, toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
-import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import { settingFlagOptions } from '../agent/agentSettings.node.js';
+import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 import { createAgent, type Agent } from '../app/createAgent.node.js';
 import { encodeWav16 } from '../voice/audio/wavCodec.node.js';
@@ -139,9 +141,9 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
       allowPositionals: true,
       options: {
         ...agentOptionSpec,
+        ...settingFlagOptions(['stt']),
         json: { type: 'boolean' },
         output: { type: 'string', short: 'o' },
-        stt: { type: 'string' },
         voice: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -160,9 +162,12 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write(USAGE);
     return 2;
   }
-  const stt = values.stt ?? 'auto';
-  if (!['auto', 'whisper', 'sphinx'].includes(stt)) {
-    io.stderr.write(`--stt must be auto, whisper or sphinx, got "${stt}"\n`);
+  let config: AgentConfigOverrides;
+  try {
+    const fromFlags = agentConfigFromFlags(values, [...AGENT_FLAG_SETTINGS, 'stt']);
+    config = { ...fromFlags, voice: { ...fromFlags.voice, enabled: true } };
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
   const json = values.json === true;
@@ -182,11 +187,9 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
 
   let agent: Agent;
   try {
-    agent = createAgent({
-      config: { ...agentConfigFromFlags(values), voice: { enabled: true, stt: stt as 'auto' | 'whisper' | 'sphinx' } },
-    });
+    agent = createAgent({ config });
   } catch (error) {
-    // An unusable data folder or a damaged database (or a bad flag): one clear line, exit 1.
+    // An unusable data folder or a damaged database: one clear line, exit 1.
     const shape = toErrorShape(error);
     return fail(shape.code, shape.message);
   }

@@ -1,4 +1,4 @@
-import type { AgentErrorShape } from '../../src-shared/contract/index.js';
+import type { ServerFrame } from '../../src-shared/contract/index.js';
 
 /** IPC channels between the Electron main process and the preload (the agent's own names are in src-shared). */
 export const ELECTRON_CALL_CHANNEL = 'agent:call';
@@ -6,5 +6,9 @@ export const ELECTRON_CANCEL_CHANNEL = 'agent:cancel-call';
 /** Renderer → main, fire and forget: one mic frame (16 kHz mono Int16 PCM) as an ArrayBuffer. */
 export const ELECTRON_MIC_FRAME_CHANNEL = 'agent:mic-frame';
 
-/** ipcRenderer.invoke loses error objects, so failures come back as values. */
-export type ElectronCallReply = { ok: true; value: unknown } | { ok: false; error: AgentErrorShape };
+/**
+ * The preload sends the WebSocket transport's client frames (`{kind: 'call', id, command, args}`, `{kind: 'cancel', id}`)
+ * and gets the same reply frames, from the same command router. ipcRenderer.invoke loses error objects, so failures
+ * come back as values.
+ */
+export type ElectronCallReply = Extract<ServerFrame, { kind: 'result' | 'failure' }>;

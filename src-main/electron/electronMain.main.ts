@@ -4,63 +4,79 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, globalShortcut, ipcMain, session } from 'electron';
-import {
-  AGENT_EVENT_CHANNEL,
-  assertCommandName,
-  parseMicFrame,
-  toErrorShape,
-  type CommandName,
-} from '../../src-shared/contract/index.js';
+import { app, BrowserWindow, dialog, globalShortcut, ipcMain, session, type WebContents } from 'electron';
+import { AGENT_EVENT_CHANNEL, parseMicFrame, toErrorShape } from '../../src-shared/contract/index.js';
+import { resolveEnvSettings } from '../agent/agentSettings.node.js';
+import { createCommandRouter, UNKNOWN_CALL_ID, type CommandRouter, type RouterClient } from '../app/commandRouter.js';
 import { createRecoverableAgent, type RecoverableAgent } from '../app/recoverableAgent.node.js';
 import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DEFAULT_PTT_HOTKEY = 'CommandOrControl+Shift+Space';
 
 /**
  * A system-wide push-to-talk hotkey. Global shortcuts only report presses, not releases, so it toggles:
  * first press starts listening, the second sends what was said.
  */
 function registerPushToTalkHotkey(agent: RecoverableAgent): void {
-  const accelerator = process.env.ASSISTANT_PTT_HOTKEY || DEFAULT_PTT_HOTKEY;
+  const accelerator = resolveEnvSettings(process.env).pttHotkey;
   let pressed = false;
   const toggle = () => {
     pressed = !pressed;
-    agent.call('voice:ptt', { pressed }).catch((error: unknown) => console.error(`Push-to-talk hotkey: ${toErrorShape(error).message}`));
+    agent.call('voice:ptt', { pressed }).catch((error: unknown) => agent.logger.warn({ err: toErrorShape(error) }, 'Push-to-talk hotkey failed'));
   };
   let registered = false;
   try {
     registered = globalShortcut.register(accelerator, toggle);
   } catch (error) {
-    console.error(`ASSISTANT_PTT_HOTKEY "${accelerator}" is not a valid accelerator (${(error as Error).message}); the in-window Space key still works.`);
+    agent.logger.warn(
+      { accelerator, err: toErrorShape(error) },
+      'ASSISTANT_PTT_HOTKEY is not a valid accelerator; the in-window Space key still works',
+    );
     return;
   }
-  if (!registered) console.error(`The push-to-talk hotkey ${accelerator} is taken by another app; set ASSISTANT_PTT_HOTKEY to another one.`);
+  if (!registered) agent.logger.warn({ accelerator }, 'The push-to-talk hotkey is taken by another app; set ASSISTANT_PTT_HOTKEY to another one');
+}
+
+/**
+ * One router client per window (webContents): its calls are cancelled when the window goes away or loads another page,
+ * whose call ids start again.
+ */
+function routerClients(router: CommandRouter): (sender: WebContents) => RouterClient {
+  const clients = new Map<number, RouterClient>();
+  return (sender) => {
+    const known = clients.get(sender.id);
+    if (known) return known;
+    const client = router.connect();
+    clients.set(sender.id, client);
+    const onNavigation = (details: { isMainFrame: boolean; isSameDocument: boolean }) => {
+      if (details.isMainFrame && !details.isSameDocument) forget();
+    };
+    const forget = () => {
+      client.disconnect();
+      clients.delete(sender.id);
+      sender.off('destroyed', forget);
+      sender.off('did-start-navigation', onNavigation);
+    };
+    sender.once('destroyed', forget);
+    sender.on('did-start-navigation', onNavigation);
+    return client;
+  };
 }
 
 app.whenReady().then(async () => {
-  // better-sqlite3 built for Electron's ABI lives apart from the Node build the tests use (see scripts/start.js).
+  // better-sqlite3 built for Electron's ABI lives apart from the Node build the tests use: scripts/start.js points
+  // ASSISTANT_SQLITE_ELECTRON_BINDING at it, which the agent's settings read.
   // A damaged database or an unusable data folder does not stop the app: the agent starts in recovery mode and the
   // window shows the problem (and offers to move a damaged database aside), as the headless host does.
-  const agent = createRecoverableAgent({
-    config: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING ? { sqliteNativeBinding: process.env.ASSISTANT_SQLITE_ELECTRON_BINDING } : {},
-  });
-  const pending = new Map<number, AbortController>();
+  const agent = createRecoverableAgent();
+  // The same router as the headless host's WebSocket: frames validated, calls cancellable, failures as {code, message}.
+  const clientOf = routerClients(createCommandRouter(agent));
 
-  ipcMain.handle(ELECTRON_CALL_CHANNEL, async (_event, callId: number, command: string, args: unknown): Promise<ElectronCallReply> => {
-    const controller = new AbortController();
-    pending.set(callId, controller);
-    try {
-      // The agent validates `args` with the shared zod schemas; the command name is checked here first.
-      return { ok: true, value: await agent.call(assertCommandName(command) as CommandName, args as never, controller.signal) };
-    } catch (error) {
-      return { ok: false, error: toErrorShape(error) };
-    } finally {
-      pending.delete(callId);
-    }
+  ipcMain.handle(ELECTRON_CALL_CHANNEL, async (event, frame: unknown): Promise<ElectronCallReply> => {
+    // A cancel frame answers nothing; the preload only sends call frames here.
+    return (await clientOf(event.sender).receive(frame)) ?? { kind: 'failure', id: UNKNOWN_CALL_ID, error: { code: 'INVALID_MESSAGE', message: 'Not a call frame.' } };
   });
-  ipcMain.on(ELECTRON_CANCEL_CHANNEL, (_event, callId: number) => pending.get(callId)?.abort());
+  ipcMain.on(ELECTRON_CANCEL_CHANNEL, (event, frame: unknown) => void clientOf(event.sender).receive(frame));
   ipcMain.on(ELECTRON_MIC_FRAME_CHANNEL, (_event, frame: unknown) => {
     // The renderer is another process: only well-formed PCM reaches the voice pipeline; anything else is dropped.
     if (!(frame instanceof ArrayBuffer) && !(frame instanceof Uint8Array)) return;
@@ -93,6 +109,13 @@ app.whenReady().then(async () => {
 
   app.on('window-all-closed', () => {
     unsubscribe();
-    void agent.close().finally(() => app.quit());
+    agent
+      .close()
+      .catch((error: unknown) => agent.logger.error({ err: toErrorShape(error) }, 'The agent did not close cleanly'))
+      .finally(() => app.quit());
   });
+}).catch((error: unknown) => {
+  // Startup failed before a window could show it (a bad env var value, say): tell the user, then quit.
+  dialog.showErrorBox('Local Voice Assistant could not start', toErrorShape(error).message);
+  app.exit(1);
 });

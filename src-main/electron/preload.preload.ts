@@ -9,13 +9,13 @@ import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHAN
 
 contextBridge.exposeInMainWorld('assistantBridge', {
   async call(command: string, args: unknown, callId: number): Promise<unknown> {
-    const reply = (await ipcRenderer.invoke(ELECTRON_CALL_CHANNEL, callId, command, args)) as ElectronCallReply;
+    const reply = (await ipcRenderer.invoke(ELECTRON_CALL_CHANNEL, { kind: 'call', id: callId, command, args })) as ElectronCallReply;
     // A plain {code, message} object crosses the bridge; the renderer validates it with the shared schema.
-    if (!reply.ok) throw reply.error;
+    if (reply.kind === 'failure') throw reply.error;
     return reply.value;
   },
   cancel(callId: number): void {
-    ipcRenderer.send(ELECTRON_CANCEL_CHANNEL, callId);
+    ipcRenderer.send(ELECTRON_CANCEL_CHANNEL, { kind: 'cancel', id: callId });
   },
   onEvent(listener: (event: unknown) => void): () => void {
     const handler = (_event: IpcRendererEvent, payload: unknown) => listener(payload);

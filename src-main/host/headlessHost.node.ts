@@ -1,26 +1,29 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
+import sirv from 'sirv';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import {
-  AgentError,
-  ClientFrame,
-  assertCommandName,
-  parseCommandArgs,
-  parseMicFrame,
-  toErrorShape,
-  type AgentErrorShape,
-  type AgentEvent,
-  type CommandArgs,
-  type CommandName,
-  type ServerFrame,
-} from '../../src-shared/contract/index.js';
+import { parseMicFrame, type AgentErrorShape, type AgentEvent, type ServerFrame } from '../../src-shared/contract/index.js';
 import type { AgentService } from '../agent/agentService.js';
+import { createCommandRouter, UNKNOWN_CALL_ID, type CommandRouter } from '../app/commandRouter.js';
+
+export { UNKNOWN_CALL_ID };
+
+/** The agent's Prometheus metrics (prom-client's text exposition format). */
+export interface MetricsSource {
+  text(): Promise<{ contentType: string; body: string }>;
+}
+
+/** The agent as the host serves it: the contract, plus metrics and, for the recoverable agent, why it is not running. */
+export type HostedAgent = AgentService & {
+  /** Absent while the agent cannot run (recovery mode): /metrics then answers 503. */
+  readonly metrics?: MetricsSource | undefined;
+  readonly problem?: AgentErrorShape | undefined;
+};
 
 export interface HeadlessHostOptions {
-  agent: AgentService;
+  agent: HostedAgent;
   /** 0 (the default) picks a free port. */
   port?: number;
   /** The built renderer (`build/renderer`). */
@@ -42,25 +45,7 @@ const HOST = '127.0.0.1';
 const WEBSOCKET_PATH = '/ws';
 /** A question may be up to 1,000,000 characters (see commandSchemas); JSON escaping can grow that several-fold. */
 const MAX_FRAME_BYTES = 8 * 1024 * 1024;
-/** Failure frames about a frame whose call id could not be read carry this id. */
-export const UNKNOWN_CALL_ID = -1;
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.wav': 'audio/wav',
-  '.onnx': 'application/octet-stream',
-  '.txt': 'text/plain; charset=utf-8',
-};
+const METRICS_PATH = '/metrics';
 
 /**
  * Serves the renderer and the agent to a browser on this machine only: binds 127.0.0.1, and the WebSocket
@@ -73,8 +58,13 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   let ownOrigin = '';
   let droppedMicFrames = 0;
 
+  const router = createCommandRouter(agent);
+  const serveStatic = staticFiles(staticRoot);
+
   const server = createServer((request, response) => {
-    serveStatic(staticRoot, request, response).catch((error: unknown) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const handled = pathname === METRICS_PATH ? serveMetrics(agent, token, ownOrigin, request, response) : serveStatic(request, response);
+    handled.catch((error: unknown) => {
       if (!response.headersSent) sendPlain(response, 500, `Internal error: ${(error as Error).message}`);
       else response.destroy();
     });
@@ -88,7 +78,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       return;
     }
     sockets.handleUpgrade(request, socket, head, (connection) =>
-      serveConnection(agent, connection, () => {
+      serveConnection(agent, router, connection, () => {
         droppedMicFrames++;
       }),
     );
@@ -151,13 +141,11 @@ function tokensMatch(given: string, expected: string): boolean {
   return givenBytes.length === expectedBytes.length && timingSafeEqual(givenBytes, expectedBytes);
 }
 
-function serveConnection(agent: AgentService, connection: WebSocket, onDroppedMicFrame: () => void): void {
-  /** Calls still running for this connection, by the client's call id, so a `cancel` frame can abort them. */
-  const running = new Map<number, AbortController>();
+function serveConnection(agent: HostedAgent, router: CommandRouter, connection: WebSocket, onDroppedMicFrame: () => void): void {
+  const client = router.connect();
   const send = (frame: ServerFrame) => {
     if (connection.readyState === WebSocket.OPEN) connection.send(JSON.stringify(frame));
   };
-  const fail = (id: number, error: AgentErrorShape) => send({ kind: 'failure', id, error });
 
   connection.on('message', (data: RawData, isBinary: boolean) => {
     // Binary frames are mic audio. A reply per bad frame would flood a client 33 times a second, so they are only counted.
@@ -171,39 +159,10 @@ function serveConnection(agent: AgentService, connection: WebSocket, onDroppedMi
     try {
       raw = JSON.parse(rawDataToString(data));
     } catch {
-      fail(UNKNOWN_CALL_ID, { code: 'INVALID_MESSAGE', message: 'Invalid frame: not JSON.' });
+      send({ kind: 'failure', id: UNKNOWN_CALL_ID, error: { code: 'INVALID_MESSAGE', message: 'Invalid frame: not JSON.' } });
       return;
     }
-    const parsed = ClientFrame.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      fail(callIdOf(raw), { code: 'INVALID_MESSAGE', message: `Invalid frame${where}: ${issue?.message ?? 'malformed'}` });
-      return;
-    }
-    const frame = parsed.data;
-    if (frame.kind === 'cancel') {
-      running.get(frame.id)?.abort();
-      return;
-    }
-    if (running.has(frame.id)) {
-      fail(frame.id, { code: 'INVALID_MESSAGE', message: `Call id ${frame.id} is already in use by a running call.` });
-      return;
-    }
-    const controller = new AbortController();
-    running.set(frame.id, controller);
-    runCall(agent, frame.command, frame.args, controller.signal)
-      .then(
-        (value) => send({ kind: 'result', id: frame.id, value }),
-        (error: unknown) =>
-          fail(
-            frame.id,
-            controller.signal.aborted && !(error instanceof AgentError)
-              ? { code: 'CANCELLED', message: `${frame.command} was cancelled.` }
-              : toErrorShape(error),
-          ),
-      )
-      .finally(() => running.delete(frame.id));
+    void client.receive(raw).then((reply) => reply && send(reply));
   });
 
   // A protocol violation (bad UTF-8, a frame over maxPayload) is emitted here after ws has already closed the
@@ -211,25 +170,7 @@ function serveConnection(agent: AgentService, connection: WebSocket, onDroppedMi
   connection.on('error', () => undefined);
 
   // Nobody is left to receive these results.
-  connection.on('close', () => {
-    for (const controller of running.values()) controller.abort();
-    running.clear();
-  });
-}
-
-/** Validates here, at the network boundary, before anything reaches the agent (which validates again). */
-async function runCall(agent: AgentService, commandName: string, args: unknown, signal: AbortSignal): Promise<unknown> {
-  return callCommand(agent, assertCommandName(commandName), args, signal);
-}
-
-function callCommand<C extends CommandName>(agent: AgentService, command: C, args: unknown, signal: AbortSignal) {
-  // The argument schemas only check and trim, so parsed arguments are valid input; TypeScript cannot see that for a generic C.
-  return agent.call(command, parseCommandArgs(command, args) as CommandArgs<C>, signal);
-}
-
-function callIdOf(raw: unknown): number {
-  if (typeof raw === 'object' && raw !== null && 'id' in raw && Number.isInteger(raw.id)) return raw.id as number;
-  return UNKNOWN_CALL_ID;
+  connection.on('close', () => client.disconnect());
 }
 
 function rawDataToBytes(data: RawData): Uint8Array {
@@ -242,54 +183,88 @@ function rawDataToString(data: RawData): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
-async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+/**
+ * The built renderer, served by sirv. Files are looked up per request (sirv's `dev` mode), so a renderer rebuilt
+ * while the host runs is served as it now is; sirv only serves files under `root`. Dot segments (`..`, dotfiles) are
+ * refused before sirv sees the path.
+ */
+function staticFiles(root: string): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+  const notFound = (_request: IncomingMessage, response: ServerResponse) => sendPlain(response, 404, 'Not found');
+  const serve = sirv(root, {
+    dev: true,
+    etag: true,
+    dotfiles: false,
+    onNoMatch: notFound,
+    setHeaders(response, pathname) {
+      const isPage = pathname === '/' || pathname.endsWith('.html');
+      response.setHeader('X-Content-Type-Options', 'nosniff');
+      // The page URL carries the token; never leak it to another site.
+      response.setHeader('Referrer-Policy', 'no-referrer');
+      response.setHeader('Cache-Control', isPage ? 'no-store' : 'no-cache');
+      if (isPage) {
+        response.setHeader(
+          'Content-Security-Policy',
+          "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'",
+        );
+      }
+    },
+  });
+  return async (request, response) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      sendPlain(response, 405, 'Method not allowed');
+      return;
+    }
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      sendPlain(response, 400, 'Bad request path');
+      return;
+    }
+    if (pathname.includes('\0') || pathname.split(/[/\\]/).some((segment) => segment.startsWith('.'))) {
+      sendPlain(response, 404, 'Not found');
+      return;
+    }
+    serve(request, response);
+  };
+}
+
+/**
+ * GET /metrics: the agent's Prometheus metrics, for this launch's token only (`Authorization: Bearer <token>` or
+ * `?token=`). A refusal says nothing more than its status.
+ */
+async function serveMetrics(agent: HostedAgent, token: string, ownOrigin: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.setHeader('Allow', 'GET, HEAD');
-    sendPlain(response, 405, 'Method not allowed');
+    response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
+    response.end();
     return;
   }
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-  } catch {
-    sendPlain(response, 400, 'Bad request path');
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const given = bearer ?? new URL(request.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+  if (!tokensMatch(given, token)) {
+    response.writeHead(401, { 'WWW-Authenticate': 'Bearer', 'Content-Length': 0 });
+    response.end();
     return;
   }
-  if (pathname.includes('\0')) {
-    sendPlain(response, 400, 'Bad request path');
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== ownOrigin) {
+    response.writeHead(403, { 'Content-Length': 0 });
+    response.end();
     return;
   }
-  let filePath = path.resolve(root, `.${path.posix.normalize(pathname)}`);
-  // Refuse anything that resolves outside the renderer folder (../, encoded ../, absolute paths).
-  const relative = path.relative(root, filePath);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
-    sendPlain(response, 403, 'Forbidden');
+  const metrics = agent.metrics;
+  if (!metrics) {
+    const why = agent.problem ? `the assistant is in recovery mode (${agent.problem.code})` : 'this agent keeps none';
+    sendPlain(response, 503, `No metrics: ${why}.\n`);
     return;
   }
-  let info = await stat(filePath).catch(() => undefined);
-  if (info?.isDirectory()) {
-    filePath = path.join(filePath, 'index.html');
-    info = await stat(filePath).catch(() => undefined);
-  }
-  if (!info?.isFile()) {
-    sendPlain(response, 404, 'Not found');
-    return;
-  }
-  const body = await readFile(filePath);
-  const isPage = filePath.endsWith('.html');
+  const { contentType, body } = await metrics.text();
   response.writeHead(200, {
-    'Content-Type': CONTENT_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream',
-    'Content-Length': body.length,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
-    // The page URL carries the token; never leak it to another site.
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': isPage ? 'no-store' : 'no-cache',
-    ...(isPage
-      ? {
-          'Content-Security-Policy':
-            "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'",
-        }
-      : {}),
   });
   response.end(request.method === 'HEAD' ? undefined : body);
 }

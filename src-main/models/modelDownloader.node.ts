@@ -30,6 +30,8 @@ export interface ModelDownloadRequest {
   sha1?: string;
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
+  /** Called when every byte is there and the checksum is being computed. */
+  onVerifying?: () => void;
   /** The command that resumes this download, quoted in error messages. */
   resumeCommand?: string;
   /** Give up when no data arrives for this long. */
@@ -50,6 +52,24 @@ export interface ModelDownloadResult extends FileDigests {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** Why a transfer failed, for callers that word their own message (the app's one-sentence offline hint). */
+export type DownloadFailureKind = 'unreachable' | 'http-status' | 'interrupted' | 'timeout' | 'cancelled';
+
+/** A failed or cancelled transfer (DOWNLOAD_FAILED or CANCELLED); the partial file is kept for the next call to resume. */
+export class DownloadFailure extends AgentError {
+  constructor(
+    code: 'DOWNLOAD_FAILED' | 'CANCELLED',
+    message: string,
+    readonly kind: DownloadFailureKind,
+    /** Bytes kept in the partial file. */
+    readonly keptBytes: number,
+    readonly httpStatus?: number,
+  ) {
+    super(code, message);
+    this.name = 'DownloadFailure';
+  }
+}
 
 export function partialPath(destination: string): string {
   return `${destination}.partial`;
@@ -78,6 +98,7 @@ export async function downloadModelFile(request: ModelDownloadRequest): Promise<
   const alreadyComplete = request.sizeBytes !== undefined && partialBytes === request.sizeBytes;
   const resumedFromBytes = alreadyComplete ? partialBytes : await transferInto(partial, partialBytes, request);
 
+  request.onVerifying?.();
   const digests = await hashFile(partial, Boolean(request.sha1));
   const bytes = await fileSize(partial);
   const problems = checksumProblems(request, digests, bytes);
@@ -111,14 +132,15 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
     idleTimer = setTimeout(() => idle.abort(), idleTimeoutMs);
   };
   const signal = request.signal ? AbortSignal.any([request.signal, idle.signal]) : idle.signal;
-  const fail = (cause: unknown) => transferError(cause, request, partial, idle.signal.aborted, idleTimeoutMs);
+  const fail = (cause: unknown, kind: DownloadFailureKind, httpStatus?: number) =>
+    transferError(cause, request, partial, idle.signal.aborted, idleTimeoutMs, kind, httpStatus);
 
   try {
     let response: Response;
     try {
       response = await fetch(request.url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal });
     } catch (error) {
-      throw await fail(error);
+      throw await fail(error, 'unreachable');
     }
 
     const range = response.status === 206 ? parseContentRange(response.headers.get('content-range')) : null;
@@ -132,7 +154,7 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
     }
     if (response.status !== 200 && response.status !== 206) {
       await response.body?.cancel();
-      throw await fail(new Error(`the server answered HTTP ${response.status} ${response.statusText}`.trim()));
+      throw await fail(new Error(`the server answered HTTP ${response.status} ${response.statusText}`.trim()), 'http-status', response.status);
     }
 
     let start = offset;
@@ -145,7 +167,7 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
       const length = Number(response.headers.get('content-length'));
       total = Number.isFinite(length) && length > 0 ? length : (request.sizeBytes ?? null);
     }
-    if (response.body === null) throw await fail(new Error('the server sent no body'));
+    if (response.body === null) throw await fail(new Error('the server sent no body'), 'interrupted');
 
     const startedAt = performance.now();
     let bytes = start;
@@ -168,10 +190,10 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
         createWriteStream(partial, { flags: start > 0 ? 'a' : 'w' }),
       );
     } catch (error) {
-      throw await fail(error);
+      throw await fail(error, 'interrupted');
     }
     if (total !== null && bytes < total) {
-      throw await fail(new Error(`the server closed the connection after ${formatBytes(bytes)} of ${formatBytes(total)}`));
+      throw await fail(new Error(`the server closed the connection after ${formatBytes(bytes)} of ${formatBytes(total)}`), 'interrupted');
     }
     return start;
   } finally {
@@ -185,7 +207,9 @@ async function transferError(
   partial: string,
   timedOut: boolean,
   idleTimeoutMs: number,
-): Promise<AgentError> {
+  kind: DownloadFailureKind,
+  httpStatus?: number,
+): Promise<DownloadFailure> {
   const kept = await fileSize(partial);
   const keptNote =
     kept > 0
@@ -193,10 +217,16 @@ async function transferError(
       : `Run ${quoteCommand(request)} again to retry.`;
   const offlineNote = `If this machine is offline, download ${request.url} elsewhere and copy it to ${request.destination}.`;
   if (request.signal?.aborted) {
-    return new AgentError('CANCELLED', `The download of ${path.basename(request.destination)} was cancelled. ${keptNote}`);
+    return new DownloadFailure('CANCELLED', `The download of ${path.basename(request.destination)} was cancelled. ${keptNote}`, 'cancelled', kept);
   }
   const reason = timedOut ? `no data arrived for ${Math.round(idleTimeoutMs / 1000)} s` : describeCause(cause);
-  return new AgentError('DOWNLOAD_FAILED', `The download of ${request.url} failed: ${reason}. ${keptNote} ${offlineNote}`);
+  return new DownloadFailure(
+    'DOWNLOAD_FAILED',
+    `The download of ${request.url} failed: ${reason}. ${keptNote} ${offlineNote}`,
+    timedOut ? 'timeout' : kind,
+    kept,
+    httpStatus,
+  );
 }
 
 /** fetch() wraps the useful reason (ECONNREFUSED, "other side closed") in `cause`. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { defaultManifestEntry } from './modelManifest.js';
-import { loadModelManifest } from './modelManifest.node.js';
+import { knownModelManifest } from './modelManifest.node.js';
 
 const FLAGS = '--model / ASSISTANT_LLM_MODEL';
 
@@ -9,7 +9,7 @@ export function llmModelFixHint(modelPath: string): string {
   let again = false;
   let id = '<id>';
   try {
-    const manifest = loadModelManifest();
+    const manifest = knownModelManifest();
     const same = manifest.find((entry) => entry.role === 'llm' && path.basename(entry.file) === path.basename(modelPath));
     again = same !== undefined;
     id = (same ?? defaultManifestEntry(manifest, 'llm'))?.id ?? id;

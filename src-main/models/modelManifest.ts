@@ -68,3 +68,43 @@ export function findManifestEntry(manifest: ModelManifest, id: string): ModelMan
 export function defaultManifestEntry(manifest: ModelManifest, role: ModelRole): ModelManifestEntry | undefined {
   return manifest.find((entry) => entry.role === role && entry.default);
 }
+
+/** A manifest's problems on one line: `[0].sha256: must be 64 lowercase hex characters; [1]: duplicate model id "x"`. */
+export function manifestProblems(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+      return where === '' ? issue.message : `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * The built-in manifest with a user manifest (ASSISTANT_MODELS_MANIFEST) laid over it: a user entry replaces the
+ * built-in entry of the same id, in its place, and new ids are added at the end. A user entry marked `default` becomes
+ * its role's only default; a user entry that replaces the built-in default stays the default unless the user manifest
+ * names another. `user` is raw JSON, validated with the same schema; a bad one throws one line naming `source`.
+ */
+export function mergeModelManifests(builtIn: ModelManifest, user: unknown, source: string): ModelManifest {
+  const parsedUser = ModelManifest.safeParse(user);
+  if (!parsedUser.success) throw new Error(`The model manifest ${source} is invalid: ${manifestProblems(parsedUser.error)}.`);
+  const userById = new Map(parsedUser.data.map((entry) => [entry.id, entry]));
+  const userDefaultRoles = new Set(parsedUser.data.filter((entry) => entry.default).map((entry) => entry.role));
+  const merged = builtIn.map((entry): ModelManifestEntry => {
+    const replacement = userById.get(entry.id);
+    if (replacement) {
+      const keepsDefault = entry.default && !userDefaultRoles.has(replacement.role) && replacement.role === entry.role;
+      return keepsDefault ? { ...replacement, default: true } : replacement;
+    }
+    if (entry.default && userDefaultRoles.has(entry.role)) {
+      const { default: _replaced, ...rest } = entry;
+      return rest;
+    }
+    return entry;
+  });
+  const builtInIds = new Set(builtIn.map((entry) => entry.id));
+  merged.push(...parsedUser.data.filter((entry) => !builtInIds.has(entry.id)));
+  const result = ModelManifest.safeParse(merged);
+  if (!result.success) throw new Error(`The model manifest ${source} does not fit the built-in one: ${manifestProblems(result.error)}.`);
+  return result.data;
+}

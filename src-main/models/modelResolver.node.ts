@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { findManifestEntry, defaultManifestEntry, type ModelManifest, type ModelManifestEntry, type ModelRole } from './modelManifest.js';
-import { loadModelManifest } from './modelManifest.node.js';
+import { knownModelManifest } from './modelManifest.node.js';
 import { modelPathProblem } from '../agent/llm/modelFileCheck.node.js';
 import { projectModelsDir, projectRoot, sharedModelsDir } from './projectPaths.node.js';
 
@@ -24,7 +24,7 @@ export interface ModelLocationOptions {
   modelsDir?: string;
   /** Defaults to the real project root; tests point it at a temporary tree. */
   projectRoot?: string;
-  /** Defaults to `models/manifest.json`. */
+  /** Defaults to `models/manifest.json` with ASSISTANT_MODELS_MANIFEST laid over it. */
   manifest?: ModelManifest;
 }
 
@@ -83,7 +83,7 @@ export function downloadTargetPath(entry: ModelManifestEntry, options: ModelLoca
  * as missing rather than silently passed over, so a typo never loads some other model.
  */
 export function resolveModelPath(idOrPath: string, options: ResolveModelOptions = {}): ModelResolution {
-  const manifest = options.manifest ?? loadModelManifest();
+  const manifest = options.manifest ?? knownModelManifest(options.env);
   const entry = findManifestEntry(manifest, idOrPath);
   const env = options.env ?? process.env;
 
@@ -122,7 +122,7 @@ export function resolveModelPath(idOrPath: string, options: ResolveModelOptions 
 
 /** The user default for a role (e.g. the chat LLM), resolved like any other id. */
 export function resolveDefaultModel(role: ModelRole, options: ResolveModelOptions = {}): ModelResolution {
-  const manifest = options.manifest ?? loadModelManifest();
+  const manifest = options.manifest ?? knownModelManifest(options.env);
   const entry = defaultManifestEntry(manifest, role);
   if (entry === undefined) throw new Error(`The model manifest has no default model for role "${role}".`);
   return resolveModelPath(entry.id, { ...options, manifest });
@@ -163,7 +163,7 @@ export interface ModelsDescription {
 
 /** Every manifest model with where it is (or would go) and its size, for `models list` and `doctor`. */
 export function describeModels(options: ModelLocationOptions = {}): ModelsDescription {
-  const manifest = options.manifest ?? loadModelManifest();
+  const manifest = options.manifest ?? knownModelManifest(options.env);
   const env = options.env ?? process.env;
   const models = manifest.map((entry): ModelStatus => {
     const hit = modelDirCandidates(entry, options).find((place) => place.path !== null && isFile(place.path));

@@ -67,8 +67,8 @@ export function embeddedFactoriesAround(
   const real = realLlmFactories(resolveAgentConfig(config));
   return {
     ...real,
-    createEmbedded: () => {
-      const provider = real.createEmbedded();
+    createEmbedded: (modelPath) => {
+      const provider = real.createEmbedded(modelPath);
       const generate = provider.generate.bind(provider);
       provider.generate = (request) => around(request, generate);
       return provider;

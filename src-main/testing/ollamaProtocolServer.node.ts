@@ -18,6 +18,10 @@ export interface OllamaProtocolServerOptions {
   tokenIntervalMs?: number;
   /** `<architecture>.context_length` in /api/show's model_info. */
   contextLength?: number;
+  /** Models /api/pull can fetch, with their size in bytes; once pulled they are listed by /api/tags. */
+  pullable?: Record<string, number>;
+  /** Wait between /api/pull's progress lines (ten per layer). */
+  pullIntervalMs?: number;
 }
 
 /** How the next streamed /api/chat requests fail, until cleared. */
@@ -40,6 +44,8 @@ export interface RecordedRequest {
 
 interface ModelRequestBody {
   model?: unknown;
+  /** /api/pull's older name for `model`. */
+  name?: unknown;
   messages?: unknown;
   prompt?: unknown;
   stream?: unknown;
@@ -65,6 +71,8 @@ export class OllamaProtocolServer {
   private readonly tokens: string[];
   private readonly tokenIntervalMs: number;
   private readonly contextLength: number;
+  private readonly pullable: Map<string, number>;
+  private readonly pullIntervalMs: number;
   /** Loaded model → when its keep_alive runs out, as /api/ps reports it. */
   private readonly loaded = new Map<string, number>();
   private readonly socketIds = new WeakMap<Socket, number>();
@@ -76,6 +84,8 @@ export class OllamaProtocolServer {
     this.tokens = options.tokens ?? ['Hello', ',', ' world', '.'];
     this.tokenIntervalMs = options.tokenIntervalMs ?? 5;
     this.contextLength = options.contextLength ?? 131_072;
+    this.pullable = new Map(Object.entries(options.pullable ?? {}).map(([name, size]) => [withDefaultTag(name), size]));
+    this.pullIntervalMs = options.pullIntervalMs ?? 5;
     this.server.on('connection', (socket: Socket) => this.socketIds.set(socket, ++this.acceptedSockets));
   }
 
@@ -177,6 +187,8 @@ export class OllamaProtocolServer {
         });
       case 'POST /api/chat':
         return this.withModel(body, res, (model) => this.chat(model, body, record, res));
+      case 'POST /api/pull':
+        return this.pull(body, res);
       default:
         return sendJson(res, 404, { error: `${route} is not part of this fixture` });
     }
@@ -255,6 +267,53 @@ export class OllamaProtocolServer {
       timer = setTimeout(sendNext, this.tokenIntervalMs);
     };
     timer = setTimeout(sendNext, this.tokenIntervalMs);
+    res.on('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * /api/pull as docs/api.md documents it: NDJSON status lines ("pulling manifest", then per layer "pulling <digest>"
+   * with `digest`, `total` and `completed`, "verifying sha256 digest", "writing manifest", "success"). A model it cannot
+   * pull ends the stream with an `error` line, as Ollama does once the response has started.
+   */
+  private pull(body: ModelRequestBody, res: ServerResponse): void {
+    const requested = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : '';
+    const model = withDefaultTag(requested);
+    const size = this.pullable.get(model);
+    if (body.stream === false) {
+      if (size === undefined) return sendJson(res, 500, { error: 'pull model manifest: file does not exist' });
+      if (!this.models.includes(model)) this.models.push(model);
+      return sendJson(res, 200, { status: 'success' });
+    }
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    const lines: object[] = [{ status: 'pulling manifest' }];
+    if (size === undefined) {
+      lines.push({ error: 'pull model manifest: file does not exist' });
+    } else {
+      // Two layers, like a model's weights and its template.
+      const layers = [
+        { digest: `sha256:${'a'.repeat(64)}`, total: Math.max(1, size - 100) },
+        { digest: `sha256:${'b'.repeat(64)}`, total: Math.min(100, size) },
+      ];
+      for (const layer of layers) {
+        for (let step = 0; step <= 10; step += 1) {
+          lines.push({ status: `pulling ${layer.digest.slice(7, 19)}`, digest: layer.digest, total: layer.total, completed: Math.round((layer.total * step) / 10) });
+        }
+      }
+      lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const sendNext = () => {
+      const line = lines.shift();
+      if (line === undefined) {
+        res.end();
+        return;
+      }
+      // Installed by the time the client reads "success".
+      if ('status' in line && line.status === 'success' && !this.models.includes(model)) this.models.push(model);
+      res.write(`${JSON.stringify(line)}\n`);
+      timer = setTimeout(sendNext, this.pullIntervalMs);
+    };
+    sendNext();
     res.on('close', () => clearTimeout(timer));
   }
 

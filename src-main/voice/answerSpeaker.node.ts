@@ -1,10 +1,11 @@
+import PQueue from 'p-queue';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
-import { StreamingSentenceSplitter } from '../../src-shared/speech/sentenceSplitter.js';
 import { toSpeakableText } from '../../src-shared/speech/speakableText.js';
 import type { SpeechSynthesizer } from './tts/speechSynthesizer.js';
 
 export interface SpeakingObserver {
-  onSentence?(seq: number): void;
+  /** Sentence `seq` goes to the synthesizer. */
+  onSynthesisStart?(seq: number): void;
   onAudio?(seq: number, durationMs: number): void;
 }
 
@@ -15,14 +16,17 @@ export interface SpeechVoice {
 }
 
 /**
- * The speaking stage of a voice turn: LLM tokens in, sentences and their audio out, in order. Each sentence is
- * cleaned of markdown, code, URLs and emoji and synthesized as soon as it is complete, so speech starts before
- * the answer is finished. `cancel` drops everything not yet emitted.
+ * The speaking stage of a voice turn: the answer's checked sentences in (the agent's `answer-sentence` events, by
+ * `index`), speech out, in order. Each sentence is cleaned of markdown, code, URLs and emoji and synthesized as
+ * soon as it arrives, so speech starts before the answer is finished. `cancel` drops everything not yet emitted.
  */
 export class SpeakingTurn {
-  private readonly splitter = new StreamingSentenceSplitter();
   private readonly controller = new AbortController();
-  private synthesis: Promise<void> = Promise.resolve();
+  /** Sentences are synthesized one after another so their audio is emitted in order. */
+  private readonly synthesis = new PQueue({ concurrency: 1 });
+  /** Sentences that arrived ahead of one still missing, by index. */
+  private readonly early = new Map<number, string>();
+  private nextIndex = 0;
   private nextSeq = 0;
   private ttsFailed = false;
   /** Total duration of the audio emitted so far. */
@@ -40,19 +44,28 @@ export class SpeakingTurn {
     return this.controller.signal.aborted;
   }
 
-  push(token: string): void {
-    if (this.cancelled) return;
-    for (const sentence of this.splitter.push(token)) this.speak(sentence);
+  /** Sentence `index` of the answer (0, 1, 2, …); spoken once every sentence before it has been. */
+  sentence(index: number, text: string): void {
+    if (this.cancelled || index < this.nextIndex) return;
+    this.early.set(index, text);
+    for (let next = this.early.get(this.nextIndex); next !== undefined; next = this.early.get(this.nextIndex)) {
+      this.early.delete(this.nextIndex++);
+      this.speak(next);
+    }
   }
 
-  /** The answer is complete: speak what is left; resolves when the last audio has been emitted. */
+  /** The answer is complete: speaks what is left; resolves when the last audio has been emitted. */
   end(): Promise<void> {
-    if (!this.cancelled) for (const sentence of this.splitter.flush()) this.speak(sentence);
-    return this.synthesis;
+    if (!this.cancelled) {
+      for (const index of [...this.early.keys()].sort((a, b) => a - b)) this.speak(this.early.get(index)!);
+    }
+    this.early.clear();
+    return this.synthesis.onIdle();
   }
 
   cancel(): void {
     this.controller.abort();
+    this.early.clear();
   }
 
   private speak(sentence: string): void {
@@ -60,13 +73,12 @@ export class SpeakingTurn {
     if (text === '') return;
     const seq = this.nextSeq++;
     this.emit({ type: 'speech-sentence', turnId: this.turnId, seq, text });
-    this.observer.onSentence?.(seq);
     const flite = /^flite:(.+)$/.exec(this.voice.voice);
     if (!flite) return;
-    // Sentences are synthesized one after another so their audio is emitted in order.
-    this.synthesis = this.synthesis.then(async () => {
+    void this.synthesis.add(async () => {
       if (this.cancelled || this.ttsFailed) return;
       try {
+        this.observer.onSynthesisStart?.(seq);
         const audio = await this.synthesizer.synthesize(text, { voice: flite[1]!, rate: this.voice.rate, signal: this.controller.signal });
         if (this.cancelled) return;
         const durationMs = (audio.samples.length * 1000) / audio.sampleRate;

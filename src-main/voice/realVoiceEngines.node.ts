@@ -4,7 +4,7 @@ import { resolveDefaultModel } from '../models/modelResolver.node.js';
 import { createSpeechTranscriber } from './stt/speechTranscriberFactory.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { SileroVad } from './vad/sileroVad.node.js';
-import type { VoiceEngines } from './voiceSession.node.js';
+import type { VoiceEngines } from './voiceEngines.js';
 
 /** The real voice engines for a config: Silero VAD, Whisper or PocketSphinx, and the built-in flite voice. */
 export function realVoiceEngines(config: AgentConfig): VoiceEngines {

@@ -1,37 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
+import PQueue from 'p-queue';
 import {
-  AgentError,
   DEFAULT_VOICE_SETTINGS,
-  VoiceId,
-  MIC_SAMPLE_RATE,
   toErrorShape,
   type AgentEvent,
   type VoiceSettings,
   type VoiceState,
   type VoiceStatus,
 } from '../../src-shared/contract/index.js';
-import { SpeakingTurn } from './answerSpeaker.node.js';
-import type { SpeechTranscriber } from './stt/speechTranscriber.js';
-import type { SpeechSynthesizer } from './tts/speechSynthesizer.js';
-import { rmsDbfs } from './vad/energyGate.js';
-import type { TurnTakingConfig, VoiceActivityDetector } from './vad/voiceActivityDetector.js';
-import { VoiceTurnTimer } from './voiceTurnTimer.js';
+import { AnswerPlayback } from './turn/answerPlayback.js';
+import { bargeInInterruptionPolicy, type AssistantActivity, type InterruptionPolicy, type InterruptionTrigger } from './turn/interruptionPolicy.js';
+import { PartialTranscripts } from './turn/partialTranscripts.js';
+import { PushToTalkDetector } from './turn/pushToTalkDetector.js';
+import type { DetectedUtterance, TurnDetector } from './turn/turnDetector.js';
+import { UtteranceQueue } from './turn/utteranceQueue.js';
+import { VadTurnDetector } from './turn/vadTurnDetector.js';
+import type { TurnTakingConfig } from './vad/voiceActivityDetector.js';
+import type { VoiceChatPort } from './voiceChatPort.js';
+import { VoiceEngineLoader, type VoiceEngines } from './voiceEngines.js';
+import { VoiceTurn } from './voiceTurn.js';
 
-/** What the voice session needs from the text-chat side of the agent. */
-export interface VoiceChatPort {
-  startTurn(text: string, conversationId: string | undefined): Promise<{ turnId: string; conversationId: string }>;
-  cancelTurn(turnId: string): void;
-  listen(listener: (event: AgentEvent) => void): () => void;
-}
-
-/** The engines, injected so each stage can be swapped (whisper/sphinx, flite/system) and tested alone. */
-export interface VoiceEngines {
-  loadVad(turnTaking: TurnTakingConfig): Promise<VoiceActivityDetector>;
-  /** Throws AgentError when no recogniser is available (the app still starts; voice says what is missing). */
-  createTranscriber(): SpeechTranscriber;
-  synthesizer: SpeechSynthesizer & { warmUp?(): Promise<void>; dispose?(): Promise<void> };
-}
+export type { VoiceEngines } from './voiceEngines.js';
+export type { VoiceChatPort, VoiceTurnRequest, VoiceTurnTimeline } from './voiceChatPort.js';
 
 export interface VoiceSessionOptions {
   chat: VoiceChatPort;
@@ -44,6 +34,8 @@ export interface VoiceSessionOptions {
    * PocketSphinx, which reloads its model on every call and would slow the final transcript down.
    */
   partialTranscriptMs: number | 'auto';
+  /** When the user interrupts the assistant; default: barge-in as the README describes. */
+  interruption?: InterruptionPolicy;
 }
 
 export interface EndOfInputResult {
@@ -51,63 +43,90 @@ export interface EndOfInputResult {
   utterances: number;
 }
 
-/** While the assistant is audible, quieter mic audio is treated as its own echo, so it cannot barge in on itself. */
-const SPEAKING_GATE_DBFS = -35;
 const PRE_ROLL_MS = 200;
 
-type EngineStatus = VoiceStatus['stt'];
-
-interface ActiveVoiceTurn {
-  utteranceId: string;
-  timer: VoiceTurnTimer;
-  turnId?: string;
-  speaking?: SpeakingTurn;
-  /** Set when the user barged in or cancelled: everything still arriving for this turn is ignored. */
-  abandoned: boolean;
-  transcription?: AbortController;
+interface QueuedUtterance extends DetectedUtterance {
+  id: string;
 }
 
 /**
- * One voice conversation: mic frames → VAD (or push-to-talk) → speech-to-text → chat turn → sentence splitter →
- * text-to-speech → audio events. Handles turn-taking, barge-in, the mic gate while speaking and the waterfall.
+ * One voice conversation: mic frames → turn detection (push-to-talk or VAD) → utterance queue → speech-to-text →
+ * chat turn → the answer's checked sentences → text-to-speech → audio events. The coordinator of the parts, each in
+ * its own file: turn detection, the utterance queue, the interruption policy, partial transcripts, the engines and
+ * their status, and the answer's playback. Timing goes to the chat turn's timeline (the agent's TurnObserver).
  */
 export class VoiceSession {
   private settings: VoiceSettings;
   private state: VoiceState = 'idle';
-  private vad: VoiceActivityDetector | undefined;
-  private transcriber: SpeechTranscriber | undefined;
-  private status: Omit<VoiceStatus, 'settings' | 'state'>;
   private conversationId: string | undefined;
-  private active: ActiveVoiceTurn | undefined;
-  private pttHeld = false;
-  private pttFrames: Int16Array[] = [];
-  /** The utterance being heard (push-to-talk held, or speech detected): its partial and final transcripts share this id. */
-  private utteranceId: string | undefined;
-  /** Hands-free: audio of the utterance in progress, for partial transcripts. */
-  private speechFrames: Int16Array[] | undefined;
-  private partialTimer: NodeJS.Timeout | undefined;
-  private partialInFlight = false;
-  private partialEveryMs = 0;
-  /** When the audio already sent to the renderer finishes playing (estimated from durations). */
-  private audibleUntil = 0;
-  /** The turn whose audio is playing, kept after its text is done so a barge-in can still stop and mark it. */
-  private audibleTurnId: string | undefined;
+  private interruption: InterruptionPolicy;
+  private readonly engines: VoiceEngineLoader;
+  private readonly pushToTalk: PushToTalkDetector;
+  private readonly handsFree: VadTurnDetector;
+  /** Mic frames are processed strictly in order. */
+  private readonly frames = new PQueue({ concurrency: 1 });
+  private readonly utterances: UtteranceQueue<QueuedUtterance>;
+  private readonly partials: PartialTranscripts;
+  private readonly playback = new AnswerPlayback();
+  /** The utterance being heard: its partial and final transcripts share this id. */
+  private hearing: string | undefined;
+  private active: VoiceTurn | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private framesQueue: Promise<void> = Promise.resolve();
-  /** Utterances being transcribed and started as turns. */
-  private readonly utterancesInFlight = new Set<Promise<void>>();
-  private utteranceChain: Promise<void> = Promise.resolve();
-  /** Utterances handed to the recogniser since the last `endOfInput`. */
-  private utterancesHeard = 0;
+  private disposed = false;
   private readonly unlisten: () => void;
   private readonly loaded: Promise<void>;
 
   constructor(private readonly options: VoiceSessionOptions) {
     this.settings = { ...DEFAULT_VOICE_SETTINGS, ...options.settings };
-    const loading: EngineStatus = { state: 'loading', engine: null };
-    this.status = { stt: loading, tts: { ...loading, voices: [] }, vad: loading };
-    this.unlisten = options.chat.listen((event) => this.onChatEvent(event));
-    this.loaded = this.loadEngines();
+    this.interruption = options.interruption ?? bargeInInterruptionPolicy;
+    this.engines = new VoiceEngineLoader(options.engines);
+    this.pushToTalk = new PushToTalkDetector(
+      {
+        speechStarted: () => {
+          this.setState('listening');
+          this.beginHearing(() => this.pushToTalk.audioSoFar());
+        },
+        utterance: (utterance) => this.utterances.add({ ...utterance, id: this.endHearing() }),
+        tooShort: () => {
+          this.endHearing();
+          if (!this.active) this.setState('idle');
+          options.emit({ type: 'notice', level: 'info', message: 'That was too short to hear: hold the key while you speak.' });
+        },
+      },
+      () => this.settings.minSpeechMs,
+    );
+    this.handsFree = new VadTurnDetector(
+      {
+        speechStarted: () => {
+          if (this.settings.mode !== 'hands-free') return;
+          this.maybeInterrupt('speech-start');
+          if (!this.active) this.setState('listening');
+          this.beginHearing(() => this.handsFree.audioSoFar());
+        },
+        utterance: (utterance) => {
+          if (this.settings.mode !== 'hands-free') return;
+          const id = this.endHearing();
+          if (utterance.capped) {
+            options.emit({ type: 'notice', level: 'warning', message: 'That was over a minute long; only the first minute was used.' });
+          }
+          this.utterances.add({ ...utterance, id });
+        },
+        tooShort: () => undefined,
+      },
+      () => this.engines.vad,
+      () => this.playback.audible,
+    );
+    this.utterances = new UtteranceQueue((utterance) => this.handleUtterance(utterance));
+    this.partials = new PartialTranscripts({
+      everyMs: () => {
+        const partial = options.partialTranscriptMs;
+        return partial === 'auto' ? (this.engines.transcriber?.engine === 'whisper' ? 1000 : 0) : partial;
+      },
+      transcriber: () => this.engines.transcriber,
+      emit: options.emit,
+    });
+    this.unlisten = options.chat.listen((event) => this.active?.onChatEvent(event));
+    this.loaded = this.engines.load(this.turnTaking()).then(() => this.emitStatus());
   }
 
   /** Resolves when every engine has loaded or failed (failures are in the status, never thrown). */
@@ -116,59 +135,39 @@ export class VoiceSession {
   }
 
   getStatus(): VoiceStatus {
-    return { ...this.status, settings: this.settings, state: this.state };
+    return { ...this.engines.status, settings: this.settings, state: this.state };
+  }
+
+  /** Swaps the interruption policy (e.g. never interrupt); it applies from the next decision on. */
+  useInterruptionPolicy(policy: InterruptionPolicy): void {
+    this.interruption = policy;
   }
 
   async configure(patch: Partial<VoiceSettings> & { conversationId?: string | null }): Promise<VoiceSettings> {
     const { conversationId, ...settings } = patch;
     // Checked before anything changes: a rejected voice leaves every setting as it was.
-    if (settings.voice !== undefined) this.checkVoice(settings.voice);
+    if (settings.voice !== undefined) this.engines.checkVoice(settings.voice);
     if (conversationId !== undefined) this.conversationId = conversationId ?? undefined;
     const previous = this.settings;
     this.settings = { ...this.settings, ...settings };
     if (this.settings.muted && !previous.muted) this.resetCapture();
     if (this.settings.mode !== previous.mode) this.resetCapture();
     if (this.settings.endSilenceMs !== previous.endSilenceMs || this.settings.minSpeechMs !== previous.minSpeechMs) {
-      await this.reloadVad();
+      await this.engines.reloadVad(this.turnTaking());
     }
     this.emitStatus();
     return this.settings;
   }
 
-  /** Throws INVALID_MESSAGE, naming the voices there are, unless `voice` is a built-in flite voice or a well-formed system voice. */
-  private checkVoice(voice: string): void {
-    const fliteVoices = this.options.engines.synthesizer.voices.map((name) => `flite:${name}`);
-    const known = voice.startsWith('flite:') ? fliteVoices.includes(voice) : VoiceId.safeParse(voice).success;
-    if (known) return;
-    // JSON quoting shows control characters escaped instead of writing them into a log or terminal.
-    const shown = JSON.stringify(voice.length > 80 ? `${voice.slice(0, 80)}…` : voice);
-    throw new AgentError(
-      'INVALID_MESSAGE',
-      `Unknown voice ${shown}. The voices are: ${fliteVoices.join(', ')}; or "system:<voice name>" for one of the system's voices, spoken by the app window.`,
-    );
-  }
-
-  /** Push-to-talk key down/up. Down while the assistant is thinking or speaking is a barge-in. */
+  /**
+   * Push-to-talk key down/up. Down while the assistant is transcribing, thinking or speaking is a barge-in (as the
+   * interruption policy says). In hands-free mode, where the VAD hears the user, the key only interrupts.
+   */
   ptt(pressed: boolean): VoiceState {
-    if (pressed) {
-      if (this.pttHeld) return this.state;
-      this.bargeIn('barge-in');
-      this.pttHeld = true;
-      this.pttFrames = [];
-      this.setState('listening');
-      this.startUtterance(() => this.pttFrames);
-    } else if (this.pttHeld) {
-      this.pttHeld = false;
-      const utteranceId = this.endUtterance();
-      const audio = concatSamples(Int16Array, this.pttFrames);
-      this.pttFrames = [];
-      const voicedMs = (audio.length * 1000) / MIC_SAMPLE_RATE;
-      if (voicedMs < this.settings.minSpeechMs) {
-        this.setState('idle');
-        this.options.emit({ type: 'notice', level: 'info', message: 'That was too short to hear: hold the key while you speak.' });
-      } else {
-        this.trackUtterance(audio, utteranceId);
-      }
+    if (!pressed) this.pushToTalk.release();
+    else if (!this.pushToTalk.held) {
+      this.maybeInterrupt('talk-key');
+      if (this.settings.mode === 'push-to-talk') this.pushToTalk.press();
     }
     return this.state;
   }
@@ -180,10 +179,11 @@ export class VoiceSession {
 
   /** One mic frame (16 kHz mono). Frames are processed strictly in order. */
   pushFrame(frame: Int16Array): Promise<void> {
-    this.framesQueue = this.framesQueue.then(() => this.processFrame(frame)).catch((error) => {
-      this.options.emit({ type: 'error', ...toErrorShape(error) });
-    });
-    return this.framesQueue;
+    return this.frames
+      .add(async () => {
+        if (!this.settings.muted) await this.detector().push(frame);
+      })
+      .catch((error: unknown) => this.options.emit({ type: 'error', ...toErrorShape(error) }));
   }
 
   /**
@@ -193,237 +193,109 @@ export class VoiceSession {
    * click): no transcript, turn or error will follow for it.
    */
   async endOfInput(): Promise<EndOfInputResult> {
-    await this.framesQueue;
-    if (this.vad) {
-      for (const event of await this.vad.flush()) await this.onVadEvent(event);
-    }
-    await Promise.all(this.utterancesInFlight);
-    const utterances = this.utterancesHeard;
-    this.utterancesHeard = 0;
-    return { utterances };
+    await this.frames.add(() => this.detector().flush());
+    return { utterances: await this.utterances.drain() };
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     this.bargeIn('cancel');
-    this.endUtterance();
+    this.endHearing();
     clearTimeout(this.idleTimer);
     this.unlisten();
     await this.loaded;
-    await this.framesQueue;
-    await Promise.all(this.utterancesInFlight);
-    await this.vad?.dispose();
-    await this.transcriber?.dispose();
-    await this.options.engines.synthesizer.dispose?.();
+    await this.frames.onIdle();
+    await this.utterances.drain();
+    await this.engines.dispose();
   }
 
-  private async loadEngines(): Promise<void> {
-    const { engines } = this.options;
-    const tts = (async () => {
-      try {
-        await engines.synthesizer.warmUp?.();
-        this.status.tts = { state: 'ready', engine: 'flite', voices: engines.synthesizer.voices.map((v) => `flite:${v}`) };
-      } catch (error) {
-        this.status.tts = { state: 'error', engine: 'flite', voices: [], message: toErrorShape(error).message };
-      }
-    })();
-    const stt = (async () => {
-      try {
-        const transcriber = engines.createTranscriber();
-        this.status.stt = { state: 'loading', engine: transcriber.engine };
-        await transcriber.load();
-        this.transcriber = transcriber;
-        const partial = this.options.partialTranscriptMs;
-        this.partialEveryMs = partial === 'auto' ? (transcriber.engine === 'whisper' ? 1000 : 0) : partial;
-        this.status.stt = { state: 'ready', engine: transcriber.engine };
-      } catch (error) {
-        const shape = toErrorShape(error);
-        this.status.stt = { state: shape.code === 'MODEL_MISSING' || shape.code === 'STT_UNAVAILABLE' ? 'missing' : 'error', engine: null, message: shape.message };
-      }
-    })();
-    await Promise.all([tts, stt, this.reloadVad()]);
-    this.emitStatus();
+  private detector(): TurnDetector {
+    return this.settings.mode === 'push-to-talk' ? this.pushToTalk : this.handsFree;
   }
 
-  private async reloadVad(): Promise<void> {
-    const previous = this.vad;
-    this.vad = undefined;
-    await previous?.dispose();
-    try {
-      this.vad = await this.options.engines.loadVad({
-        endSilenceMs: this.settings.endSilenceMs,
-        minSpeechMs: this.settings.minSpeechMs,
-        maxUtteranceMs: this.options.maxUtteranceMs ?? 60_000,
-        preRollMs: PRE_ROLL_MS,
-      });
-      this.status.vad = { state: 'ready', engine: 'silero' };
-    } catch (error) {
-      const shape = toErrorShape(error);
-      this.status.vad = { state: shape.code === 'MODEL_MISSING' ? 'missing' : 'error', engine: 'silero', message: shape.message };
+  private turnTaking(): TurnTakingConfig {
+    return {
+      endSilenceMs: this.settings.endSilenceMs,
+      minSpeechMs: this.settings.minSpeechMs,
+      maxUtteranceMs: this.options.maxUtteranceMs ?? 60_000,
+      preRollMs: PRE_ROLL_MS,
+    };
+  }
+
+  /** Where the assistant is with its current turn; undefined when it is doing nothing the user could interrupt. */
+  private activity(): AssistantActivity | undefined {
+    return this.playback.audible ? 'speaking' : this.active?.activity;
+  }
+
+  /** Asks the interruption policy, and barges in when it says so. */
+  private maybeInterrupt(trigger: InterruptionTrigger): void {
+    const activity = this.activity();
+    if (activity && this.interruption.shouldInterrupt({ trigger, activity })) this.bargeIn('barge-in');
+  }
+
+  /** One utterance, in its turn: interrupt (or wait for) the answer before it, transcribe it, start its chat turn. */
+  private async handleUtterance(utterance: QueuedUtterance): Promise<void> {
+    if (this.disposed) return;
+    const activity = this.activity();
+    if (activity) {
+      if (this.interruption.shouldInterrupt({ trigger: 'next-question', activity })) this.bargeIn('barge-in');
+      else await this.active?.ended;
     }
-  }
-
-  private async processFrame(frame: Int16Array): Promise<void> {
-    if (this.settings.muted) return;
-    if (this.settings.mode === 'push-to-talk') {
-      if (this.pttHeld) this.pttFrames.push(frame);
-      return;
-    }
-    if (!this.vad) return;
-    // The mic gate: while the answer is audible, only clearly louder speech (the user) gets through.
-    const gated = this.isAudible() && rmsDbfs(frame) < SPEAKING_GATE_DBFS ? new Int16Array(frame.length) : frame;
-    this.speechFrames?.push(gated);
-    for (const event of await this.vad.push(gated)) await this.onVadEvent(event);
-  }
-
-  private async onVadEvent(event: Awaited<ReturnType<VoiceActivityDetector['push']>>[number]): Promise<void> {
-    if (this.settings.mode !== 'hands-free') return;
-    if (event.type === 'speech-start') {
-      // Speaking over an answer interrupts it. Speaking while the last utterance is still being transcribed does
-      // not: that utterance is the user's own words and is answered first.
-      if (this.answerUnderway()) this.bargeIn('barge-in');
-      if (!this.active) this.setState('listening');
-      this.speechFrames = [];
-      this.startUtterance(() => this.speechFrames ?? []);
-      return;
-    }
-    const utteranceId = this.endUtterance();
-    this.speechFrames = undefined;
-    if (event.capped) {
-      this.options.emit({ type: 'notice', level: 'warning', message: 'That was over a minute long; only the first minute was used.' });
-    }
-    // Not awaited: mic frames keep flowing through the VAD while this utterance is transcribed, so the user can
-    // barge in at once. endOfInput and dispose wait for it.
-    this.trackUtterance(event.audio, utteranceId);
-  }
-
-  /** Utterances are handled one after another, in the order they were spoken. */
-  private trackUtterance(audio: Int16Array, utteranceId: string): void {
-    this.utterancesHeard++;
-    const handling = this.utteranceChain.then(() => {
-      // A new question interrupts the answer to the previous one.
-      if (this.answerUnderway()) this.bargeIn('barge-in');
-      return this.handleUtterance(audio, utteranceId);
-    });
-    this.utteranceChain = handling.catch(() => undefined);
-    this.utterancesInFlight.add(handling);
-    void handling.finally(() => this.utterancesInFlight.delete(handling)).catch(() => undefined);
-  }
-
-  /** The assistant is generating or speaking an answer (as opposed to still transcribing the question). */
-  private answerUnderway(): boolean {
-    return this.active?.turnId !== undefined || this.isAudible();
-  }
-
-  private async handleUtterance(audio: Int16Array, utteranceId: string): Promise<void> {
-    const turn: ActiveVoiceTurn = { utteranceId, timer: new VoiceTurnTimer(performance.now()), abandoned: false };
-    this.active = turn;
-    const transcriber = this.transcriber;
+    const transcriber = this.engines.transcriber;
     if (!transcriber) {
-      this.active = undefined;
       this.setState('idle');
       this.options.emit({
         type: 'error',
         code: 'STT_UNAVAILABLE',
-        message: `Speech recognition is not available: ${this.status.stt.message ?? 'it is still loading'}. Text chat still works.`,
+        message: `Speech recognition is not available: ${this.engines.status.stt.message ?? 'it is still loading'}. Text chat still works.`,
       });
       return;
     }
+    const turn: VoiceTurn = new VoiceTurn(utterance.id, {
+      chat: this.options.chat,
+      transcriber,
+      synthesizer: this.engines.synthesizer,
+      voice: { voice: this.settings.voice, rate: this.settings.rate },
+      emit: this.options.emit,
+      onAudio: (turnId, durationMs) => {
+        this.playback.queued(turnId, durationMs);
+        if (this.active === turn) this.setState('speaking');
+      },
+      onEnded: () => this.turnEnded(turn),
+    });
+    this.active = turn;
     this.setState('transcribing');
-    turn.transcription = new AbortController();
-    let text: string;
-    try {
-      const transcript = await transcriber.transcribe(audio, { signal: turn.transcription.signal });
-      text = transcript.noSpeech ? '' : transcript.text.trim();
-    } catch (error) {
-      if (turn.abandoned) return;
-      this.finishTurn(turn);
-      this.options.emit({ type: 'error', ...toErrorShape(error) });
-      return;
-    }
-    if (turn.abandoned) return;
-    turn.timer.transcriptReady();
-    this.options.emit({ type: 'transcript', utteranceId: turn.utteranceId, final: true, text });
-    if (text === '') {
-      // Silence or noise: no turn, and nothing hallucinated.
-      this.finishTurn(turn);
-      return;
-    }
+    const text = await turn.transcribe(utterance.audio);
+    if (text === undefined) return;
     this.setState('thinking');
-    try {
-      const started = await this.options.chat.startTurn(text, this.conversationId);
-      this.conversationId = started.conversationId;
-      turn.turnId = started.turnId;
-      turn.speaking = new SpeakingTurn(
-        started.turnId,
-        this.options.engines.synthesizer,
-        { voice: this.settings.voice, rate: this.settings.rate },
-        this.options.emit,
-        {
-          onSentence: () => turn.timer.firstSentence(),
-          onAudio: (_seq, durationMs) => {
-            turn.timer.firstAudio();
-            this.audibleUntil = Math.max(this.audibleUntil, performance.now()) + durationMs;
-            this.audibleTurnId = started.turnId;
-            if (this.active === turn) this.setState('speaking');
-          },
-        },
-      );
-      if (turn.abandoned) this.options.chat.cancelTurn(started.turnId);
-    } catch (error) {
-      this.finishTurn(turn);
-      this.options.emit({ type: 'error', ...toErrorShape(error) });
-    }
-  }
-
-  private onChatEvent(event: AgentEvent): void {
-    const turn = this.active;
-    if (!turn?.speaking || !('turnId' in event) || event.turnId !== turn.turnId || turn.abandoned) return;
-    if (event.type === 'token') {
-      turn.timer.firstToken();
-      turn.speaking.push(event.text);
-    } else if (event.type === 'done') {
-      void turn.speaking.end().then(() => {
-        if (turn.abandoned) return;
-        this.emitTimings(turn);
-        this.finishTurn(turn);
-      });
-    } else if (event.type === 'error') {
-      turn.speaking.cancel();
-      this.finishTurn(turn);
-    }
+    const started = await turn.answer(text, this.conversationId, utterance.endedAt);
+    if (started) this.conversationId = started.conversationId;
   }
 
   /** Stops the current turn wherever it is (transcribing, thinking, speaking). Returns whether there was one. */
   private bargeIn(reason: 'barge-in' | 'cancel'): boolean {
     const turn = this.active;
-    const audible = this.isAudible();
-    if (!turn && !audible) return false;
-    const stoppedTurnId = turn?.turnId ?? (audible ? this.audibleTurnId : undefined);
+    const audibleTurnId = this.playback.turnId;
+    if (!turn && !this.playback.audible) return false;
+    const stoppedTurnId = turn?.turnId ?? audibleTurnId;
     // Cancelling a turn whose text is already complete marks its answer interrupted.
     if (stoppedTurnId && !turn?.turnId) this.options.chat.cancelTurn(stoppedTurnId);
-    if (turn) {
-      turn.abandoned = true;
-      turn.transcription?.abort();
-      turn.speaking?.cancel();
-      if (turn.turnId) this.options.chat.cancelTurn(turn.turnId);
-      if (turn.turnId && turn.timer.waterfall().firstAudioMs !== null) this.emitTimings(turn);
-      this.active = undefined;
-    }
-    this.audibleUntil = 0;
-    this.audibleTurnId = undefined;
+    this.active = undefined;
+    turn?.stop();
+    this.playback.stop();
     clearTimeout(this.idleTimer);
     this.options.emit({ type: 'speech-stop', turnId: stoppedTurnId ?? null, reason });
     this.setState(this.settings.mode === 'hands-free' ? 'listening' : 'idle');
     return true;
   }
 
-  private finishTurn(turn: ActiveVoiceTurn): void {
+  /** A turn ended by itself; the assistant stays "speaking" until the audio already sent has played out. */
+  private turnEnded(turn: VoiceTurn): void {
     if (this.active !== turn) return;
     this.active = undefined;
     clearTimeout(this.idleTimer);
-    // Stay "speaking" until the audio already sent has played out.
-    const remaining = this.audibleUntil - performance.now();
-    const settle = () => this.setState(this.pttHeld ? 'listening' : 'idle');
+    const remaining = this.playback.remainingMs();
+    const settle = () => this.setState(this.pushToTalk.held ? 'listening' : 'idle');
     if (remaining > 0) {
       this.setState('speaking');
       this.idleTimer = setTimeout(settle, remaining);
@@ -432,63 +304,25 @@ export class VoiceSession {
     }
   }
 
-  private emitTimings(turn: ActiveVoiceTurn): void {
-    if (!turn.turnId) return;
-    this.options.emit({ type: 'voice-timings', turnId: turn.turnId, utteranceId: turn.utteranceId, waterfall: turn.timer.waterfall() });
-  }
-
-  private isAudible(): boolean {
-    return this.audibleUntil > performance.now();
-  }
-
-  /** A new utterance begins: it gets its id, and partial transcripts of `audio` start. */
-  private startUtterance(audio: () => Int16Array[]): void {
-    const utteranceId = randomUUID();
-    this.utteranceId = utteranceId;
-    this.startPartials(utteranceId, audio);
+  /** A new utterance begins: it gets its id, and partial transcripts of its audio start. */
+  private beginHearing(audioSoFar: () => Int16Array[]): void {
+    this.hearing = randomUUID();
+    this.partials.start(this.hearing, audioSoFar);
   }
 
   /** The utterance is complete: partials stop (a late one is dropped) and its id goes to the final transcript. */
-  private endUtterance(): string {
-    const utteranceId = this.utteranceId ?? randomUUID();
-    this.utteranceId = undefined;
-    this.stopPartials();
-    return utteranceId;
-  }
-
-  private startPartials(utteranceId: string, audio: () => Int16Array[]): void {
-    this.stopPartials();
-    if (this.partialEveryMs <= 0) return;
-    this.partialTimer = setInterval(() => {
-      const transcriber = this.transcriber;
-      const frames = audio();
-      if (!transcriber || this.partialInFlight || frames.length === 0) return;
-      this.partialInFlight = true;
-      transcriber
-        .transcribe(concatSamples(Int16Array, frames), { partial: true })
-        .then((partial) => {
-          // Only while its utterance is still being heard: never after its final transcript, nor into the next one.
-          if (this.utteranceId === utteranceId && !partial.noSpeech && partial.text.trim()) {
-            this.options.emit({ type: 'transcript', utteranceId, final: false, text: partial.text.trim() });
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => (this.partialInFlight = false));
-    }, this.partialEveryMs);
-  }
-
-  private stopPartials(): void {
-    clearInterval(this.partialTimer);
-    this.partialTimer = undefined;
+  private endHearing(): string {
+    const id = this.hearing ?? randomUUID();
+    this.hearing = undefined;
+    this.partials.stop();
+    return id;
   }
 
   private resetCapture(): void {
-    this.pttHeld = false;
-    this.pttFrames = [];
-    this.speechFrames = undefined;
-    this.utteranceId = undefined;
-    this.stopPartials();
-    this.vad?.reset();
+    this.pushToTalk.reset();
+    this.handsFree.reset();
+    this.hearing = undefined;
+    this.partials.stop();
     if (!this.active) this.setState('idle');
   }
 

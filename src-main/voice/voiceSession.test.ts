@@ -12,6 +12,7 @@ import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { findExecutable, SPHINX_BINARY } from './stt/sphinxTranscriber.node.js';
 import { runVoiceFileTurn } from '../cli/voiceCommand.node.js';
 import { rmsDbfs } from './vad/energyGate.js';
+import { StreamingSentenceSplitter } from '../../src-shared/speech/sentenceSplitter.js';
 
 const synthesizer = new FliteSpeechSynthesizer();
 const sphinxInstalled = findExecutable(SPHINX_BINARY) !== undefined;
@@ -36,30 +37,46 @@ function arrival<E extends AgentEvent>(events: readonly E[], matches: (event: E)
   );
 }
 
-describe('answer speaker stage (tokens → sentences → flite audio)', () => {
+describe('answer speaker stage (checked sentences → flite audio)', () => {
+  /** The sentences of an answer, as the agent's answer stream sends them (`answer-sentence` events). */
+  const sentencesOf = (answer: string) => {
+    const splitter = new StreamingSentenceSplitter();
+    return [...splitter.push(answer), ...splitter.flush()];
+  };
+
   it('speaks the first sentence before the answer ends, in order, never reading markdown, code or emoji', async () => {
     const events: AgentEvent[] = [];
     const speaking = new SpeakingTurn('turn-1', synthesizer, { voice: 'flite:kal16', rate: 1 }, (e) => events.push(e));
     const answer = 'Sure! **Paris** is the capital of France 🇫🇷. See https://example.com for more.\n```js\nconsole.log(1)\n```\nIt is lovely in `spring`.';
-    const tokens = answer.match(/.{1,4}/gs)!;
-    let sentencesBeforeEnd = 0;
-    for (const token of tokens) speaking.push(token);
-    sentencesBeforeEnd = events.filter((e) => e.type === 'speech-sentence').length;
+    const sentences = sentencesOf(answer);
+    speaking.sentence(0, sentences[0]!);
+    await arrival(events, (e) => e.type === 'speech-audio');
+    sentences.slice(1).forEach((sentence, i) => speaking.sentence(i + 1, sentence));
     await speaking.end();
-    const sentences = events.filter((e) => e.type === 'speech-sentence').map((e) => (e as { text: string }).text);
-    expect(sentencesBeforeEnd).toBeGreaterThan(0);
-    expect(sentences.join(' ')).toContain('Paris is the capital of France');
-    for (const sentence of sentences) expect(sentence).not.toMatch(/[*`#]|http|console|\p{Extended_Pictographic}/u);
+    const spoken = events.filter((e) => e.type === 'speech-sentence').map((e) => (e as { text: string }).text);
+    expect(spoken.join(' ')).toContain('Paris is the capital of France');
+    for (const sentence of spoken) expect(sentence).not.toMatch(/[*`#]|http|console|\p{Extended_Pictographic}/u);
     const audio = events.filter((e) => e.type === 'speech-audio') as Array<{ seq: number; pcmBase64: string }>;
-    expect(audio.map((a) => a.seq)).toEqual(sentences.map((_, i) => i));
+    expect(audio.map((a) => a.seq)).toEqual(spoken.map((_, i) => i));
     const pcm = Buffer.from(audio[0]!.pcmBase64, 'base64');
     expect(rmsDbfs(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2))).toBeGreaterThan(-40);
+  });
+
+  it('speaks sentences in index order, whatever order they arrive in', async () => {
+    const events: AgentEvent[] = [];
+    const speaking = new SpeakingTurn('turn-order', synthesizer, { voice: 'system:Samantha', rate: 1 }, (e) => events.push(e));
+    speaking.sentence(1, 'Second.');
+    expect(events).toHaveLength(0);
+    speaking.sentence(0, 'First.');
+    speaking.sentence(2, 'Third.');
+    await speaking.end();
+    expect(events.map((e) => (e as { text: string }).text)).toEqual(['First.', 'Second.', 'Third.']);
   });
 
   it('cancel drops everything not yet spoken', async () => {
     const events: AgentEvent[] = [];
     const speaking = new SpeakingTurn('turn-2', synthesizer, { voice: 'flite:kal16', rate: 1 }, (e) => events.push(e));
-    speaking.push('One sentence here. Two sentences here. Three sentences here. ');
+    ['One sentence here.', 'Two sentences here.', 'Three sentences here.'].forEach((sentence, i) => speaking.sentence(i, sentence));
     speaking.cancel();
     await speaking.end();
     expect(events.filter((e) => e.type === 'speech-audio')).toHaveLength(0);
@@ -68,7 +85,8 @@ describe('answer speaker stage (tokens → sentences → flite audio)', () => {
   it('a system voice gets sentences only: the renderer speaks them with speechSynthesis', async () => {
     const events: AgentEvent[] = [];
     const speaking = new SpeakingTurn('turn-3', synthesizer, { voice: 'system:Samantha', rate: 1 }, (e) => events.push(e));
-    speaking.push('Hello there. How are you? ');
+    speaking.sentence(0, 'Hello there.');
+    speaking.sentence(1, 'How are you?');
     await speaking.end();
     expect(events.map((e) => e.type)).toEqual(['speech-sentence', 'speech-sentence']);
   });
@@ -110,6 +128,27 @@ describe.skipIf(!sphinxInstalled)('voice turns end to end (Silero VAD + PocketSp
     const messages = await agent.call('conversations:messages', { id: turn.done!.conversationId });
     expect(messages[0]).toMatchObject({ role: 'user' });
     expect(messages[0]!.text).toMatch(/weather/);
+  });
+
+  it('a cached answer is spoken exactly like a generated one: every checked sentence is synthesized', async () => {
+    const question = await utterance('How far away is the moon');
+    const spoken = async () => {
+      const events: AgentEvent[] = [];
+      const turn = await runVoiceFileTurn(agent, question, (e) => events.push(e));
+      const ofTurn = <T extends AgentEvent['type']>(type: T) =>
+        events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type && 'turnId' in e && e.turnId === turn.done?.turnId);
+      return { turn, sentences: ofTurn('answer-sentence'), speech: ofTurn('speech-sentence'), audio: ofTurn('speech-audio') };
+    };
+    const first = await spoken();
+    const second = await spoken();
+    expect(first.turn.done).toMatchObject({ cached: false, interrupted: false });
+    expect(second.turn.done).toMatchObject({ cached: true, interrupted: false });
+    expect(second.turn.done!.text).toBe(first.turn.done!.text);
+    expect(second.sentences.map((e) => e.text)).toEqual(first.sentences.map((e) => e.text));
+    expect(second.speech.length).toBeGreaterThan(0);
+    expect(second.speech.map((e) => e.text)).toEqual(first.speech.map((e) => e.text));
+    expect(second.audio.map((e) => e.seq)).toEqual(second.speech.map((e) => e.seq));
+    expect(second.turn.waterfall?.firstAudioMs).not.toBeNull();
   });
 
   it('hands-free: a second question spoken while the first is still being transcribed is not lost; both are answered in order', async () => {

@@ -1,9 +1,12 @@
 import { Banners } from './Banners.dom.js';
 import { ChatView } from './ChatView.dom.js';
 import { DataRecoveryBanner } from './DataRecoveryBanner.dom.js';
+import { FirstRunCard } from './FirstRunCard.dom.js';
 import { Composer } from './Composer.dom.js';
 import { ConversationList } from './ConversationList.dom.js';
 import { ModelStatusBadge } from './ModelStatusBadge.dom.js';
+import { ModelsButton, ModelsPanel } from './ModelsPanel.dom.js';
+import { PerformanceButton, PerformancePanel } from './PerformancePanel.dom.js';
 import { VoicePanel } from './VoicePanel.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
 
@@ -17,10 +20,17 @@ export function App() {
       <main className="chat">
         <header className="chat-header">
           <h1 className="chat-title">{title}</h1>
-          <ModelStatusBadge />
+          <div className="chat-header-tools">
+            <ModelsButton />
+            <PerformanceButton />
+            <ModelStatusBadge />
+          </div>
         </header>
+        <ModelsPanel />
+        <PerformancePanel />
         <DataRecoveryBanner />
         <Banners />
+        <FirstRunCard />
         <ChatView />
         <VoicePanel />
         <Composer />

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { UiMessage } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
+import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 
 /** How close to the bottom (px) still counts as "following" the answer, so new text scrolls into view. */
 const FOLLOW_THRESHOLD_PX = 80;
@@ -8,6 +9,7 @@ const FOLLOW_THRESHOLD_PX = 80;
 export function ChatView() {
   const messages = useChat((state) => state.messages);
   const loading = useChat((state) => state.loadingMessages);
+  const firstRunShown = useFirstRunCardShown();
   const listRef = useRef<HTMLDivElement>(null);
   const followingRef = useRef(true);
 
@@ -23,7 +25,7 @@ export function ChatView() {
 
   return (
     <div className="messages" ref={listRef} onScroll={onScroll} aria-live="polite">
-      {messages.length === 0 && !loading && <p className="messages-empty">Ask a question to start.</p>}
+      {messages.length === 0 && !loading && !firstRunShown && <p className="messages-empty">Ask a question to start.</p>}
       {messages.map((message) =>
         message.role === 'user' ? (
           <article key={message.key} className="message message--user" data-testid="user-message">

@@ -1,6 +1,7 @@
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import { streamingTurnId } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
+import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 
 export function Composer() {
   const [text, setText] = useState('');
@@ -8,7 +9,11 @@ export function Composer() {
   const answering = useChat((state) => streamingTurnId(state) !== null);
   const send = useChat((state) => state.send);
   const stop = useChat((state) => state.stop);
-  const busy = sending || answering;
+  // Until a chat model is there, the first-run card is what to do; a question would only repeat its message.
+  const firstRunShown = useFirstRunCardShown();
+  const modelMissing = useChat((state) => state.modelStatus?.state === 'missing');
+  const noModel = firstRunShown && modelMissing;
+  const busy = sending || answering || noModel;
 
   // Empty questions are sent on purpose: the agent says what is wrong, in the same words every client shows.
   const submit = async () => {
@@ -34,7 +39,7 @@ export function Composer() {
         className="composer-input"
         data-testid="question-input"
         aria-label="Your question"
-        placeholder="Ask a question… (Enter sends, Shift+Enter for a new line)"
+        placeholder={noModel ? 'Download or choose a chat model above to start.' : 'Ask a question… (Enter sends, Shift+Enter for a new line)'}
         rows={2}
         value={text}
         onChange={(event) => setText(event.target.value)}

@@ -1,5 +1,6 @@
 import type { ModelStatus } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
+import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 
 const STATE_LABELS: Record<ModelStatus['state'], string> = {
   loading: 'Loading model…',
@@ -10,6 +11,8 @@ const STATE_LABELS: Record<ModelStatus['state'], string> = {
 
 export function ModelStatusBadge() {
   const status = useChat((state) => state.modelStatus);
+  // The first-run card says what is missing and what to do; the badge keeps to the state.
+  const explainedByCard = useFirstRunCardShown();
   if (!status) {
     return (
       <div className="model-status" data-testid="model-status" data-state="unknown">
@@ -28,7 +31,7 @@ export function ModelStatusBadge() {
         {STATE_LABELS[status.state]}
         {which && <span className="model-status-which">{which}</span>}
       </span>
-      {status.message && status.state !== 'warm' && <p className="model-status-message">{status.message}</p>}
+      {status.message && status.state !== 'warm' && !explainedByCard && <p className="model-status-message">{status.message}</p>}
     </div>
   );
 }

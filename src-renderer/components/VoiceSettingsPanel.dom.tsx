@@ -1,5 +1,6 @@
 import type { VoiceStatus } from '../../src-shared/contract/index.js';
 import { useVoice } from '../state/voiceStoreContext.dom.js';
+import { WhisperModelOffer } from './WhisperModelOffer.dom.js';
 
 type EngineStatus = VoiceStatus['stt'];
 
@@ -92,6 +93,7 @@ export function VoiceSettingsPanel() {
           onChange={(event) => void configure({ rate: Number(event.target.value) })}
         />
       </label>
+      <WhisperModelOffer />
     </details>
   );
 }

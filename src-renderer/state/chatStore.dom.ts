@@ -1,11 +1,13 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type {
-  AgentEvent,
-  AgentStatus,
-  ChatMessage,
-  Conversation,
-  MessageStatus,
-  TurnTimings,
+import {
+  AgentError,
+  type AgentEvent,
+  type AgentStatus,
+  type ChatMessage,
+  type Conversation,
+  type ErrorCode,
+  type MessageStatus,
+  type TurnTimings,
 } from '../../src-shared/contract/index.js';
 import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
 
@@ -40,6 +42,8 @@ export interface ChatState {
   modelStatus: ModelStatus | null;
   notices: Notice[];
   error: string | null;
+  /** The code of `error` when the agent gave one (so a view that already explains it, e.g. MODEL_MISSING, can skip it). */
+  errorCode: ErrorCode | null;
 
   /** Subscribes to the agent and loads the first state; returns the unsubscribe. */
   start(): () => void;
@@ -73,6 +77,10 @@ export function streamingTurnId(state: Pick<ChatState, 'messages'>): string | nu
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function failure(error: unknown): Pick<ChatState, 'error' | 'errorCode'> {
+  return { error: errorText(error), errorCode: error instanceof AgentError ? error.code : null };
 }
 
 function fromChatMessage(message: ChatMessage): UiMessage {
@@ -129,7 +137,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           set({ messages: messages.map(fromChatMessage) });
         }
       } catch (error) {
-        if (request === messagesRequest) set({ error: errorText(error) });
+        if (request === messagesRequest) set(failure(error));
       } finally {
         if (request === messagesRequest) set({ loadingMessages: false });
       }
@@ -139,7 +147,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       try {
         set({ conversations: await client.call('conversations:list') });
       } catch (error) {
-        set({ error: errorText(error) });
+        set(failure(error));
       }
     }
 
@@ -153,7 +161,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         if (active) await loadMessages(active);
         else set({ messages: [] });
       } catch (error) {
-        set({ error: errorText(error) });
+        set(failure(error));
       }
     }
 
@@ -209,7 +217,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
             if (sending) earlyTurnEvents.push(event);
             return;
           }
-          set({ error: event.message });
+          set({ error: event.message, errorCode: event.code });
           // What the agent kept of a failed turn is the truth; reload it.
           if (event.turnId !== undefined && activeConversationId !== null) void loadMessages(activeConversationId);
           return;
@@ -246,6 +254,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       modelStatus: null,
       notices: [],
       error: null,
+      errorCode: null,
 
       start() {
         const unlistenEvents = client.listen(onEvent);
@@ -278,7 +287,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           });
           rememberActiveConversation(conversation.id);
         } catch (error) {
-          set({ error: errorText(error) });
+          set(failure(error));
         }
       },
 
@@ -287,7 +296,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           const renamed = await client.call('conversations:rename', { id, title });
           set({ conversations: get().conversations.map((conversation) => (conversation.id === id ? renamed : conversation)) });
         } catch (error) {
-          set({ error: errorText(error) });
+          set(failure(error));
         }
       },
 
@@ -300,13 +309,13 @@ export function createChatStore(client: HostAgentClient): ChatStore {
             rememberActiveConversation(null);
           }
         } catch (error) {
-          set({ error: errorText(error) });
+          set(failure(error));
         }
       },
 
       async send(text) {
         const conversationId = get().activeConversationId;
-        set({ sending: true, error: null });
+        set({ sending: true, error: null, errorCode: null });
         earlyTurnEvents.length = 0;
         try {
           const accepted = await client.call('chat:send', conversationId === null ? { text } : { conversationId, text });
@@ -319,7 +328,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           for (const event of earlyTurnEvents.splice(0)) onEvent(event);
           return true;
         } catch (error) {
-          set({ error: errorText(error) });
+          set(failure(error));
           return false;
         } finally {
           set({ sending: false });
@@ -335,12 +344,12 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           // Each turn ends with a `done` event marked interrupted; that is what updates the view.
           await Promise.all(turnIds.reverse().map((turnId) => client.call('chat:cancel', { turnId })));
         } catch (error) {
-          set({ error: errorText(error) });
+          set(failure(error));
         }
       },
 
       dismissError() {
-        set({ error: null });
+        set({ error: null, errorCode: null });
       },
 
       dismissNotice(id) {

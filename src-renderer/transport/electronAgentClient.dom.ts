@@ -19,6 +19,11 @@ export interface AssistantBridge {
   onEvent(listener: (event: unknown) => void): () => void;
   /** One mic frame: 16 kHz mono Int16 PCM bytes. */
   sendMicFrame(pcm: ArrayBuffer): void;
+  /**
+   * The system's file picker for "I have a model file": resolves with the chosen path, or null when the user closed it.
+   * Optional: without it (browser mode, or a preload that does not offer it) the UI shows a path field instead.
+   */
+  pickModelFile?(options: { role: 'llm' | 'stt-whisper' }): Promise<string | null>;
 }
 
 declare global {

@@ -3,6 +3,7 @@ import { AgentCommand } from './channels.js';
 import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from './agentEntities.js';
 import { voiceCommandSchemas } from './voiceContract.js';
 import { dataCommandSchemas } from './dataContract.js';
+import { modelsCommandSchemas } from './modelsContract.js';
 import { StageSpan, TurnStats } from './turnStages.js';
 
 /** Default cap on a question's length; the agent config can change it. */
@@ -56,6 +57,7 @@ export const commandSchemas = {
   },
   ...voiceCommandSchemas,
   ...dataCommandSchemas,
+  ...modelsCommandSchemas,
 } as const;
 
 export type CommandSchemas = typeof commandSchemas;

@@ -54,6 +54,12 @@ export const AgentStatus = z.object({
     model: z.string().nullable(),
     message: z.string().optional(),
     loadMs: z.number().optional(),
+    /**
+     * With state `missing`: the manifest id of the chat model that is not downloaded yet (first run), so the UI can
+     * offer to download it (`models:pull {id}`) instead of showing an error. Absent when the missing model is a file
+     * the user named (a flag, an env var, a chosen path).
+     */
+    missingModelId: z.string().optional(),
   }),
 });
 export type AgentStatus = z.infer<typeof AgentStatus>;

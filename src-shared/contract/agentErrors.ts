@@ -5,6 +5,8 @@ export const ErrorCode = z.enum([
   'EMPTY_QUESTION',
   'QUESTION_TOO_LONG',
   'INVALID_MESSAGE',
+  /** An environment variable or command-line flag has a value that is not allowed (the message names it). */
+  'INVALID_SETTING',
   'UNKNOWN_COMMAND',
   'NOT_FOUND',
   'MODEL_MISSING',
@@ -14,6 +16,10 @@ export const ErrorCode = z.enum([
   'GENERATION_FAILED',
   'CANCELLED',
   'DOWNLOAD_FAILED',
+  /** A second pull of a model that is already downloading. */
+  'ALREADY_DOWNLOADING',
+  /** Deleting the model that is answering (or listening) now. */
+  'MODEL_IN_USE',
   'CHECKSUM_MISMATCH',
   'BAD_AUDIO',
   /** A voice input (e.g. a WAV file) held no speech: silence, noise, a click. */

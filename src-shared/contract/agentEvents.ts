@@ -11,6 +11,7 @@ import {
   VoiceTimingsEvent,
 } from './voiceContract.js';
 import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
+import { ModelProgressEvent } from './modelsContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -60,6 +61,7 @@ export const AgentEvent = z.discriminatedUnion('type', [
   StatusEvent,
   NoticeEvent,
   ConversationsChangedEvent,
+  ModelProgressEvent,
   VoiceStateEvent,
   VoiceStatusEvent,
   TranscriptEvent,

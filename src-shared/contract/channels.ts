@@ -18,6 +18,13 @@ export const AgentCommand = {
   voiceInterrupt: 'voice:interrupt',
   dataStatus: 'data:status',
   dataResetDatabase: 'data:reset-database',
+  modelsList: 'models:list',
+  modelsPull: 'models:pull',
+  modelsCancel: 'models:cancel',
+  modelsDelete: 'models:delete',
+  modelsUse: 'models:use',
+  settingsGet: 'settings:get',
+  settingsSet: 'settings:set',
 } as const;
 export type AgentCommandName = (typeof AgentCommand)[keyof typeof AgentCommand];
 

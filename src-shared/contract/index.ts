@@ -9,3 +9,4 @@ export * from './agentClient.js';
 export * from './voiceContract.js';
 export * from './dataContract.js';
 export * from './turnStages.js';
+export * from './modelsContract.js';

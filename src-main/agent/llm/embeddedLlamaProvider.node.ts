@@ -8,9 +8,10 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
 } from 'node-llama-cpp';
+import { LRUCache } from 'lru-cache';
+import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
-import { SerialQueue } from '../util/serialQueue.js';
 import { GgufProblem, inspectGguf, modelPathProblem } from './modelFileCheck.node.js';
 
 export interface EmbeddedLlamaOptions {
@@ -89,6 +90,7 @@ export function loadErrorReason(error: unknown): string {
 export class EmbeddedLlamaProvider implements LlmProvider {
   readonly kind = 'embedded' as const;
   readonly modelId: string;
+  readonly modelFile: string;
   contextTokens: number;
   private model: LlamaModel | undefined;
   private context: LlamaContext | undefined;
@@ -100,14 +102,17 @@ export class EmbeddedLlamaProvider implements LlmProvider {
    * re-tokenize the model's last answer, which often differs from the tokens it generated and defeats the reuse.
    */
   private heldConversation: string | undefined;
+  /** Recent texts' token counts: every turn counts the system prompt and the history again to fit the window. */
+  private readonly tokenCounts = new LRUCache<string, number>({ maxSize: 1_000_000, sizeCalculation: (_count, text) => text.length + 1 });
   /** One sequence means one generation at a time; turns queue here. */
-  private readonly queue = new SerialQueue();
+  private readonly queue = new PQueue({ concurrency: 1 });
 
   private readonly fixHint: (modelPath: string) => string;
 
   constructor(private readonly options: EmbeddedLlamaOptions) {
     this.fixHint = options.fixHint ?? genericFixHint;
     this.modelId = path.basename(options.modelPath);
+    this.modelFile = options.modelPath;
     this.contextTokens = options.contextSize;
   }
 
@@ -135,6 +140,8 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       await this.session.prompt('Hello', { maxTokens: 2 });
       this.session.resetChatHistory();
     } catch (error) {
+      // The start failure below is what matters; the provider manager disposes of this provider again and logs
+      // that if it fails.
       await this.dispose().catch(() => undefined);
       throw new AgentError(
         'MODEL_NOT_READY',
@@ -146,11 +153,16 @@ export class EmbeddedLlamaProvider implements LlmProvider {
 
   countTokens(text: string): number {
     if (!this.model) return Math.ceil(text.length / 3);
-    return this.model.tokenize(text).length;
+    let count = this.tokenCounts.get(text);
+    if (count === undefined) {
+      count = this.model.tokenize(text).length;
+      this.tokenCounts.set(text, count);
+    }
+    return count;
   }
 
   generate(request: LlmGenerateRequest): Promise<LlmGenerateResult> {
-    return this.queue.run(() => this.generateNow(request));
+    return this.queue.add(() => this.generateNow(request));
   }
 
   private async generateNow(request: LlmGenerateRequest): Promise<LlmGenerateResult> {
@@ -207,7 +219,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
   }
 
   async dispose(): Promise<void> {
-    await this.queue.run(async () => {
+    await this.queue.add(async () => {
       this.heldConversation = undefined;
       this.session?.dispose({ disposeSequence: true });
       await this.context?.dispose();

@@ -34,6 +34,8 @@ export interface LlmProvider {
   readonly kind: LlmProviderKind;
   /** A stable id of the model (file name for GGUF, model tag for Ollama); part of the cache key. */
   readonly modelId: string;
+  /** The model file it runs, for providers that load one (embedded GGUF); the models panel marks it active. */
+  readonly modelFile?: string;
   /** Tokens the model can attend to; the history budget is derived from it. */
   readonly contextTokens: number;
   load(): Promise<void>;

@@ -32,6 +32,7 @@ const toStage = (row: { turn_id: string; name: string; start_ms: number; end_ms:
 /** Conversations, messages and per-turn timings in SQLite. All statements are prepared once. */
 export class ConversationStore {
   private readonly statements;
+  private readonly writeStages: (stages: ReadonlyArray<{ turnId: string; name: string; startMs: number; endMs: number }>) => void;
 
   constructor(db: SqliteDatabase) {
     this.statements = {
@@ -72,6 +73,11 @@ export class ConversationStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
+    const { insertStage } = this.statements;
+    this.writeStages = db.transaction((stages: ReadonlyArray<{ turnId: string; name: string; startMs: number; endMs: number }>) => {
+      const now = Date.now();
+      for (const stage of stages) insertStage.run(stage.turnId, stage.name, stage.startMs, stage.endMs, now);
+    });
   }
 
   /** Answers that were streaming when the process died are kept, marked as crashed. Returns how many. */
@@ -128,6 +134,11 @@ export class ConversationStore {
   /** One stage of one turn, in ms since the turn's origin. */
   recordStage(turnId: string, name: string, startMs: number, endMs: number): void {
     this.statements.insertStage.run(turnId, name, startMs, endMs, Date.now());
+  }
+
+  /** Stages of turns, in ms since each turn's origin, in one transaction. */
+  recordStages(stages: ReadonlyArray<{ turnId: string; name: string; startMs: number; endMs: number }>): void {
+    this.writeStages(stages);
   }
 
   /** Every stored stage, oldest first. */

@@ -1,11 +1,33 @@
+import { toErrorShape } from '../../../src-shared/contract/index.js';
 import { StreamingSentenceSplitter } from '../../../src-shared/speech/sentenceSplitter.js';
+import type { AgentLogger } from '../agentLogger.js';
 
 /** What an output check decides about one sentence of an answer. */
 export type OutputVerdict = { action: 'pass' } | { action: 'replace'; text: string } | { action: 'block'; reason: string };
 
-/** Checks each sentence of an answer before it is spoken, stored or cached. The guardrails fill this in. */
+/**
+ * Checks each sentence of an answer before it is spoken, stored or cached. The guardrails fill this in. A check that
+ * throws withholds its sentence; its error (code and message, so never the sentence itself in it) is logged.
+ */
 export interface OutputCheck {
   checkSentence(sentence: string, signal: AbortSignal): Promise<OutputVerdict> | OutputVerdict;
+}
+
+/** `check`, with its failures logged: a sentence withheld because its check broke is something the operator should see. */
+export function loggingCheckFailures(check: OutputCheck, logger: AgentLogger): OutputCheck {
+  return {
+    async checkSentence(sentence, signal) {
+      try {
+        return await check.checkSentence(sentence, signal);
+      } catch (error) {
+        if (!signal.aborted) {
+          const shape = toErrorShape(error);
+          logger.error({ code: shape.code, reason: shape.message }, 'output check failed; its sentence was withheld');
+        }
+        throw error;
+      }
+    },
+  };
 }
 
 /** The default: every sentence passes as it is. */

@@ -164,6 +164,8 @@ export class ChatTurnRunner {
     const { config, store, emit } = this.deps;
     const { turnId, conversationId, answerId, question, timeline } = turn;
     emit({ type: 'turn-started', turnId, conversationId, question });
+    // Question and answer text go to the logs only at debug level: the user's words are not for the default logs.
+    this.deps.logger.debug({ turnId, conversationId, question }, 'question');
     for (const stage of turn.earlierStages) timeline.record(stage.name, stage.start, stage.end);
     if (turn.previous) {
       timeline.start('queue');
@@ -191,6 +193,8 @@ export class ChatTurnRunner {
       const model = provider?.modelId ?? this.deps.llm.status.model ?? '';
       store.recordTimings({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, timings });
       emit({ type: 'done', turnId, conversationId, text: outcome.text, cached: outcome.cached, interrupted, provider: kind, model, timings });
+      this.deps.logger.debug({ turnId, answer: outcome.text }, 'answer');
+      this.deps.logger.info({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, ...timings }, 'turn done');
     };
     if (cancelled.aborted) {
       // Stopped while waiting for the previous answer: nothing was generated.
@@ -230,11 +234,12 @@ export class ChatTurnRunner {
       timeline.start('generate');
       timeline.start('first-token');
       timeline.start('first-sentence');
-      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan);
+      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan, turnId);
       const subscription = generation.subscribe(output.listener);
       const stop = () => subscription.cancel();
       if (cancelled.aborted) stop();
       else cancelled.addEventListener('abort', stop, { once: true });
+      // Awaited below once the verdicts are in; until then a failure must not count as an unhandled rejection.
       subscription.outcome.catch(() => undefined);
 
       try {
@@ -342,8 +347,8 @@ export class ChatTurnRunner {
     });
   }
 
-  /** Joins an identical generation already running, or starts one. */
-  private generationFor(key: string, provider: LlmProvider, plan: PromptPlan): SharedGeneration {
+  /** Joins an identical generation already running, or starts one (for `turnId`, and any turn that joins it). */
+  private generationFor(key: string, provider: LlmProvider, plan: PromptPlan, turnId: string): SharedGeneration {
     const running = this.inFlight.get(key);
     if (running && !running.stopped) return running;
     const { cache } = this.deps;
@@ -361,11 +366,21 @@ export class ChatTurnRunner {
     );
     this.inFlight.set(key, generation);
     generation.completed
-      .then((result) => {
-        // Only complete answers are worth replaying; `text` is the checked answer.
-        if (!result.aborted && result.text.trim() !== '') cache.set(key, result.text);
-      })
-      .catch(() => undefined)
+      .then(
+        (result) => {
+          // Only complete answers are worth replaying; `text` is the checked answer.
+          if (result.aborted || result.text.trim() === '') return;
+          try {
+            cache.set(key, result.text);
+          } catch (error) {
+            // The answer was shown and stored; only asking it again will be slower. Someone should know why.
+            const shape = toErrorShape(error);
+            this.deps.logger.error({ turnId, code: shape.code, reason: shape.message }, 'could not write the answer to the response cache');
+          }
+        },
+        // A failed generation reaches each of its turns through their subscriptions (and is logged there).
+        () => undefined,
+      )
       .finally(() => {
         // A stopped generation may already have been replaced by a new one for the same question.
         if (this.inFlight.get(key) === generation) this.inFlight.delete(key);
@@ -385,7 +400,9 @@ export class ChatTurnRunner {
       const shown = store.listMessages(turn.conversationId).find((m) => m.turnId === turn.turnId && m.role === 'assistant')?.text ?? '';
       store.updateMessage(turn.answerId, shown, 'interrupted');
     }
-    logger.warn({ turnId: turn.turnId, code: shape.code }, 'turn failed');
+    // An AgentError is an expected refusal with its own message to the user; anything else is a bug to look into.
+    if (error instanceof AgentError) logger.warn({ turnId: turn.turnId, code: shape.code }, 'turn failed');
+    else logger.error({ turnId: turn.turnId, code: shape.code, reason: shape.message, stack: (error as Error)?.stack }, 'turn failed unexpectedly');
     emit({ type: 'error', turnId: turn.turnId, conversationId: turn.conversationId, ...shape });
   }
 }

@@ -62,14 +62,16 @@ export class TurnOutput {
 
   private deliver(event: AgentEvent): void {
     const { timeline, emit } = this.options;
+    // The stage ends when the event goes out; it is recorded after, so its bookkeeping does not delay the event.
+    const deliveredAt = performance.now();
     if (event.type === 'token') {
       this.shown += event.text;
       emit(event);
-      timeline.end('first-token');
+      timeline.end('first-token', deliveredAt);
       this.scheduleFlush();
     } else {
       emit(event);
-      timeline.end('first-sentence');
+      timeline.end('first-sentence', deliveredAt);
     }
   }
 

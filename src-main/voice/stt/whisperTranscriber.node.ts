@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisper, type TranscribeOptions as WhisperOptions, type WhisperContext } from '@fugood/whisper.node';
+import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { modelPathProblem } from '../../agent/llm/modelFileCheck.node.js';
 import { speechLevelDbfs } from '../vad/energyGate.js';
@@ -27,7 +28,7 @@ export class WhisperTranscriber implements SpeechTranscriber {
   readonly engine = 'whisper' as const;
   private loading: Promise<WhisperContext> | undefined;
   /** whisper.cpp runs one decode per context at a time; later calls wait their turn. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new PQueue({ concurrency: 1 });
   private unrouteNativeLog: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: WhisperTranscriberOptions) {}
@@ -40,16 +41,14 @@ export class WhisperTranscriber implements SpeechTranscriber {
     const level = speechLevelDbfs(audio);
     if (isBelowSpeechGate(level)) return NO_SPEECH;
     const context = await this.context();
-    const run = this.queue.then(() => this.decode(context, audio, options));
-    this.queue = run.catch(() => undefined);
-    return filterNoSpeech(await run, level);
+    return filterNoSpeech(await this.queue.add(() => this.decode(context, audio, options)), level);
   }
 
   async dispose(): Promise<void> {
     const loading = this.loading;
     this.loading = undefined;
     if (!loading) return;
-    await this.queue;
+    await this.queue.onIdle();
     const context = await loading.catch(() => undefined);
     await context?.release();
     await this.unrouteNativeLog?.();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { routeWhisperNativeLog } from '../whisperNativeLog.node.js';
 import { initWhisperVad, type WhisperVadContext } from '@fugood/whisper.node';
+import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { DEFAULT_ENERGY_GATE_DBFS, rmsDbfs } from './energyGate.js';
 import { TurnSegmenter } from './turnSegmenter.js';
@@ -40,7 +41,7 @@ export class SileroVad implements VoiceActivityDetector {
   private windowFill = 0;
   private pending = new Int16Array(0);
   /** Serialises pushes so concurrent callers cannot reorder audio. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new PQueue({ concurrency: 1 });
 
   private constructor(
     private context: WhisperVadContext | undefined,
@@ -74,11 +75,11 @@ export class SileroVad implements VoiceActivityDetector {
 
   push(frame: Int16Array): Promise<VadEvent[]> {
     const copy = frame.slice(); // the caller may reuse its buffer
-    return this.enqueue(() => this.process(copy));
+    return this.queue.add(() => this.process(copy));
   }
 
   flush(): Promise<VadEvent[]> {
-    return this.enqueue(async () => {
+    return this.queue.add(async () => {
       const events = this.pending.length > 0 ? await this.classifyHop(this.pending) : [];
       this.pending = new Int16Array(0);
       return [...events, ...this.segmenter.flush()];
@@ -92,17 +93,11 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   async dispose(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.queue.onIdle();
     const context = this.context;
     this.context = undefined;
     await context?.release();
     await this.unrouteNativeLog();
-  }
-
-  private enqueue(task: () => Promise<VadEvent[]>): Promise<VadEvent[]> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async process(frame: Int16Array): Promise<VadEvent[]> {

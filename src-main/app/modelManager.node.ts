@@ -1,0 +1,503 @@
+import { statSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  AgentError,
+  toErrorShape,
+  type AgentEvent,
+  type CatalogModel,
+  type ModelCatalog,
+  type ModelProgressEvent,
+} from '../../src-shared/contract/index.js';
+import type { AgentConfig } from '../agent/agentConfig.node.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
+import type { CommandHandlers } from '../agent/commandHandlers.js';
+import type { LlmModelTarget } from '../agent/llm/llmProviderManager.node.js';
+import type { LlmProvider } from '../agent/llm/llmProvider.js';
+import { isSameOllamaModel, probeOllama } from '../agent/llm/ollamaProvider.node.js';
+import { DownloadFailure, downloadModelFile, partialPath, rejectedPath } from '../models/modelDownloader.node.js';
+import { findManifestEntry, type ModelManifestEntry } from '../models/modelManifest.js';
+import type { KnownModels } from '../models/modelManifest.node.js';
+import { describeModels, downloadModelsDir, downloadTargetPath, pullCommand, type ModelLocationOptions, type ModelStatus } from '../models/modelResolver.node.js';
+import { OllamaPullFailure, pullOllamaModel } from '../models/ollamaModelPull.node.js';
+import type { AppSettings } from './appSettings.node.js';
+
+/** What the model manager needs of the chat model (the agent core's LlmProviderManager). */
+export interface ChatModelControl {
+  readonly active: LlmProvider | undefined;
+  /** Resolves when startup loading has settled (warm or failed). */
+  start(): Promise<void>;
+  use(target: LlmModelTarget): Promise<LlmProvider>;
+}
+
+export interface ModelManagerOptions {
+  config: AgentConfig;
+  known: KnownModels;
+  llm: ChatModelControl;
+  settings: AppSettings;
+  emit(event: AgentEvent): void;
+  logger: AgentLogger;
+  env?: NodeJS.ProcessEnv;
+  /** Least time between two progress events of one pull (the first and the last are always sent). */
+  progressIntervalMs?: number;
+}
+
+interface RunningPull {
+  source: 'manifest' | 'ollama';
+  controller: AbortController;
+  receivedBytes: number;
+  totalBytes: number | null;
+  /** Settles (never rejects) when the pull has ended and its last event was sent. */
+  ended: Promise<void>;
+}
+
+type ProgressState = ModelProgressEvent['state'];
+
+/** How a pull ended; `then`: the chat model to make active when none is (first run). */
+type PullOutcome = { done: true; then: LlmModelTarget | undefined } | { done: false; cancelled?: boolean; message?: string };
+
+/** At most one progress event per interval, except state changes; the final event always goes out. */
+class ProgressReporter {
+  private lastSentAt = 0;
+  private lastState: ProgressState | undefined;
+  private bytesPerSecond = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly pull: RunningPull,
+    private readonly emit: (event: AgentEvent) => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  update(state: ProgressState, receivedBytes: number, totalBytes: number | null, bytesPerSecond: number): void {
+    this.pull.receivedBytes = receivedBytes;
+    this.pull.totalBytes = totalBytes;
+    this.bytesPerSecond = bytesPerSecond;
+    const now = performance.now();
+    if (state === this.lastState && now - this.lastSentAt < this.intervalMs) return;
+    this.send(state);
+  }
+
+  finish(state: 'done' | 'failed' | 'cancelled', message?: string): void {
+    if (state === 'done' && this.pull.totalBytes !== null) this.pull.receivedBytes = this.pull.totalBytes;
+    this.send(state, message);
+  }
+
+  private send(state: ProgressState, message?: string): void {
+    this.lastSentAt = performance.now();
+    this.lastState = state;
+    this.emit({
+      type: 'model-progress',
+      id: this.id,
+      receivedBytes: Math.max(0, Math.round(this.pull.receivedBytes)),
+      totalBytes: this.pull.totalBytes === null ? null : Math.max(0, Math.round(this.pull.totalBytes)),
+      bytesPerSecond: Math.max(0, this.bytesPerSecond),
+      state,
+      ...(message !== undefined && { message }),
+    });
+  }
+}
+
+/**
+ * The models panel's backend (models:list, pull, cancel, delete, use): the manifest's models and their state on disk,
+ * Ollama's installed models, downloads with throttled progress events (resumable and checksummed for manifest models,
+ * through /api/pull for Ollama), and switching the chat model at runtime. A pull that fails sends one `failed` progress
+ * event with one short sentence saying what to do; the command itself already answered `{started: true}`.
+ */
+export class ModelManager {
+  private readonly pulls = new Map<string, RunningPull>();
+  private readonly location: ModelLocationOptions;
+  private closed = false;
+
+  constructor(private readonly options: ModelManagerOptions) {
+    this.location = { manifest: options.known.manifest, ...(options.env && { env: options.env }) };
+  }
+
+  readonly handlers: CommandHandlers = {
+    'models:list': () => this.list(),
+    'models:pull': ({ id, source }) => (source === 'ollama' ? this.pullThroughOllama(id) : this.pull(id)),
+    'models:cancel': ({ id }) => this.cancel(id),
+    'models:delete': ({ id }) => this.delete(id),
+    'models:use': (args) => ('path' in args ? this.useFile(args.path) : this.useId(args.id)),
+  };
+
+  async list(): Promise<ModelCatalog> {
+    const { config, known } = this.options;
+    const statuses = describeModels(this.location).models;
+    const models: CatalogModel[] = [];
+    for (const status of statuses) {
+      const { entry } = status;
+      const fromUser = known.fromUserManifest.has(entry.id);
+      if (entry.testOnly && !fromUser) continue;
+      models.push(await this.catalogEntry(status, fromUser));
+    }
+    const activeFile = this.options.llm.active?.modelFile;
+    if (activeFile !== undefined && !statuses.some((status) => status.found && samePath(status.path, activeFile))) {
+      models.push({
+        id: path.basename(activeFile),
+        role: 'llm',
+        source: 'file',
+        description: 'A model file you chose.',
+        license: null,
+        sizeBytes: fileSize(activeFile),
+        state: 'active',
+        path: activeFile,
+        isDefault: false,
+        testOnly: false,
+      });
+    }
+    const probe = await probeOllama(config.llm.ollamaHost, config.llm.ollamaModel, config.llm.ollamaProbeTimeoutMs);
+    if (probe.reachable) {
+      const active = this.options.llm.active;
+      for (const name of probe.models) {
+        const running = this.pulls.get(name);
+        models.push({
+          id: name,
+          role: 'llm',
+          source: 'ollama',
+          description: 'Installed in Ollama.',
+          license: null,
+          sizeBytes: null,
+          state: running ? 'downloading' : active?.kind === 'ollama' && isSameOllamaModel(active.modelId, name) ? 'active' : 'ready',
+          ...(running && { receivedBytes: Math.round(running.receivedBytes) }),
+          isDefault: isSameOllamaModel(name, config.llm.ollamaModel),
+          testOnly: false,
+        });
+      }
+    }
+    for (const [id, running] of this.pulls) {
+      if (running.source !== 'ollama' || models.some((model) => model.source === 'ollama' && model.id === id)) continue;
+      models.push({
+        id,
+        role: 'llm',
+        source: 'ollama',
+        description: 'Being pulled by Ollama.',
+        license: null,
+        sizeBytes: running.totalBytes === null ? null : Math.round(running.totalBytes),
+        state: 'downloading',
+        receivedBytes: Math.round(running.receivedBytes),
+        isDefault: false,
+        testOnly: false,
+      });
+    }
+    return {
+      models,
+      ollama: { reachable: probe.reachable, host: config.llm.ollamaHost },
+      modelsDir: downloadModelsDir(this.location),
+    };
+  }
+
+  /** Starts (or resumes) downloading a manifest model; progress follows as model-progress events. */
+  async pull(id: string): Promise<{ started: boolean }> {
+    const entry = this.requireEntry(id);
+    this.refuseSecondPull(id);
+    const status = this.statusOf(entry);
+    if (status.found && status.sizeMatches !== false) {
+      // Already here (downloaded before, or copied by hand): nothing to fetch, but first run still makes it active.
+      this.options.emit({ type: 'model-progress', id, receivedBytes: entry.sizeBytes, totalBytes: entry.sizeBytes, bytesPerSecond: 0, state: 'done' });
+      void this.activateIfNoneActive(entry.role === 'llm' ? { kind: 'embedded', modelPath: status.path } : undefined);
+      return { started: false };
+    }
+    const destination = downloadTargetPath(entry, this.location);
+    this.startPull(id, 'manifest', async (pull, reporter) => {
+      const startedAt = performance.now();
+      try {
+        const result = await downloadModelFile({
+          url: entry.url,
+          destination,
+          sizeBytes: entry.sizeBytes,
+          sha256: entry.sha256,
+          ...(entry.sha1 !== undefined && { sha1: entry.sha1 }),
+          signal: pull.controller.signal,
+          onProgress: (progress) => reporter.update('downloading', progress.bytes, progress.total ?? entry.sizeBytes, progress.bytesPerSecond),
+          onVerifying: () => reporter.update('verifying', entry.sizeBytes, entry.sizeBytes, 0),
+          resumeCommand: pullCommand(entry.id),
+        });
+        this.options.logger.info(
+          { model: id, bytes: result.bytes, resumedFromBytes: result.resumedFromBytes, ms: Math.round(performance.now() - startedAt) },
+          'model downloaded',
+        );
+        return { done: true, then: entry.role === 'llm' ? { kind: 'embedded', modelPath: result.path } : undefined };
+      } catch (error) {
+        const shape = toErrorShape(error);
+        if (shape.code === 'CANCELLED') {
+          this.options.logger.info({ model: id, keptBytes: (error as DownloadFailure).keptBytes }, 'model download cancelled');
+          return { done: false, cancelled: true };
+        }
+        this.options.logger.warn({ model: id, code: shape.code, reason: shape.message }, 'model download failed');
+        return { done: false, message: downloadFailureSentence(entry, destination, error) };
+      }
+    });
+    return { started: true };
+  }
+
+  /** Pulls a model through Ollama's /api/pull, with the same progress events. */
+  async pullThroughOllama(model: string): Promise<{ started: boolean }> {
+    this.refuseSecondPull(model);
+    const host = this.options.config.llm.ollamaHost;
+    this.startPull(model, 'ollama', async (pull, reporter) => {
+      const startedAt = performance.now();
+      try {
+        await pullOllamaModel({
+          host,
+          model,
+          signal: pull.controller.signal,
+          onProgress: (progress) => {
+            const seconds = (performance.now() - startedAt) / 1000;
+            const state = /^verifying|^writing/.test(progress.status) ? 'verifying' : 'downloading';
+            reporter.update(state, progress.receivedBytes, progress.totalBytes, seconds > 0 ? progress.receivedBytes / seconds : 0);
+          },
+        });
+        this.options.logger.info({ model, ms: Math.round(performance.now() - startedAt) }, 'Ollama model pulled');
+        return { done: true, then: { kind: 'ollama', model } };
+      } catch (error) {
+        if (error instanceof OllamaPullFailure && error.kind === 'cancelled') return { done: false, cancelled: true };
+        const shape = toErrorShape(error);
+        this.options.logger.warn({ model, code: shape.code, reason: shape.message }, 'Ollama pull failed');
+        const message =
+          error instanceof OllamaPullFailure && error.kind === 'unreachable'
+            ? `Ollama is not reachable at ${host}: start Ollama, or choose a model file.`
+            : shape.message;
+        return { done: false, message };
+      }
+    });
+    return { started: true };
+  }
+
+  /** Stops a download; the partial file stays, so the next pull resumes from it. */
+  async cancel(id: string): Promise<{ cancelled: boolean }> {
+    const running = this.pulls.get(id);
+    if (!running) return { cancelled: false };
+    running.controller.abort();
+    await running.ended;
+    return { cancelled: true };
+  }
+
+  /** Deletes a downloaded model (and any partial download) from the models dir; never the model in use. */
+  async delete(id: string): Promise<{ deleted: boolean }> {
+    const entry = this.requireEntry(id);
+    const status = this.statusOf(entry);
+    if (status.found && this.isActive(entry, status)) {
+      throw new AgentError('MODEL_IN_USE', `${id} is the model in use now; choose another one before deleting it.`);
+    }
+    await this.cancel(id);
+    const destination = downloadTargetPath(entry, this.location);
+    let deleted = false;
+    for (const file of [destination, partialPath(destination), rejectedPath(destination)]) {
+      try {
+        await stat(file);
+        await rm(file, { force: true });
+        deleted = true;
+      } catch {
+        // Not there.
+      }
+    }
+    if (deleted) this.options.logger.info({ model: id }, 'model deleted');
+    return { deleted };
+  }
+
+  /** Makes a manifest model (chat or Whisper) or an Ollama model the active one, and saves the choice. */
+  async useId(id: string): Promise<{ role: 'llm' | 'stt-whisper' | 'vad'; model: string }> {
+    const entry = findManifestEntry(this.options.known.manifest, id);
+    if (entry) {
+      const status = this.statusOf(entry);
+      if (!status.found || status.sizeMatches === false) {
+        throw new AgentError('MODEL_MISSING', `${id} is not downloaded yet: download it, or copy ${path.basename(status.path)} to ${path.dirname(downloadTargetPath(entry, this.location))}.`);
+      }
+      if (entry.role === 'vad') throw new AgentError('INVALID_MESSAGE', `${id} finds speech in audio; there is no other to choose.`);
+      if (entry.role === 'stt-whisper') {
+        // The voice session loads its recogniser at start; the choice applies from the next start.
+        this.options.settings.update({ whisperModel: id });
+        return { role: 'stt-whisper', model: id };
+      }
+      const provider = await this.options.llm.use({ kind: 'embedded', modelPath: status.path });
+      this.saveChatChoice({ llmProvider: 'embedded', llmModel: id });
+      return { role: 'llm', model: provider.modelId };
+    }
+    const { config } = this.options;
+    const probe = await probeOllama(config.llm.ollamaHost, id, config.llm.ollamaProbeTimeoutMs);
+    if (probe.hasModel) {
+      const provider = await this.options.llm.use({ kind: 'ollama', model: id });
+      this.saveChatChoice({ llmProvider: 'ollama', ollamaModel: id });
+      return { role: 'llm', model: provider.modelId };
+    }
+    throw this.unknownModel(id, probe.reachable ? probe.models : []);
+  }
+
+  /** Makes a GGUF file the chat model; a file that is not a usable GGUF gets MODEL_MISSING or MODEL_CORRUPT. */
+  async useFile(file: string): Promise<{ role: 'llm'; model: string }> {
+    const modelPath = path.resolve(file);
+    const provider = await this.options.llm.use({ kind: 'embedded', modelPath });
+    this.saveChatChoice({ llmProvider: 'embedded', llmModel: modelPath });
+    return { role: 'llm', model: provider.modelId };
+  }
+
+  /** Stops every download (their partial files stay) and waits for them to end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = [...this.pulls.values()];
+    for (const pull of running) pull.controller.abort();
+    await Promise.all(running.map((pull) => pull.ended));
+  }
+
+  private startPull(
+    id: string,
+    source: RunningPull['source'],
+    transfer: (pull: RunningPull, reporter: ProgressReporter) => Promise<PullOutcome>,
+  ): void {
+    const pull: RunningPull = { source, controller: new AbortController(), receivedBytes: 0, totalBytes: null, ended: Promise.resolve() };
+    const reporter = new ProgressReporter(id, pull, this.options.emit, this.options.progressIntervalMs ?? 200);
+    this.pulls.set(id, pull);
+    pull.ended = (async () => {
+      const outcome: PullOutcome = await transfer(pull, reporter).catch((error: unknown) => ({ done: false, message: toErrorShape(error).message }));
+      // Off the list before the last event, so a models:list or a new pull right after it sees the pull as over.
+      this.pulls.delete(id);
+      if (outcome.done) {
+        reporter.finish('done');
+        if (!this.closed) await this.activateIfNoneActive(outcome.then);
+      } else if (outcome.cancelled) {
+        reporter.finish('cancelled');
+      } else {
+        reporter.finish('failed', outcome.message);
+      }
+    })();
+  }
+
+  /** First run: a chat model that arrives while none is loaded becomes the active one, so the chat works at once. */
+  private async activateIfNoneActive(target: LlmModelTarget | undefined): Promise<void> {
+    if (target === undefined) return;
+    await this.options.llm.start();
+    if (this.options.llm.active) return;
+    try {
+      await this.options.llm.use(target);
+    } catch (error) {
+      const shape = toErrorShape(error);
+      this.options.logger.error({ code: shape.code, reason: shape.message }, 'the downloaded model could not be loaded');
+      this.options.emit({ type: 'notice', level: 'warning', message: shape.message });
+    }
+  }
+
+  private saveChatChoice(patch: { llmProvider: 'embedded' | 'ollama'; llmModel?: string; ollamaModel?: string }): void {
+    try {
+      this.options.settings.update(patch);
+    } catch (error) {
+      // The model is in use now; only keeping the choice for the next start failed.
+      const shape = toErrorShape(error);
+      this.options.logger.warn({ code: shape.code, reason: shape.message }, 'could not save the chosen model');
+      this.options.emit({ type: 'notice', level: 'warning', message: shape.message });
+    }
+  }
+
+  private async catalogEntry(status: ModelStatus, fromUser: boolean): Promise<CatalogModel> {
+    const { entry } = status;
+    const running = this.pulls.get(entry.id);
+    const present = status.found && status.sizeMatches !== false;
+    const target = downloadTargetPath(entry, this.location);
+    const partialBytes = running ? undefined : fileSize(partialPath(target));
+    const state = running ? 'downloading' : !present ? 'missing' : this.isActive(entry, status) ? 'active' : 'ready';
+    const receivedBytes = running ? running.receivedBytes : state === 'missing' && partialBytes ? partialBytes : undefined;
+    return {
+      id: entry.id,
+      role: entry.role,
+      source: fromUser ? 'user-manifest' : 'manifest',
+      description: entry.description,
+      license: entry.license,
+      sizeBytes: entry.sizeBytes,
+      state,
+      ...(receivedBytes !== undefined && { receivedBytes: Math.round(receivedBytes) }),
+      path: present ? status.path : target,
+      isDefault: entry.default === true,
+      testOnly: entry.testOnly === true,
+    };
+  }
+
+  private isActive(entry: ModelManifestEntry, status: ModelStatus): boolean {
+    if (entry.role === 'llm') {
+      const activeFile = this.options.llm.active?.modelFile;
+      return activeFile !== undefined && samePath(activeFile, status.path);
+    }
+    if (entry.role === 'stt-whisper') {
+      const { config, settings } = this.options;
+      if (!config.voice.enabled) return false;
+      const effective = settings.view().effective;
+      if (effective.stt === 'sphinx') return false;
+      return effective.whisperModel === entry.id || (effective.whisperModel !== null && samePath(effective.whisperModel, status.path));
+    }
+    return status.found;
+  }
+
+  private statusOf(entry: ModelManifestEntry): ModelStatus {
+    const status = describeModels({ ...this.location, manifest: [entry] }).models[0];
+    if (!status) throw new AgentError('INTERNAL', `No status for ${entry.id}.`);
+    return status;
+  }
+
+  private requireEntry(id: string): ModelManifestEntry {
+    const entry = findManifestEntry(this.options.known.manifest, id);
+    if (!entry) throw this.unknownModel(id, []);
+    return entry;
+  }
+
+  private refuseSecondPull(id: string): void {
+    const running = this.pulls.get(id);
+    if (!running) return;
+    const percent = running.totalBytes ? ` (${Math.floor((running.receivedBytes / running.totalBytes) * 100)} %)` : '';
+    throw new AgentError('ALREADY_DOWNLOADING', `${id} is already downloading${percent}.`);
+  }
+
+  private unknownModel(id: string, ollamaModels: readonly string[]): AgentError {
+    const ids = this.options.known.manifest
+      .filter((entry) => !entry.testOnly || this.options.known.fromUserManifest.has(entry.id))
+      .map((entry) => entry.id)
+      .concat(ollamaModels);
+    return new AgentError('NOT_FOUND', `Unknown model "${id}". Known models: ${ids.join(', ')}.`);
+  }
+}
+
+/**
+ * One short sentence for a failed download: what went wrong, and what to do instead, naming the file and the folder
+ * to copy it to (offline), or "choose a model file" for a chat model. The full story is in the log.
+ */
+export function downloadFailureSentence(entry: ModelManifestEntry, destination: string, error: unknown): string {
+  const host = hostOf(entry.url);
+  const instead = `copy ${path.basename(destination)} to ${path.dirname(destination)}${entry.role === 'llm' ? ', or choose a model file' : ''}`;
+  if (error instanceof DownloadFailure) {
+    switch (error.kind) {
+      case 'unreachable':
+        return `No connection to ${host}: ${instead}.`;
+      case 'http-status':
+        return `${host} answered HTTP ${error.httpStatus ?? '?'} for ${entry.id}: ${instead}.`;
+      case 'timeout':
+      case 'interrupted': {
+        const percent = Math.floor((error.keptBytes / entry.sizeBytes) * 100);
+        return `The download from ${host} stopped at ${percent} % (Download resumes it): ${instead}.`;
+      }
+      default:
+        break;
+    }
+  }
+  if (toErrorShape(error).code === 'CHECKSUM_MISMATCH') {
+    return `The file from ${host} is not the expected ${entry.id} (checksum mismatch) and was set aside: download it again, or ${instead}.`;
+  }
+  return `The download of ${entry.id} failed: ${instead}.`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  return path.resolve(a) === path.resolve(b);
+}
+
+function fileSize(file: string): number | null {
+  try {
+    return statSync(file).size;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,255 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AgentEvent } from '../../src-shared/contract/index.js';
+import { silentLogger } from '../agent/agentLogger.js';
+import { createAgent, type Agent } from '../app/createAgent.node.js';
+import { tempDataDir } from '../testing/agentTestSupport.js';
+import { ScriptedLlm, scriptedLlmFactories } from '../testing/scriptedLlm.js';
+import { FRAME_SAMPLES, scriptedVoiceEngines, type ScriptedVoiceEngines } from '../testing/scriptedVoiceEngines.js';
+import { neverInterruptPolicy } from './turn/interruptionPolicy.js';
+import type { VoiceSession } from './voiceSession.node.js';
+
+/*
+ * Turn-taking with scripted fake engines (VAD, recogniser, voice, model): the real voice session and agent, with
+ * engines that do what each test says, when it says. Every wait is for an event, with a deadline.
+ */
+
+const ANSWER = ['The first sentence. ', 'The second ', 'sentence. ', 'The third sentence.'];
+/** Mic audio; the scripted VAD decides what is speech, not the samples. */
+const FRAME = new Int16Array(FRAME_SAMPLES).fill(1000);
+
+interface Harness {
+  agent: Agent;
+  voice: VoiceSession;
+  engines: ScriptedVoiceEngines;
+  llm: ScriptedLlm;
+  events: AgentEvent[];
+}
+
+let running: Agent | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+async function start(options: { transcripts: string[]; pauseAfter?: number; mode?: 'push-to-talk' | 'hands-free' }): Promise<Harness> {
+  const engines = scriptedVoiceEngines({ transcripts: options.transcripts });
+  const llm = new ScriptedLlm(ANSWER, options.pauseAfter);
+  const agent = createAgent({
+    config: { dataDir: tempDataDir(), llm: { provider: 'embedded' }, voice: { enabled: true, partialTranscriptMs: 0 } },
+    llmFactories: scriptedLlmFactories(llm),
+    voiceEngines: engines,
+    logger: silentLogger,
+  });
+  running = agent;
+  const events: AgentEvent[] = [];
+  agent.listen((event) => events.push(event));
+  await agent.whenReady();
+  const voice = agent.voice!;
+  await voice.whenLoaded();
+  await voice.configure({ mode: options.mode ?? 'hands-free', conversationId: null });
+  return { agent, voice, engines, llm, events };
+}
+
+async function push(voice: VoiceSession, frames: number): Promise<void> {
+  for (let i = 0; i < frames; i++) await voice.pushFrame(FRAME);
+}
+
+/** A whole utterance, hands-free: speech starts at the next frame and ends `frames` later. */
+async function say(h: Harness, frames = 10): Promise<void> {
+  await push(h.voice, h.engines.vad.utterance({ frames }));
+}
+
+/** The first event that matches, once it has arrived. */
+function arrival<T extends AgentEvent['type']>(
+  events: readonly AgentEvent[],
+  type: T,
+  matches: (event: Extract<AgentEvent, { type: T }>) => boolean = () => true,
+): Promise<Extract<AgentEvent, { type: T }>> {
+  return vi.waitFor(
+    () => {
+      const found = events.find((e): e is Extract<AgentEvent, { type: T }> => e.type === type && matches(e as Extract<AgentEvent, { type: T }>));
+      if (!found) throw new Error(`No ${type} event yet.`);
+      return found;
+    },
+    { timeout: 5_000, interval: 1 },
+  );
+}
+
+function ofType<T extends AgentEvent['type']>(events: readonly AgentEvent[], type: T): Array<Extract<AgentEvent, { type: T }>> {
+  return events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
+}
+
+async function storedAnswer(h: Harness, conversationId: string) {
+  return (await h.agent.call('conversations:messages', { id: conversationId })).at(-1);
+}
+
+describe('turn-taking with scripted engines', () => {
+  it('utterances are transcribed one at a time and answered in the order they were spoken', async () => {
+    const h = await start({ transcripts: ['first question', 'second question', 'third question'] });
+    h.engines.transcriber.gate.close();
+    await say(h);
+    await say(h);
+    await say(h);
+    // Three utterances heard; only the first is being transcribed.
+    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(1), { timeout: 5_000, interval: 1 });
+    expect(h.engines.transcriber.heard).toHaveLength(1);
+    h.engines.transcriber.gate.open();
+    expect(await h.voice.endOfInput()).toEqual({ utterances: 3 });
+    await vi.waitFor(() => expect(ofType(h.events, 'done')).toHaveLength(3), { timeout: 5_000, interval: 1 });
+    expect(ofType(h.events, 'transcript').map((e) => e.text)).toEqual(['first question', 'second question', 'third question']);
+    expect(ofType(h.events, 'turn-started').map((e) => e.question)).toEqual(['first question', 'second question', 'third question']);
+    expect(ofType(h.events, 'done').at(-1)).toMatchObject({ interrupted: false, text: ANSWER.join('') });
+  });
+
+  it('speaking while the answer is being thought out stops generation; the answer is kept, marked interrupted', async () => {
+    const h = await start({ transcripts: ['what is the weather', 'never mind'] });
+    h.llm.thinking.close();
+    await say(h);
+    const started = await arrival(h.events, 'turn-started');
+    await vi.waitFor(() => expect(h.llm.thinking.waiters).toBe(1), { timeout: 5_000, interval: 1 });
+    expect(h.voice.getStatus().state).toBe('thinking');
+
+    // The user starts speaking again: speech start is enough, before the utterance ends.
+    await push(h.voice, h.engines.vad.utterance({ after: 1, frames: 1_000 }) - 1_000);
+    expect(ofType(h.events, 'speech-stop')).toEqual([{ type: 'speech-stop', turnId: started.turnId, reason: 'barge-in' }]);
+    expect(h.llm.generations[0]!.signal.aborted).toBe(true);
+    const done = await arrival(h.events, 'done', (e) => e.turnId === started.turnId);
+    expect(done).toMatchObject({ interrupted: true, text: '' });
+    expect(ofType(h.events, 'token')).toHaveLength(0);
+    expect(await storedAnswer(h, started.conversationId)).toMatchObject({ role: 'assistant', status: 'interrupted' });
+    expect(h.voice.getStatus().state).toBe('listening');
+  });
+
+  it('speaking while the answer is spoken stops playback and generation; nothing more is spoken', async () => {
+    const h = await start({ transcripts: ['tell me a story', 'stop'], pauseAfter: 2 });
+    h.llm.paused.close();
+    await say(h);
+    const started = await arrival(h.events, 'turn-started');
+    await arrival(h.events, 'speech-audio', (e) => e.turnId === started.turnId);
+    expect(h.voice.getStatus().state).toBe('speaking');
+
+    await push(h.voice, h.engines.vad.utterance({ after: 1, frames: 1_000 }) - 1_000);
+    const stops = ofType(h.events, 'speech-stop');
+    expect(stops).toEqual([{ type: 'speech-stop', turnId: started.turnId, reason: 'barge-in' }]);
+    expect(h.llm.generations[0]!.signal.aborted).toBe(true);
+    const done = await arrival(h.events, 'done', (e) => e.turnId === started.turnId);
+    expect(done).toMatchObject({ interrupted: true });
+    expect(h.engines.synthesizer.spoken).toEqual(['The first sentence.']);
+    const stopIndex = h.events.indexOf(stops[0]!);
+    expect(h.events.slice(stopIndex).filter((e) => e.type === 'speech-audio' || e.type === 'speech-sentence')).toHaveLength(0);
+    expect(await storedAnswer(h, started.conversationId)).toMatchObject({ role: 'assistant', status: 'interrupted' });
+  });
+
+  it('a new question interrupts the answer to the previous one, and is answered', async () => {
+    const h = await start({ transcripts: ['first question', 'second question'], pauseAfter: 2 });
+    h.llm.paused.close();
+    h.engines.transcriber.gate.close();
+    await say(h);
+    // The second question starts while the first is still being transcribed: that interrupts nothing.
+    const rest = h.engines.vad.utterance({ after: 1, frames: 10 });
+    await push(h.voice, 2);
+    expect(ofType(h.events, 'speech-stop')).toHaveLength(0);
+    h.engines.transcriber.gate.open();
+    const first = await arrival(h.events, 'turn-started');
+    await arrival(h.events, 'speech-audio', (e) => e.turnId === first.turnId);
+    expect(ofType(h.events, 'speech-stop')).toHaveLength(0);
+
+    // It ends while the first answer is being spoken: the next question interrupts it.
+    await push(h.voice, rest - 2);
+    const stop = await arrival(h.events, 'speech-stop');
+    expect(stop).toMatchObject({ turnId: first.turnId, reason: 'barge-in' });
+    expect(await arrival(h.events, 'done', (e) => e.turnId === first.turnId)).toMatchObject({ interrupted: true });
+    const second = await arrival(h.events, 'turn-started', (e) => e.turnId !== first.turnId);
+    expect(second.question).toBe('second question');
+    h.llm.paused.open();
+    expect(await arrival(h.events, 'done', (e) => e.turnId === second.turnId)).toMatchObject({ interrupted: false });
+  });
+
+  it('silence or noise starts no turn, and an utterance without words is not answered', async () => {
+    const h = await start({ transcripts: [''] });
+    await push(h.voice, 100);
+    expect(await h.voice.endOfInput()).toEqual({ utterances: 0 });
+    expect(h.engines.transcriber.heard).toHaveLength(0);
+
+    await say(h);
+    expect(await h.voice.endOfInput()).toEqual({ utterances: 1 });
+    expect(ofType(h.events, 'transcript')).toMatchObject([{ final: true, text: '' }]);
+    expect(ofType(h.events, 'turn-started')).toHaveLength(0);
+    expect(h.llm.generations).toHaveLength(0);
+    expect(await h.agent.call('conversations:list')).toHaveLength(0);
+    expect(h.voice.getStatus().state).toBe('idle');
+  });
+
+  it('push-to-talk: pressing the key while the answer is spoken is a barge-in, and the next question is heard', async () => {
+    const h = await start({ transcripts: ['tell me a story', 'what time is it'], pauseAfter: 2, mode: 'push-to-talk' });
+    h.llm.paused.close();
+    h.voice.ptt(true);
+    await push(h.voice, 20);
+    h.voice.ptt(false);
+    const first = await arrival(h.events, 'turn-started');
+    await arrival(h.events, 'speech-audio', (e) => e.turnId === first.turnId);
+
+    expect(h.voice.ptt(true)).toBe('listening');
+    expect(ofType(h.events, 'speech-stop')).toEqual([{ type: 'speech-stop', turnId: first.turnId, reason: 'barge-in' }]);
+    expect(h.llm.generations[0]!.signal.aborted).toBe(true);
+    expect(await arrival(h.events, 'done', (e) => e.turnId === first.turnId)).toMatchObject({ interrupted: true });
+    await push(h.voice, 20);
+    h.voice.ptt(false);
+    const second = await arrival(h.events, 'turn-started', (e) => e.turnId !== first.turnId);
+    expect(second.question).toBe('what time is it');
+  });
+
+  it('with a never-interrupt policy, speaking over the answer stops nothing: the next question is answered after it', async () => {
+    const h = await start({ transcripts: ['tell me a story', 'and another one'], pauseAfter: 2 });
+    h.voice.useInterruptionPolicy(neverInterruptPolicy);
+    h.llm.paused.close();
+    await say(h);
+    const first = await arrival(h.events, 'turn-started');
+    await arrival(h.events, 'speech-audio', (e) => e.turnId === first.turnId);
+
+    await say(h);
+    expect(ofType(h.events, 'speech-stop')).toHaveLength(0);
+    expect(h.llm.generations[0]!.signal.aborted).toBe(false);
+    expect(ofType(h.events, 'turn-started')).toHaveLength(1);
+
+    h.llm.paused.open();
+    expect(await h.voice.endOfInput()).toEqual({ utterances: 2 });
+    const firstDone = await arrival(h.events, 'done', (e) => e.turnId === first.turnId);
+    expect(firstDone).toMatchObject({ interrupted: false });
+    const second = await arrival(h.events, 'turn-started', (e) => e.turnId !== first.turnId);
+    expect(second.question).toBe('and another one');
+    await arrival(h.events, 'done', (e) => e.turnId === second.turnId);
+    // The whole first answer was spoken before the second question was taken up.
+    const firstSpoken = ofType(h.events, 'speech-audio').filter((e) => e.turnId === first.turnId);
+    expect(firstSpoken.map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect(h.events.indexOf(firstSpoken.at(-1)!)).toBeLessThan(h.events.indexOf(second));
+  });
+
+  it('voice stages are on the turn timeline from the end of speech: stt (with its wait in the queue) and tts until the first audio', async () => {
+    const h = await start({ transcripts: ['first question', 'second question'] });
+    // Both questions are answered in full, so both turns have their waterfall.
+    h.voice.useInterruptionPolicy(neverInterruptPolicy);
+    h.engines.transcriber.gate.close();
+    await say(h);
+    await say(h);
+    const secondEndedBy = performance.now();
+    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(1), { timeout: 5_000, interval: 1 });
+    const releasedAt = performance.now();
+    h.engines.transcriber.gate.open();
+    const timings = await arrival(h.events, 'voice-timings');
+    const stages = ofType(h.events, 'stage').filter((e) => e.turnId === timings.turnId);
+    const at = (name: string, phase: 'start' | 'end') => stages.find((e) => e.name === name && e.phase === phase)?.t;
+    expect(stages.map((e) => `${e.name}:${e.phase}`)).toEqual(expect.arrayContaining(['stt:start', 'stt:end', 'tts:start', 'tts:end']));
+    expect(at('tts', 'start')).toBeGreaterThanOrEqual(at('first-sentence', 'end')!);
+    expect(timings.waterfall).toEqual({
+      transcriptMs: at('stt', 'end'),
+      firstTokenMs: at('first-token', 'end'),
+      firstSentenceMs: at('first-sentence', 'end'),
+      firstAudioMs: at('tts', 'end'),
+    });
+    // The second utterance waited behind the first: its stages count from its own end of speech, wait included.
+    const second = await arrival(h.events, 'turn-started', (e) => e.turnId !== timings.turnId);
+    const secondStt = await arrival(h.events, 'stage', (e) => e.turnId === second.turnId && e.name === 'stt' && e.phase === 'start');
+    expect(secondStt.t).toBeGreaterThanOrEqual(releasedAt - secondEndedBy - 0.1);
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { AgentError, type AgentEvent, type CatalogModel, type ModelCatalog } from '../../src-shared/contract/index.js';
+import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+import { createModelsStore } from './modelsStore.dom.js';
+
+const chatModel = (overrides: Partial<CatalogModel> = {}): CatalogModel => ({
+  id: 'tiny-chat',
+  role: 'llm',
+  source: 'user-manifest',
+  description: 'Tiny chat model',
+  license: 'MIT',
+  sizeBytes: 1000,
+  state: 'missing',
+  isDefault: true,
+  testOnly: false,
+  ...overrides,
+});
+
+/** A fake host: `models:list` answers with the current catalog; other commands run the test's handler. */
+function fakeHost(handle: (command: string, args: unknown) => unknown = () => ({})) {
+  const listeners = new Set<(event: AgentEvent) => void>();
+  const connectionListeners = new Set<(state: ConnectionState) => void>();
+  const calls: Array<{ command: string; args: unknown }> = [];
+  let catalog: ModelCatalog = { models: [chatModel()], ollama: { reachable: false, host: 'http://127.0.0.1:11434' }, modelsDir: '/models' };
+  const client = {
+    connectionState: 'open',
+    onConnectionChange(listener: (state: ConnectionState) => void) {
+      connectionListeners.add(listener);
+      return () => connectionListeners.delete(listener);
+    },
+    close: () => undefined,
+    listen(listener: (event: AgentEvent) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async call(command: string, args: unknown) {
+      calls.push({ command, args });
+      if (command === 'models:list') return structuredClone(catalog);
+      return handle(command, args);
+    },
+  } as unknown as HostAgentClient;
+  return {
+    client,
+    calls: (command: string) => calls.filter((call) => call.command === command),
+    setModel: (overrides: Partial<CatalogModel>) => {
+      catalog = { ...catalog, models: [chatModel(overrides)] };
+    },
+    emit: (event: AgentEvent) => listeners.forEach((listener) => listener(event)),
+    connection: (state: ConnectionState) => connectionListeners.forEach((listener) => listener(state)),
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+const progress = (state: 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled', extra: { message?: string; receivedBytes?: number } = {}) =>
+  ({ type: 'model-progress', id: 'tiny-chat', receivedBytes: extra.receivedBytes ?? 0, totalBytes: 1000, bytesPerSecond: 100, state, ...(extra.message && { message: extra.message }) }) as const;
+
+describe('the models store', () => {
+  it('keeps one message for a failed pull, whether the call, the event or both said so', async () => {
+    const host = fakeHost((command) => {
+      if (command === 'models:pull') throw new AgentError('DOWNLOAD_FAILED', 'Could not reach the server.');
+      return {};
+    });
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    await settle();
+
+    const pulling = store.getState().pull('tiny-chat', { origin: 'first-run' });
+    expect(store.getState().progress['tiny-chat']?.state).toBe('downloading');
+    host.emit(progress('failed', { message: 'Offline: copy tiny.gguf to /models/llm, or choose a model file.' }));
+    await pulling;
+
+    expect(store.getState().failures).toEqual({
+      'tiny-chat': { message: 'Offline: copy tiny.gguf to /models/llm, or choose a model file.', origin: 'first-run' },
+    });
+    expect(store.getState().progress).toEqual({});
+    expect(host.calls('models:use')).toHaveLength(0);
+
+    // Retrying clears the message at once.
+    void store.getState().pull('tiny-chat', { origin: 'first-run' });
+    expect(store.getState().failures).toEqual({});
+  });
+
+  it('shows progress as it comes and reloads the catalog when a download ends, so its state follows the agent', async () => {
+    const host = fakeHost((command) => (command === 'models:pull' ? { started: true } : {}));
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    await store.getState().pull('tiny-chat', { origin: 'first-run' });
+    host.emit(progress('downloading', { receivedBytes: 500 }));
+    expect(store.getState().progress['tiny-chat']?.receivedBytes).toBe(500);
+
+    host.setModel({ state: 'active' });
+    host.emit(progress('done', { receivedBytes: 1000 }));
+    await settle();
+    expect(store.getState().progress).toEqual({});
+    expect(store.getState().catalog?.models[0]?.state).toBe('active');
+    // The agent makes a first-run download active itself: the UI never loads it a second time.
+    expect(host.calls('models:use')).toHaveLength(0);
+  });
+
+  it('drops the bar at once when there was nothing to download', async () => {
+    const host = fakeHost((command) => (command === 'models:pull' ? { started: false } : {}));
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    await store.getState().pull('tiny-chat', { origin: 'panel' });
+    expect(store.getState().progress).toEqual({});
+    expect(store.getState().pending).toEqual({});
+  });
+
+  it('forgets progress seen before a dropped connection: after a host restart the catalog is the truth', async () => {
+    const host = fakeHost(() => ({ started: true }));
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    await store.getState().pull('tiny-chat', { origin: 'panel' });
+    host.emit(progress('downloading', { receivedBytes: 400 }));
+    host.connection('closed');
+    host.setModel({ state: 'missing', receivedBytes: 400 });
+    host.connection('open');
+    await settle();
+    expect(store.getState().progress).toEqual({});
+    expect(store.getState().catalog?.models[0]).toMatchObject({ state: 'missing', receivedBytes: 400 });
+  });
+
+  it('keeps the first-run card engaged until the chat model is warm', async () => {
+    const host = fakeHost();
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    store.getState().engageFirstRun();
+    host.emit({ type: 'status', status: { llm: { state: 'loading', provider: 'embedded', model: 'tiny-chat' } } });
+    expect(store.getState().firstRunEngaged).toBe(true);
+    host.emit({ type: 'status', status: { llm: { state: 'warm', provider: 'embedded', model: 'tiny-chat' } } });
+    expect(store.getState().firstRunEngaged).toBe(false);
+  });
+});

@@ -1,0 +1,118 @@
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { AgentEvent, CommandResult } from '../../src-shared/contract/index.js';
+import type { HostAgentClient } from '../transport/hostConnection.js';
+
+export type TurnStatsResult = CommandResult<'stats:get'>;
+
+export interface StatsState {
+  open: boolean;
+  /** The last `stats:get` answer; null until the panel was first opened. */
+  stats: TurnStatsResult | null;
+  loading: boolean;
+  error: string | null;
+
+  /** Refreshes the open panel after every turn (and after a turn's late stages, e.g. a voice answer's first audio). */
+  start(): () => void;
+  toggle(): void;
+  close(): void;
+  refresh(): Promise<void>;
+}
+
+export type StatsStore = StoreApi<StatsState>;
+
+/** How many ended turns are remembered, to notice their late stages. */
+const REMEMBERED_TURNS = 20;
+
+/**
+ * The performance panel's data: per-stage percentiles and the last turn's stages from `stats:get`. Asked for only
+ * while the panel is open: when it opens, after each `done`, and when a turn that is done still reports a stage.
+ */
+export function createStatsStore(client: HostAgentClient): StatsStore {
+  return createStore<StatsState>()((set, get) => {
+    let request = 0;
+    /** A refresh is running; `again` asks for one more after it, so bursts of events cost at most two calls. */
+    let running: Promise<void> | undefined;
+    let again = false;
+    const endedTurns: string[] = [];
+
+    async function load(): Promise<void> {
+      const id = ++request;
+      set({ loading: true });
+      try {
+        const stats = await client.call('stats:get');
+        if (id === request) set({ stats, error: null });
+      } catch (error) {
+        if (id === request) set({ error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        if (id === request) set({ loading: false });
+      }
+    }
+
+    function onEvent(event: AgentEvent): void {
+      if (event.type === 'done') {
+        endedTurns.push(event.turnId);
+        if (endedTurns.length > REMEMBERED_TURNS) endedTurns.shift();
+        void get().refresh();
+      } else if (event.type === 'stage' && event.phase === 'end' && endedTurns.includes(event.turnId)) {
+        void get().refresh();
+      }
+    }
+
+    return {
+      open: false,
+      stats: null,
+      loading: false,
+      error: null,
+
+      start() {
+        const unlistenEvents = client.listen(onEvent);
+        const unlistenConnection = client.onConnectionChange((connection) => {
+          if (connection === 'open') void get().refresh();
+        });
+        return () => {
+          unlistenEvents();
+          unlistenConnection();
+        };
+      },
+
+      toggle() {
+        if (get().open) get().close();
+        else {
+          set({ open: true });
+          void get().refresh();
+        }
+      },
+
+      close() {
+        set({ open: false });
+      },
+
+      async refresh() {
+        if (!get().open) return;
+        if (running) {
+          again = true;
+          return running;
+        }
+        running = (async () => {
+          do {
+            again = false;
+            await load();
+          } while (again && get().open);
+        })().finally(() => {
+          running = undefined;
+        });
+        return running;
+      },
+    };
+  });
+}
+
+export const StatsStoreContext = createContext<StatsStore | null>(null);
+
+export function useStats<T>(selector: (state: StatsState) => T): T {
+  const store = useContext(StatsStoreContext);
+  if (!store) throw new Error('useStats must be used inside <StatsStoreContext.Provider>.');
+  return useStore(store, selector);
+}

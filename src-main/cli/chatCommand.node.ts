@@ -1,9 +1,9 @@
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { createAgent } from '../app/createAgent.node.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { readEnvSettings, readFlagSettings, settingFlagOptions, settingsToOverrides, type FlagSettingName } from '../agent/agentSettings.node.js';
+import { parseCommandLine } from './commandLine.node.js';
 import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
 
 export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
@@ -44,22 +44,9 @@ export function agentConfigFromFlags(
 
 /** `assistant chat`: one question, or an interactive chat. Returns the exit code. */
 export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { ...agentOptionSpec, json: { type: 'boolean' }, conversation: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${CHAT_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, { ...agentOptionSpec, json: { type: 'boolean' }, conversation: { type: 'string' } }, CHAT_USAGE, io);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(CHAT_USAGE);
-    return 0;
-  }
   const json = values.json === true;
   let config: AgentConfigOverrides;
   try {

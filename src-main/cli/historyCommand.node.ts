@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { toErrorShape, type ChatMessage } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { ConversationStore } from '../agent/memory/conversationStore.node.js';
 import { openSqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
 import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
+import { parseCommandLine } from './commandLine.node.js';
 
 const USAGE = `Usage: assistant history [<conversation id>] [--json] [--data-dir <dir>]
 
@@ -18,22 +18,9 @@ const STATUS_NOTE: Partial<Record<ChatMessage['status'], string>> = {
 };
 
 export async function runHistoryCommand(args: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, { json: { type: 'boolean' }, 'data-dir': { type: 'string' } }, USAGE, io);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
   if (positionals.length > 1) {
     io.stderr.write(USAGE);
     return 2;

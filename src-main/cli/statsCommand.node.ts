@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { toErrorShape, type StageStats } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { ConversationStore } from '../agent/memory/conversationStore.node.js';
 import { openSqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
 import { turnStatsFrom } from '../agent/metrics/stageStats.js';
+import { parseCommandLine } from './commandLine.node.js';
 import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
 
 const USAGE = `Usage: assistant stats [--json] [--recent <n>] [--data-dir <dir>]
@@ -13,21 +13,9 @@ the last <n> turns (default 100). Loads no model.
 `;
 
 export async function runStatsCommand(args: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { json: { type: 'boolean' }, recent: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, { json: { type: 'boolean' }, recent: { type: 'string' }, 'data-dir': { type: 'string' } }, USAGE, io, false);
+  if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
   const recent = values.recent === undefined ? 100 : Number(values.recent);
   if (!Number.isInteger(recent) || recent <= 0) {
     io.stderr.write(`--recent must be a positive integer, got "${values.recent}"\n`);

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { MIC_SAMPLE_RATE, toErrorShape, type AgentEvent, type DoneEvent, type VoiceWaterfall } from '../../src-shared/contract/index.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { settingFlagOptions } from '../agent/agentSettings.node.js';
 import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
+import { parseCommandLine } from './commandLine.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 import { createAgent, type Agent } from '../app/createAgent.node.js';
 import { encodeWav16 } from '../voice/audio/wavCodec.node.js';
@@ -134,29 +134,20 @@ export async function runVoiceFileTurn(
 }
 
 export async function runVoiceCommand(args: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...agentOptionSpec,
-        ...settingFlagOptions(['stt']),
-        json: { type: 'boolean' },
-        output: { type: 'string', short: 'o' },
-        voice: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(
+    args,
+    {
+      ...agentOptionSpec,
+      ...settingFlagOptions(['stt']),
+      json: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      voice: { type: 'string' },
+    },
+    USAGE,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
   const file = positionals[0];
   if (!file || positionals.length > 1) {
     io.stderr.write(USAGE);

@@ -22,6 +22,8 @@ export interface CacheKeyParts {
    * every conversation, so it only matches an answer given after the same history. No history: `[]`.
    */
   history: ReadonlyArray<{ role: string; text: string }>;
+  /** The answer's token limit: an answer written under a smaller limit is not the answer to a larger one. */
+  maxAnswerTokens?: number;
 }
 
 /** sha256 over the history the model sees, in order; the same for every conversation without history. */
@@ -39,6 +41,7 @@ export function responseCacheKey(parts: CacheKeyParts): string {
     normalizeQuestion(parts.question),
     [...(parts.contextIds ?? [])].sort(),
     historyFingerprint(parts.history),
+    parts.maxAnswerTokens ?? null,
   ]);
   return createHash('sha256').update(material).digest('hex');
 }

@@ -37,6 +37,10 @@ describe('response cache key', () => {
     const swapped = cats.map((m) => ({ ...m, role: m.role === 'user' ? 'assistant' : 'user' }));
     expect(responseCacheKey({ ...why, history: swapped })).not.toBe(responseCacheKey({ ...why, history: cats }));
   });
+  it('changes with the answer-token limit, so an answer cut short by a small limit never answers a larger one', () => {
+    expect(responseCacheKey({ ...base, maxAnswerTokens: 20 })).not.toBe(responseCacheKey({ ...base, maxAnswerTokens: 512 }));
+    expect(responseCacheKey({ ...base, maxAnswerTokens: 512 })).toBe(responseCacheKey({ ...base, maxAnswerTokens: 512 }));
+  });
   it('two messages cannot be merged into one to collide (each message is hashed with its boundaries)', () => {
     const split = [{ role: 'user', text: 'a' }, { role: 'user', text: 'b' }];
     const joined = [{ role: 'user', text: 'a","user","b' }];

@@ -72,6 +72,8 @@ interface QueuedTurn {
   previous: Promise<void> | undefined;
   /** Prepare is over and the answer stream has begun. */
   answering?: boolean;
+  /** The turn started its conversation (a first question). */
+  createdConversation: boolean;
 }
 
 const TITLE_CHARS = 60;
@@ -121,7 +123,16 @@ export class ChatTurnRunner {
     // sees that answer in its history and the stored messages stay paired.
     const previous = this.conversationTails.get(conversationId);
     const cancellation = new AbortController();
-    const queued: QueuedTurn = { turnId, conversationId, answerId, question, timeline, earlierStages: request.earlierStages ?? [], previous };
+    const queued: QueuedTurn = {
+      turnId,
+      conversationId,
+      answerId,
+      question,
+      timeline,
+      earlierStages: request.earlierStages ?? [],
+      previous,
+      createdConversation: request.conversationId === undefined,
+    };
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
       setImmediate(() => {
@@ -307,15 +318,21 @@ export class ChatTurnRunner {
       }
     });
     const plan = Promise.all([provider, history, context]).then(([p, h, c]) => ({ provider: p, plan: this.plan(p, turn.question, h, c) }));
-    const cachedAnswer = run({
-      name: 'cache',
-      timeoutMs: steps.cacheTimeoutMs,
-      required: false,
-      run: async () => {
-        const ready = await plan;
-        return cache.get(this.cacheKey(ready.provider, ready.plan));
-      },
-    }).then((outcome) => (outcome.ok ? outcome.value : undefined));
+    // The lookup starts once the plan is known (its key is the plan): its time and timeout are its own, not the
+    // model's loading time.
+    const cachedAnswer = plan
+      .then((ready) =>
+        run({
+          name: 'cache',
+          timeoutMs: steps.cacheTimeoutMs,
+          required: false,
+          run: async () => cache.get(this.cacheKey(ready.provider, ready.plan)),
+        }),
+      )
+      .then(
+        (outcome) => this.optional(turn, outcome),
+        () => undefined,
+      );
     // Each is awaited by run(), some only on some paths; none may reject unobserved.
     for (const pending of [history, context, verdicts, plan]) pending.catch(() => undefined);
     const settled = Promise.allSettled([provider, history, context, verdicts, cachedAnswer]).then(() => undefined);
@@ -344,6 +361,7 @@ export class ChatTurnRunner {
       question: plan.question,
       contextIds: plan.contextIds,
       history: plan.history,
+      maxAnswerTokens: plan.maxAnswerTokens,
     });
   }
 
@@ -368,7 +386,8 @@ export class ChatTurnRunner {
     generation.completed
       .then(
         (result) => {
-          // Only complete answers are worth replaying; `text` is the checked answer.
+          // Only answers that ran to their end are worth replaying; `text` is the checked answer. One that reached
+          // the answer-token limit is replayed only for the same limit (the limit is part of the key).
           if (result.aborted || result.text.trim() === '') return;
           try {
             cache.set(key, result.text);
@@ -395,8 +414,14 @@ export class ChatTurnRunner {
   private fail(turn: QueuedTurn, error: unknown): void {
     const shape = toErrorShape(error);
     const { store, logger, emit } = this.deps;
-    if (!turn.answering || shape.code === 'INPUT_REJECTED') store.deleteTurn(turn.turnId);
-    else {
+    if (!turn.answering || shape.code === 'INPUT_REJECTED') {
+      store.deleteTurn(turn.turnId);
+      // A first question refused while preparing leaves no empty conversation behind either.
+      if (turn.createdConversation && store.listMessages(turn.conversationId).length === 0) {
+        store.deleteConversation(turn.conversationId);
+        emit({ type: 'conversations-changed' });
+      }
+    } else {
       const shown = store.listMessages(turn.conversationId).find((m) => m.turnId === turn.turnId && m.role === 'assistant')?.text ?? '';
       store.updateMessage(turn.answerId, shown, 'interrupted');
     }

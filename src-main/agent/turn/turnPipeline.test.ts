@@ -126,6 +126,8 @@ describe('the turn pipeline on real node-llama-cpp (stories260K), with test prep
     expect(await untilEnded(harness, turnId)).toMatchObject({ type: 'error', code: 'INPUT_REJECTED', message: 'Test check: not allowed.' });
     expect(ofTurn(harness, turnId, 'token')).toHaveLength(0);
     expect(await harness.agent.call('conversations:messages', { id: conversationId })).toEqual([]);
+    // The question started a conversation: that is gone too, not left empty in the list.
+    expect((await harness.agent.call('conversations:list')).map((c) => c.id)).not.toContain(conversationId);
   });
 
   it('an optional step that times out is left out with a notice; a required one that fails ends the turn with its error', async () => {
@@ -176,5 +178,45 @@ describe('the turn pipeline on real node-llama-cpp (stories260K), with test prep
     } else {
       console.log('skipped the stored-text half: stories260K wrote no pronoun this time');
     }
+  });
+
+  it('a new process whose model takes longer to load than the cache timeout still answers from the persisted cache', async () => {
+    const dataDir = tempDataDir();
+    const config: AgentConfigOverrides = {
+      dataDir,
+      maxAnswerTokens: 40,
+      voice: { enabled: false },
+      llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
+      prepare: { cacheTimeoutMs: 100 },
+    };
+    const first = createAgent({ config });
+    const firstTurn = await first.call('chat:send', { text: 'Once upon a time a slow snail' });
+    const answered = new Promise<AgentEvent>((resolve) => first.listen((e) => e.type === 'done' && e.turnId === firstTurn.turnId && resolve(e)));
+    await answered;
+    await first.close();
+
+    // The restarted app: its model loads 300 ms slower than the cache step's 100 ms timeout (a big model's load).
+    const factories = embeddedFactoriesAround(config, (request, generate) => generate(request));
+    const slow = createAgent({
+      config,
+      llmFactories: {
+        ...factories,
+        createEmbedded: () => {
+          const provider = factories.createEmbedded();
+          const load = provider.load.bind(provider);
+          provider.load = async () => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            await load();
+          };
+          return provider;
+        },
+      },
+    });
+    harness = { agent: slow, events: [], generateCalls: 0 };
+    slow.listen((event) => harness!.events.push(event));
+    // Asked at once, while the model is still loading.
+    const { turnId } = await slow.call('chat:send', { text: 'Once upon a time a slow snail' });
+    expect(await untilEnded(harness, turnId)).toMatchObject({ type: 'done', cached: true });
+    expect(harness.events.some((e) => e.type === 'notice')).toBe(false);
   });
 });

@@ -67,10 +67,15 @@ async function setMode(page: Page, mode: 'push-to-talk' | 'hands-free'): Promise
 async function waitForEndOfUtterance(page: Page): Promise<void> {
   await page.evaluate(
     () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         const meter = document.querySelector<HTMLElement>('[data-testid="mic-level"]')!;
         let heardSpeech = false;
         let quietSince = 0;
+        // A deadline, so a stalled fake microphone fails the test with a reason instead of hanging it.
+        const deadline = setTimeout(() => {
+          clearInterval(poll);
+          reject(new Error(`the fake microphone's utterance did not end within 30 s (heard speech: ${heardSpeech})`));
+        }, 30_000);
         const poll = setInterval(() => {
           const level = Number(meter.dataset.level);
           if (level > 0.01) {
@@ -80,6 +85,7 @@ async function waitForEndOfUtterance(page: Page): Promise<void> {
             quietSince ||= performance.now();
             if (performance.now() - quietSince > 300) {
               clearInterval(poll);
+              clearTimeout(deadline);
               resolve();
             }
           }
@@ -253,7 +259,8 @@ describe('barge-in: pressing push-to-talk while the assistant speaks', () => {
             () => {
               const pressedAt = performance.now();
               const poll = setInterval(() => {
-                if ((window as unknown as AudioWindow).__assistantAudio.playing) return;
+                // After 5 s it has surely failed: report that (the assertion below fails) rather than hang.
+                if ((window as unknown as AudioWindow).__assistantAudio.playing && performance.now() - pressedAt < 5_000) return;
                 clearInterval(poll);
                 resolve(performance.now() - pressedAt);
               }, 2);

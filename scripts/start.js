@@ -84,8 +84,23 @@ async function pullMissingModels() {
     console.log(`The chat model is here: ${resolution.path}`);
     return;
   }
-  const run = spawnSync(process.execPath, [path.join(root, 'bin/assistant.js'), 'models', 'pull', resolution.id], { cwd: root, stdio: 'inherit' });
-  if (run.status !== 0) console.log('The download did not finish; the app offers it again (it resumes where it stopped).');
+  // Progress goes to the terminal as it comes; the error paragraph is kept back for one short sentence instead.
+  const run = spawnSync(process.execPath, [path.join(root, 'bin/assistant.js'), 'models', 'pull', resolution.id], {
+    cwd: root,
+    stdio: ['inherit', 'inherit', 'pipe'],
+    encoding: 'utf8',
+  });
+  const errors = run.stderr ?? '';
+  const problemAt = errors.search(/^(?:[A-Z_]+: |Error)/m);
+  process.stderr.write(problemAt < 0 || run.status === 0 ? errors : errors.slice(0, problemAt));
+  if (run.status === 0) return;
+  const { downloadTargetPath } = await import(path.join(root, 'build/src-main/models/modelResolver.node.js'));
+  const { knownModelManifest } = await import(path.join(root, 'build/src-main/models/modelManifest.node.js'));
+  const entry = knownModelManifest().find((model) => model.id === resolution.id);
+  const target = entry ? downloadTargetPath(entry) : undefined;
+  const offline = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed|ETIMEDOUT|ECONNRESET|no data arrived/.test(errors);
+  const what = offline ? `No connection to download ${resolution.id}` : `The download of ${resolution.id} did not finish`;
+  console.log(target ? `${what}: copy ${path.basename(target)} to ${path.dirname(target)}, or choose a model file in the app.` : `${what}; choose a model file in the app.`);
 }
 
 /**

@@ -137,4 +137,24 @@ describe.skipIf(!built)('npm start in a terminal (scripts/start.js, spawned)', (
     expect(statSync(path.join(modelsDir, 'llm', 'test-chat.gguf')).size).toBe(readFileSync(TEST_LLM_MODEL).length);
     expect(run.stderr).not.toContain('is not downloaded yet');
   });
+
+  it('--pull offline: one short sentence (which file to copy where), no error paragraph, no empty folders, then the UI', async () => {
+    const modelsDir = path.join(work, 'models-offline');
+    const manifest = JSON.parse(readFileSync(path.join(work, 'manifest.json'), 'utf8')) as { url: string }[];
+    const offlineManifest = path.join(work, 'manifest-offline.json');
+    writeFileSync(offlineManifest, JSON.stringify([{ ...manifest[0], url: `${offlineEnv.OLLAMA_HOST}/stories.gguf` }]));
+    const run = await runStart(['--pull'], {
+      ...offlineEnv,
+      ASSISTANT_DATA_DIR: path.join(work, 'data-3'),
+      ASSISTANT_MODELS_DIR: modelsDir,
+      ASSISTANT_MODELS_MANIFEST: offlineManifest,
+    });
+    const output = `${run.stdout}\n${run.stderr}`;
+    expect(run.timedOut, output).toBe(false);
+    expect(output).not.toContain('DOWNLOAD_FAILED');
+    expect(output).not.toContain('did not finish');
+    expect(run.stdout).toContain(`No connection to download test-chat: copy test-chat.gguf to ${path.join(modelsDir, 'llm')}, or choose a model file in the app.`);
+    expect(run.stdout).toMatch(BROWSER_URL);
+    expect(existsSync(path.join(modelsDir, 'llm'))).toBe(false);
+  });
 });

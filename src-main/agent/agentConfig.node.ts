@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { resolveEnvSettings, type LLM_PROVIDERS, type LOG_LEVELS, type SettingValues } from './agentSettings.node.js';
 
 export { defaultDataDir } from './agentSettings.node.js';
@@ -113,9 +114,11 @@ export function resolveAgentConfig(
       tts: 1_000,
     },
   };
+  const merged = { ...defaults, ...stripUndefined(overrides) };
   return {
-    ...defaults,
-    ...stripUndefined(overrides),
+    ...merged,
+    // Absolute once, here: every log line and message names the same folder whatever the working directory becomes.
+    dataDir: path.resolve(merged.dataDir),
     llm: { ...defaults.llm, ...stripUndefined(overrides.llm ?? {}) },
     cache: { ...defaults.cache, ...stripUndefined(overrides.cache ?? {}) },
     voice: { ...defaults.voice, ...stripUndefined(overrides.voice ?? {}) },

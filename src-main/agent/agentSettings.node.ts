@@ -41,6 +41,22 @@ const wholeNumber = (min: number, max: number) => ({
 const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) => ({ value: z.enum(choices), allowed: `one of ${choices.join(', ')}` });
 const text = (what: string) => ({ value: z.string().min(1).max(MAX_TEXT_CHARS), allowed: `${what} of 1 to ${MAX_TEXT_CHARS} characters` });
 
+/** An http(s) URL such as http://127.0.0.1:11434. */
+const httpUrl = {
+  value: z
+    .string()
+    .min(1)
+    .max(MAX_TEXT_CHARS)
+    .refine((raw) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(raw).protocol);
+      } catch {
+        return false;
+      }
+    }),
+  allowed: 'an http(s) URL such as http://127.0.0.1:11434',
+};
+
 export function defaultDataDir(): string {
   const home = os.homedir();
   const appName = 'local-voice-assistant';
@@ -49,8 +65,18 @@ export function defaultDataDir(): string {
   return path.join(process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), appName);
 }
 
+/** More chat threads than 4 per core only slow the machine down (and a huge number can exhaust it). */
+export const MAX_LLM_THREADS = Math.min(256, 4 * os.availableParallelism());
+
 export const SETTINGS = {
-  dataDir: setting({ env: 'ASSISTANT_DATA_DIR', flag: 'data-dir', ...text('a folder path'), default: defaultDataDir }),
+  /** Resolved once, here: a relative folder is relative to the working directory, and logged as the absolute path. */
+  dataDir: setting({
+    env: 'ASSISTANT_DATA_DIR',
+    flag: 'data-dir',
+    value: text('').value.transform((dir) => path.resolve(dir)),
+    allowed: text('a folder path').allowed,
+    default: defaultDataDir,
+  }),
   maxQuestionChars: setting({ env: 'ASSISTANT_MAX_QUESTION_CHARS', ...wholeNumber(1, 1_000_000), default: () => DEFAULT_MAX_QUESTION_CHARS }),
   maxAnswerTokens: setting({ env: 'ASSISTANT_MAX_ANSWER_TOKENS', flag: 'max-tokens', ...wholeNumber(1, 131_072), default: () => 512 }),
   provider: setting({ env: 'ASSISTANT_LLM_PROVIDER', flag: 'provider', ...oneOf(LLM_PROVIDERS), default: () => 'auto' as const }),
@@ -59,11 +85,11 @@ export const SETTINGS = {
   threads: setting({
     env: 'ASSISTANT_LLM_THREADS',
     flag: 'threads',
-    ...wholeNumber(1, 256),
+    ...wholeNumber(1, MAX_LLM_THREADS),
     default: () => Math.max(1, Math.min(4, os.availableParallelism() - 1)),
   }),
   contextSize: setting({ env: 'ASSISTANT_LLM_CONTEXT', ...wholeNumber(1, 1_048_576), default: () => 4096 }),
-  ollamaHost: setting({ env: 'OLLAMA_HOST', ...text('a host URL'), default: () => 'http://127.0.0.1:11434' }),
+  ollamaHost: setting({ env: 'OLLAMA_HOST', ...httpUrl, default: () => 'http://127.0.0.1:11434' }),
   ollamaModel: setting({ env: 'ASSISTANT_OLLAMA_MODEL', ...text('an Ollama model name'), default: () => 'qwen2.5:1.5b-instruct' }),
   ollamaKeepAlive: setting({ env: 'ASSISTANT_OLLAMA_KEEP_ALIVE', ...text('a duration such as 30m'), default: () => '30m' }),
   voice: setting({

@@ -1,3 +1,4 @@
+import { MAX_LLM_THREADS } from './agentSettings.node.js';
 import { describe, expect, it } from 'vitest';
 import { toErrorShape } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig } from './agentConfig.node.js';
@@ -55,13 +56,13 @@ describe('settings from environment variables', () => {
 
   it('refuses bad values with a message naming the variable and what is allowed', () => {
     const cases: Array<[Record<string, string>, string]> = [
-      [{ ASSISTANT_LLM_THREADS: 'abc' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "abc".'],
-      [{ ASSISTANT_LLM_THREADS: '0' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "0".'],
-      [{ ASSISTANT_LLM_THREADS: '-2' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "-2".'],
-      [{ ASSISTANT_LLM_THREADS: '1.5' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "1.5".'],
-      [{ ASSISTANT_LLM_THREADS: '1e3' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "1e3".'],
-      [{ ASSISTANT_LLM_THREADS: ' 2' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got " 2".'],
-      [{ ASSISTANT_LLM_THREADS: '100000' }, 'ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "100000".'],
+      [{ ASSISTANT_LLM_THREADS: 'abc' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "abc".`],
+      [{ ASSISTANT_LLM_THREADS: '0' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "0".`],
+      [{ ASSISTANT_LLM_THREADS: '-2' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "-2".`],
+      [{ ASSISTANT_LLM_THREADS: '1.5' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "1.5".`],
+      [{ ASSISTANT_LLM_THREADS: '1e3' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "1e3".`],
+      [{ ASSISTANT_LLM_THREADS: ' 2' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got " 2".`],
+      [{ ASSISTANT_LLM_THREADS: '100000' }, `ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "100000".`],
       // Huge numbers once passed Number.isInteger (1e20 is an integer to JavaScript).
       [{ ASSISTANT_MAX_ANSWER_TOKENS: '99999999999999999999' }, 'ASSISTANT_MAX_ANSWER_TOKENS must be a whole number from 1 to 131072; got "99999999999999999999".'],
       [{ ASSISTANT_LLM_CONTEXT: '0x1000' }, 'ASSISTANT_LLM_CONTEXT must be a whole number from 1 to 1048576; got "0x1000".'],
@@ -101,9 +102,9 @@ describe('settings from flags (the same schema)', () => {
 
   it('refuses bad, empty and huge flag values with a message naming the flag', () => {
     const cases: Array<[Record<string, string>, string]> = [
-      [{ threads: '0' }, '--threads must be a whole number from 1 to 256; got "0".'],
-      [{ threads: 'two' }, '--threads must be a whole number from 1 to 256; got "two".'],
-      [{ threads: '' }, '--threads must be a whole number from 1 to 256; got "".'],
+      [{ threads: '0' }, `--threads must be a whole number from 1 to ${MAX_LLM_THREADS}; got "0".`],
+      [{ threads: 'two' }, `--threads must be a whole number from 1 to ${MAX_LLM_THREADS}; got "two".`],
+      [{ threads: '' }, `--threads must be a whole number from 1 to ${MAX_LLM_THREADS}; got "".`],
       [{ 'max-tokens': '99999999999999999999' }, '--max-tokens must be a whole number from 1 to 131072; got "99999999999999999999".'],
       [{ provider: 'cloud' }, '--provider must be one of auto, embedded, ollama; got "cloud".'],
       [{ provider: '' }, '--provider must be one of auto, embedded, ollama; got "".'],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import { MAX_LLM_THREADS } from '../agent/agentSettings.node.js';
 import { loadModelManifest } from '../models/modelManifest.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { scriptedVoiceEngines } from '../testing/scriptedVoiceEngines.js';
@@ -136,5 +137,34 @@ describe('voice settings changed in the app', () => {
     await expect(second.call('settings:set', { voice: { voice: 'flite:nobody' } })).rejects.toMatchObject({ code: expect.any(String) });
     expect((await second.call('settings:get')).saved.voice?.voice).toBe('flite:kal');
     await second.close();
+  });
+});
+
+describe('model choices in settings:set', () => {
+  it('are checked like models:use before anything is saved: no non-model files, no unknown ids, no absurd thread counts', async () => {
+    const dataDir = tempDataDir();
+    const agent = createAgent({ config: { dataDir, voice: { enabled: false }, llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL } } });
+    try {
+      const file = path.join(dataDir, SETTINGS_FILE_NAME);
+      const notAModel = path.join(dataDir, 'notes.txt');
+      writeFileSync(notAModel, 'not a model at all, just some text that is long enough');
+      await expect(agent.call('settings:set', { llmModel: notAModel, whisperModel: notAModel })).rejects.toMatchObject({
+        code: 'MODEL_CORRUPT',
+        message: expect.stringContaining('llmModel was not saved'),
+      });
+      await expect(agent.call('settings:set', { whisperModel: notAModel })).rejects.toMatchObject({ message: expect.stringContaining('whisperModel was not saved') });
+      await expect(agent.call('settings:set', { llmModel: 'no-such-model' })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringContaining('unknown model id "no-such-model"'),
+      });
+      await expect(agent.call('settings:set', { llmModel: 'whisper-base-en' })).rejects.toMatchObject({ message: expect.stringContaining('not a chat model') });
+      if (MAX_LLM_THREADS < 256) await expect(agent.call('settings:set', { llmThreads: MAX_LLM_THREADS + 1 })).rejects.toMatchObject({ message: expect.stringContaining('llmThreads') });
+      expect(existsSync(file)).toBe(false);
+
+      const view = await agent.call('settings:set', { llmModel: TEST_LLM_MODEL, whisperModel: 'whisper-base-en' });
+      expect(view.saved).toMatchObject({ llmModel: path.resolve(TEST_LLM_MODEL), whisperModel: 'whisper-base-en' });
+    } finally {
+      await agent.close();
+    }
   });
 });

@@ -129,8 +129,10 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     'settings:set': async (patch) => {
       // Voice settings apply at once (and a voice that does not exist is refused before anything is saved); the
       // others apply from the next start (models:use switches the chat model now).
+      // A model choice that is no model is refused before anything is saved, like models:use does.
+      const checked = await models.checkSettingsPatch(patch);
       if (patch.voice !== undefined && voice) await voice.configure(patch.voice);
-      settings.update(patch);
+      settings.update(checked);
       return settings.view();
     },
   };

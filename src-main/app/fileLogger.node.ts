@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AgentLogger } from '../agent/agentLogger.js';
@@ -24,9 +25,19 @@ export function createFileLogger(options: FileLoggerOptions): { logger: AgentLog
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new Error(`The log level must be one of ${LOG_LEVELS.join(', ')}; got "${level}".`);
   }
+  // Logs hold questions and answers: only the user may read them (a 0700 folder, 0600 files; sonic-boom's `mode`).
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  chmodSync(logDir, 0o700);
   const transport = pino.transport({
     target: 'pino-roll',
-    options: { file: path.join(logDir, 'assistant'), extension: '.log', size: options.size ?? '5m', limit: { count: options.keep ?? 5 }, mkdir: true },
+    options: {
+      file: path.join(logDir, 'assistant'),
+      extension: '.log',
+      size: options.size ?? '5m',
+      limit: { count: options.keep ?? 5 },
+      mkdir: true,
+      mode: 0o600,
+    },
   });
   const pinoLogger: Logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, transport);
   // The log transport's worker is gone once closed: a late line (a turn ending during shutdown) is dropped, not thrown.

@@ -20,6 +20,9 @@ import { findManifestEntry, type ModelManifestEntry } from '../models/modelManif
 import type { KnownModels } from '../models/modelManifest.node.js';
 import { describeModels, downloadModelsDir, downloadTargetPath, pullCommand, type ModelLocationOptions, type ModelStatus } from '../models/modelResolver.node.js';
 import { OllamaPullFailure, pullOllamaModel } from '../models/ollamaModelPull.node.js';
+import { checkGgufFile } from '../agent/llm/embeddedLlamaProvider.node.js';
+import { MAX_LLM_THREADS } from '../agent/agentSettings.node.js';
+import { checkModelFile as checkWhisperModelFile } from '../voice/stt/whisperTranscriber.node.js';
 import type { AppSettings } from './appSettings.node.js';
 
 /** What the model manager needs of the chat model (the agent core's LlmProviderManager). */
@@ -324,6 +327,43 @@ export class ModelManager {
     throw this.unknownModel(id, probe.reachable ? probe.models : []);
   }
 
+  /**
+   * Checks the model choices of a settings:set before they are saved, like models:use does: a manifest id of the right
+   * role, or a file that passes the GGUF (chat) or ggml (Whisper) header checks. Returns the patch with file paths made
+   * absolute; throws NOT_FOUND, MODEL_MISSING or MODEL_CORRUPT naming the setting otherwise.
+   */
+  async checkSettingsPatch<T extends { llmModel?: string; whisperModel?: string; llmThreads?: number }>(patch: T): Promise<T> {
+    const checked = { ...patch };
+    if (patch.llmThreads !== undefined && patch.llmThreads > MAX_LLM_THREADS) {
+      throw new AgentError('INVALID_MESSAGE', `llmThreads ${patch.llmThreads} is more than this machine can use; choose 1 to ${MAX_LLM_THREADS}.`);
+    }
+    if (patch.llmModel !== undefined) checked.llmModel = await this.checkModelChoice('llm', 'llmModel', patch.llmModel);
+    if (patch.whisperModel !== undefined) checked.whisperModel = await this.checkModelChoice('stt-whisper', 'whisperModel', patch.whisperModel);
+    return checked;
+  }
+
+  private async checkModelChoice(role: 'llm' | 'stt-whisper', setting: string, value: string): Promise<string> {
+    const entry = findManifestEntry(this.options.known.manifest, value);
+    if (entry) {
+      if (entry.role !== role) throw new AgentError('INVALID_MESSAGE', `${setting}: ${value} is a ${entry.role} model, not a ${role === 'llm' ? 'chat' : 'Whisper'} model.`);
+      return value;
+    }
+    const looksLikePath = value.includes('/') || value.includes('\\') || /\.(gguf|bin)$/i.test(value);
+    if (!looksLikePath) {
+      const ids = this.options.known.manifest.filter((known) => known.role === role && !known.testOnly).map((known) => known.id);
+      throw new AgentError('NOT_FOUND', `${setting}: unknown model id "${value}". Known models: ${ids.join(', ')}; or give the path of a model file.`);
+    }
+    const file = path.resolve(value);
+    try {
+      if (role === 'llm') await checkGgufFile(file, () => 'Choose a .gguf chat model file, or a model id from the models list.');
+      else await checkWhisperModelFile(file);
+    } catch (error) {
+      const shape = toErrorShape(error);
+      throw new AgentError(shape.code, `${setting} was not saved: ${shape.message}`);
+    }
+    return file;
+  }
+
   /** Makes a GGUF file the chat model; a file that is not a usable GGUF gets MODEL_MISSING or MODEL_CORRUPT. */
   async useFile(file: string): Promise<{ role: 'llm'; model: string }> {
     const modelPath = path.resolve(file);
@@ -467,6 +507,8 @@ export function downloadFailureSentence(entry: ModelManifestEntry, destination: 
         return `No connection to ${host}: ${instead}.`;
       case 'http-status':
         return `${host} answered HTTP ${error.httpStatus ?? '?'} for ${entry.id}: ${instead}.`;
+      case 'size-mismatch':
+        return `${error.message}`;
       case 'timeout':
       case 'interrupted': {
         const percent = Math.floor((error.keptBytes / entry.sizeBytes) * 100);
@@ -476,6 +518,8 @@ export function downloadFailureSentence(entry: ModelManifestEntry, destination: 
         break;
     }
   }
+  // Another pull (in this or another process, maybe of another id sharing the file) is writing it: say so, nothing more.
+  if (toErrorShape(error).code === 'ALREADY_DOWNLOADING') return toErrorShape(error).message;
   if (toErrorShape(error).code === 'CHECKSUM_MISMATCH') {
     return `The file from ${host} is not the expected ${entry.id} (checksum mismatch) and was set aside: download it again, or ${instead}.`;
   }

@@ -113,6 +113,8 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
         entry('test-chat', server.url, { default: true }),
         entry('test-resume', `${server.url}?resume`),
         entry('test-offline', offlineUrl),
+        entry('test-shared-a', `${server.url}?shared-a`, { file: 'llm/test-shared.gguf' }),
+        entry('test-shared-b', `${server.url}?shared-b`, { file: 'llm/test-shared.gguf' }),
         { ...entry('test-whisper', `${server.url}?whisper`), role: 'stt-whisper', file: 'whisper/test-whisper.bin' },
       ]),
     );
@@ -211,6 +213,24 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
     expect((await agent.call('agent:status')).llm.model).toBe('test-chat.gguf');
     expect(await agent.call('models:delete', { id: 'test-resume' })).toEqual({ deleted: true });
     expect((await agent.call('models:list')).models.find((model) => model.id === 'test-resume')?.state).toBe('missing');
+  });
+
+  it('two ids sharing one file: the second pull is refused (already being downloaded) and the first finishes intact', async () => {
+    const agent = agents[0]!;
+    const events = recorder(agent);
+    server.behaviour = { chunkDelayMs: 40 };
+    await agent.call('models:pull', { id: 'test-shared-a' });
+    await events.firstBytes('test-shared-a');
+    await agent.call('models:pull', { id: 'test-shared-b' });
+    const refused = await events.finished('test-shared-b');
+    expect(refused).toMatchObject({ state: 'failed', message: `test-shared.gguf is already being downloaded (by process ${process.pid}); it resumes when that one stops.` });
+    server.behaviour = {};
+    expect((await events.finished('test-shared-a')).state).toBe('done');
+    const file = path.join(modelsDir, 'llm', 'test-shared.gguf');
+    expect(readFileSync(file).equals(modelBytes)).toBe(true);
+    expect(existsSync(`${file}.rejected`)).toBe(false);
+    expect(existsSync(`${file}.partial.lock`)).toBe(false);
+    expect(await agent.call('models:delete', { id: 'test-shared-a' })).toEqual({ deleted: true });
   });
 
   it('offline: the pull fails at once with one short sentence, sent once, and no error event', async () => {

@@ -1,5 +1,5 @@
 import { toErrorShape } from '../../src-shared/contract/index.js';
-import { writeCommandError, type CommandIo } from './commandIo.js';
+import { jsonLine, jsonRequested, writeCommandError, writeUsageError, type CommandIo } from './commandIo.js';
 
 const USAGE = `Usage: assistant <command> [options]
 
@@ -43,14 +43,14 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
     case 'bench':
       return (await import('./benchCommand.node.js')).runBenchCommand(rest, io);
     case undefined:
+      return writeUsageError(io, argv, 'Which command? See the list below.', USAGE);
     case '-h':
     case '--help':
     case 'help':
-      (command === undefined ? io.stderr : io.stdout).write(USAGE);
-      return command === undefined ? 2 : 0;
+      io.stdout.write(USAGE);
+      return 0;
     default:
-      io.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
-      return 2;
+      return writeUsageError(io, argv, `Unknown command "${command}".`, USAGE);
   }
 }
 
@@ -69,26 +69,69 @@ export function reportUnexpectedError(error: unknown, argv: string[], io: Comman
  */
 export async function runAssistantCliMain(argv: string[], io: CommandIo): Promise<number> {
   const fatal = (error: unknown) => {
+    // A reader that stopped early (`assistant history | head -1`): nothing more to say, and it is not a failure.
+    if (isBrokenPipe(error)) process.exit(0);
     reportUnexpectedError(error, argv, io);
     process.exit(1);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // EPIPE on stdout arrives as an 'error' event on the stream; without a listener it would be an uncaught exception.
+  const stdoutEvents = io.stdout as Partial<NodeJS.EventEmitter>;
+  const onStdoutError = (error: unknown) => {
+    if (isBrokenPipe(error)) process.exit(0);
+    fatal(error);
+  };
+  if (typeof stdoutEvents.on === 'function') stdoutEvents.on('error', onStdoutError);
+  const json = jsonRequested(argv);
+  // With --json every error is an NDJSON line: note whether the command printed one, for commands that only wrote stderr.
+  let printedJsonError = false;
+  let stderrText = '';
+  const commandIo: CommandIo = json
+    ? {
+        stdout: {
+          write: (text: string) => {
+            if (!printedJsonError && /"type":"error"/.test(text)) printedJsonError = true;
+            return io.stdout.write(text);
+          },
+          ...(io.stdout.isTTY !== undefined && { isTTY: io.stdout.isTTY }),
+        },
+        stderr: {
+          write: (text: string) => {
+            if (stderrText.length < 4096) stderrText += text;
+            return io.stderr.write(text);
+          },
+          ...(io.stderr.isTTY !== undefined && { isTTY: io.stderr.isTTY }),
+        },
+      }
+    : io;
+  let code: number;
   try {
-    return await runAssistantCli(argv, io);
+    code = await runAssistantCli(argv, commandIo);
   } catch (error) {
+    if (isBrokenPipe(error)) return 0;
     // A bad flag that a command did not catch is a usage error.
     if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`${(error as Error).message}\n\nRun "assistant ${argv[0] ?? ''} --help" for the options.\n`);
-      return 2;
+      return writeUsageError(io, argv, (error as Error).message, `Run "assistant ${argv[0] ?? ''} --help" for the options.\n`);
     }
     // A bad env var (or flag) value that a command did not catch is a usage error too; the message names it.
     if ((error as { code?: unknown }).code === 'INVALID_SETTING') {
-      writeCommandError(io, argv.includes('--json'), { code: 'INVALID_SETTING', message: (error as Error).message });
+      writeCommandError(io, json, { code: 'INVALID_SETTING', message: (error as Error).message });
       if (process.env.ASSISTANT_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
       return 2;
     }
     reportUnexpectedError(error, argv, io);
     return 1;
   }
+  if (json && code === 2 && !printedJsonError) {
+    // A usage error that a command reported on stderr only: its first line becomes the NDJSON error.
+    const message = stderrText.split('\n').find((line) => line.trim() !== '') ?? `Bad usage of assistant ${argv[0] ?? ''}.`;
+    io.stdout.write(jsonLine({ type: 'error', code: 'USAGE', message: message.trim() }));
+  }
+  return code;
+}
+
+/** An EPIPE: the reader of stdout went away (`| head`). */
+function isBrokenPipe(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EPIPE';
 }

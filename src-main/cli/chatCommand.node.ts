@@ -4,7 +4,7 @@ import { createAgent } from '../app/createAgent.node.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { readEnvSettings, readFlagSettings, settingFlagOptions, settingsToOverrides, type FlagSettingName } from '../agent/agentSettings.node.js';
 import { parseCommandLine } from './commandLine.node.js';
-import { jsonLine, writeCommandError, type CommandIo } from './commandIo.js';
+import { jsonLine, writeCommandError, writeSettingError, type CommandIo } from './commandIo.js';
 
 export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
 
@@ -52,8 +52,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
   try {
     config = agentConfigFromFlags(values);
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n`);
-    return 2;
+    return writeSettingError(io, args, error);
   }
 
   let agent: ReturnType<typeof createAgent>;
@@ -61,8 +60,10 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
     agent = createAgent({ config });
   } catch (error) {
     // An unusable data folder or a damaged database: a clear line naming the path and the fix, exit 1.
-    writeCommandError(io, json, toErrorShape(error));
-    return 1;
+    const shape = toErrorShape(error);
+    writeCommandError(io, json, shape);
+    // A bad ASSISTANT_MODELS_MANIFEST (or another setting) is a settings error, as in `models list`.
+    return shape.code === 'INVALID_SETTING' ? 2 : 1;
   }
   const print = (event: AgentEvent) => {
     if (json) {

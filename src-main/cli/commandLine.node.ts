@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;
-import type { CommandIo } from './commandIo.js';
+import { writeUsageError, type CommandIo } from './commandIo.js';
 
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -14,8 +14,7 @@ export function parseCommandLine<const T extends FlagOptions>(args: string[], op
   try {
     parsed = parseArgs({ args, allowPositionals, strict: true, options: { ...options, ...HELP } });
   } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
-    return 2;
+    return writeUsageError(io, args, error instanceof Error ? error.message : String(error), usage);
   }
   if ((parsed.values as { help?: boolean }).help) {
     io.stdout.write(usage);

@@ -6,7 +6,7 @@ import { startHeadlessHost } from '../host/headlessHost.node.js';
 import { projectRoot } from '../models/projectPaths.node.js';
 import { agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { toErrorShape } from '../../src-shared/contract/index.js';
-import { writeCommandError, type CommandIo } from './commandIo.js';
+import { writeCommandError, writeSettingError, writeUsageError, type CommandIo } from './commandIo.js';
 
 const USAGE = `Usage: assistant serve [--port <n>] [--json] [agent options as for "assistant chat"]
 
@@ -24,8 +24,7 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
       options: { ...agentOptionSpec, port: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    return writeUsageError(io, args, (error as Error).message, USAGE);
   }
   if (values.help) {
     io.stdout.write(USAGE);
@@ -37,20 +36,25 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     return 1;
   }
   const json = values.json === true;
+  const port = values.port === undefined ? 0 : /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    return writeSettingError(io, args, new Error(`--port must be a whole number from 0 to 65535; got ${JSON.stringify(values.port)}.`));
+  }
   let config;
   try {
     // The voice stack is on unless ASSISTANT_VOICE=off: the UI has a mic button.
     config = { ...agentConfigFromFlags(values), voice: {} };
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n`);
-    return 2;
+    return writeSettingError(io, args, error);
   }
   let agent: ReturnType<typeof createRecoverableAgent>;
   try {
     agent = createRecoverableAgent({ config });
   } catch (error) {
-    writeCommandError(io, json, toErrorShape(error));
-    return 1;
+    const shape = toErrorShape(error);
+    writeCommandError(io, json, shape);
+    // A bad ASSISTANT_MODELS_MANIFEST (or another setting) is a settings error, as in `models list`.
+    return shape.code === 'INVALID_SETTING' ? 2 : 1;
   }
   const problem = agent.problem;
   if (problem?.code === 'DATA_DIR_UNUSABLE') {
@@ -64,7 +68,7 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     writeCommandError(io, json, problem);
     io.stderr.write('The app below shows this problem and can move the damaged database aside and start fresh.\n');
   }
-  agent.listen((event) => {
+  const stopStatusLines = agent.listen((event) => {
     if (event.type === 'status') {
       const { state, provider, model, message, missingModelId } = event.status.llm;
       if (missingModelId !== undefined) {
@@ -77,9 +81,15 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
   });
   let host: Awaited<ReturnType<typeof startHeadlessHost>>;
   try {
-    host = await startHeadlessHost({ agent, staticDir, port: values.port === undefined ? 0 : Number(values.port) });
+    host = await startHeadlessHost({ agent, staticDir, port });
   } catch (error) {
-    writeCommandError(io, json, toErrorShape(error));
+    stopStatusLines();
+    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    writeCommandError(
+      io,
+      json,
+      inUse ? { code: 'PORT_IN_USE', message: `Port ${port} is in use; pick another with --port (0 picks a free one).` } : toErrorShape(error),
+    );
     await agent.close();
     return 1;
   }

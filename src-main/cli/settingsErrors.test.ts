@@ -1,3 +1,4 @@
+import { MAX_LLM_THREADS } from '../agent/agentSettings.node.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,7 @@ describe.skipIf(!built)('a bad setting on the command line (spawned CLI)', () =>
   it('names the env var and what is allowed, exits 2, prints no stack trace', () => {
     const run = runCli(['chat', 'hello'], { ASSISTANT_LLM_THREADS: 'lots' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('ASSISTANT_LLM_THREADS must be a whole number from 1 to 256; got "lots".\n');
+    expect(run.stderr).toBe(`ASSISTANT_LLM_THREADS must be a whole number from 1 to ${MAX_LLM_THREADS}; got "lots".\n`);
     expect(run.stdout).toBe('');
   });
 

@@ -98,8 +98,7 @@ describe.skipIf(!cliBuilt)('assistant chat --json stage events, then assistant s
     for (const recent of [['--recent', '0'], ['--recent=-3'], ['--recent', 'many'], ['--recent', '1.5']]) {
       const run = await runAssistantCli(['stats', '--json', ...recent, '--data-dir', dataDir], { deadlineMs: DEADLINE_MS });
       expect(run.code, recent.join(' ')).toBe(2);
-      expect(run.stderr).toContain('--recent must be a positive integer');
-      expect(run.stdout).toBe('');
+      expect(run.events).toEqual([{ type: 'error', code: 'INVALID_SETTING', message: expect.stringContaining('--recent must be a whole number from 1 to 1000000') }]);
     }
     const missing = await runAssistantCli(['stats', '--data-dir', dataDir, '--recent'], { deadlineMs: DEADLINE_MS });
     expect(missing.code).toBe(2);

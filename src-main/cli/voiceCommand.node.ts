@@ -5,7 +5,7 @@ import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { settingFlagOptions } from '../agent/agentSettings.node.js';
 import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { parseCommandLine } from './commandLine.node.js';
-import { jsonLine, type CommandIo } from './commandIo.js';
+import { jsonLine, writeSettingError, writeUsageError, type CommandIo } from './commandIo.js';
 import { createAgent, type Agent } from '../app/createAgent.node.js';
 import { encodeWav16 } from '../voice/audio/wavCodec.node.js';
 import { readWavFile } from '../voice/audio/wavReader.node.js';
@@ -149,17 +149,13 @@ export async function runVoiceCommand(args: string[], io: CommandIo): Promise<nu
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const file = positionals[0];
-  if (!file || positionals.length > 1) {
-    io.stderr.write(USAGE);
-    return 2;
-  }
+  if (!file || positionals.length > 1) return writeUsageError(io, args, 'voice needs exactly one WAV file.', USAGE);
   let config: AgentConfigOverrides;
   try {
     const fromFlags = agentConfigFromFlags(values, [...AGENT_FLAG_SETTINGS, 'stt']);
     config = { ...fromFlags, voice: { ...fromFlags.voice, enabled: true } };
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n`);
-    return 2;
+    return writeSettingError(io, args, error);
   }
   const json = values.json === true;
   const fail = (code: string, message: string) => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import sirv from 'sirv';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { parseMicFrame, type AgentErrorShape, type AgentEvent, type ServerFrame } from '../../src-shared/contract/index.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
 import type { AgentService } from '../agent/agentService.js';
 import { createCommandRouter, UNKNOWN_CALL_ID, type CommandRouter } from '../app/commandRouter.js';
 
@@ -20,6 +21,8 @@ export type HostedAgent = AgentService & {
   /** Absent while the agent cannot run (recovery mode): /metrics then answers 503. */
   readonly metrics?: MetricsSource | undefined;
   readonly problem?: AgentErrorShape | undefined;
+  /** Where the host logs its own failures (a request that could not be answered). */
+  readonly logger?: AgentLogger | undefined;
 };
 
 export interface HeadlessHostOptions {
@@ -65,6 +68,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
     const handled = pathname === METRICS_PATH ? serveMetrics(agent, token, ownOrigin, request, response) : serveStatic(request, response);
     handled.catch((error: unknown) => {
+      agent.logger?.error({ err: error instanceof Error ? error.message : String(error), method: request.method, path: pathname }, 'The host could not answer a request');
       if (!response.headersSent) sendPlain(response, 500, `Internal error: ${(error as Error).message}`);
       else response.destroy();
     });
@@ -222,9 +226,17 @@ function staticFiles(root: string): (request: IncomingMessage, response: ServerR
       sendPlain(response, 400, 'Bad request path');
       return;
     }
-    if (pathname.includes('\0') || pathname.split(/[/\\]/).some((segment) => segment.startsWith('.'))) {
+    // Source maps are for development: they would hand out the app's source.
+    if (pathname.includes('\0') || pathname.endsWith('.map') || pathname.split(/[/\\]/).some((segment) => segment.startsWith('.'))) {
       sendPlain(response, 404, 'Not found');
       return;
+    }
+    // sirv trusts the Range header (bytes=10-5 makes its read stream throw after the headers went out): a range it
+    // cannot serve as asked is ignored, and the whole file is sent (RFC 9110 allows ignoring Range).
+    const range = request.headers.range;
+    if (range !== undefined) {
+      const match = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(range.trim());
+      if (!match || (match[2] !== '' && Number(match[2]) < Number(match[1]))) delete request.headers.range;
     }
     serve(request, response);
   };

@@ -123,9 +123,9 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
   });
 }
 
-function httpGet(port: number, rawPath: string): Promise<{ status: number; type: string | undefined; body: string }> {
+function httpGet(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: rawPath }, (response) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: rawPath, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -149,6 +149,7 @@ describe('headless host', () => {
     await mkdir(path.join(staticDir, 'assets'), { recursive: true });
     await writeFile(path.join(staticDir, 'index.html'), '<!doctype html><title>Assistant</title>');
     await writeFile(path.join(staticDir, 'assets', 'app.js'), 'console.log("app")');
+    await writeFile(path.join(staticDir, 'assets', 'app.js.map'), '{"sources":["not for the browser"]}');
     await writeFile(path.join(rootDir, 'secret.txt'), 'not for the browser');
     await writeFile(path.join(staticDir, '.env'), 'not for the browser either');
   });
@@ -321,5 +322,21 @@ describe('headless host', () => {
     expect(agent.listenerCount).toBe(1);
     await host.close();
     expect(agent.listenerCount).toBe(0);
+  });
+
+  it('answers a bad Range header instead of dropping the connection, and serves no source maps', async () => {
+    await start();
+    for (const range of ['bytes=10-5', 'bytes=abc', 'bytes=-3']) {
+      const response = await httpGet(host.port, '/assets/app.js', { Range: range });
+      expect(response.status, range).toBe(200);
+      expect(response.body, range).toBe('console.log("app")');
+    }
+    const partial = await httpGet(host.port, '/assets/app.js', { Range: 'bytes=0-6' });
+    expect(partial.status).toBe(206);
+    expect(partial.body).toBe('console');
+    expect((await httpGet(host.port, '/assets/app.js', { Range: 'bytes=999-' })).status).toBe(416);
+    const map = await httpGet(host.port, '/assets/app.js.map');
+    expect(map.status).toBe(404);
+    expect(map.body).not.toContain('not for the browser');
   });
 });

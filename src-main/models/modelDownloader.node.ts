@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -54,7 +54,7 @@ export interface ModelDownloadResult extends FileDigests {
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** Why a transfer failed, for callers that word their own message (the app's one-sentence offline hint). */
-export type DownloadFailureKind = 'unreachable' | 'http-status' | 'interrupted' | 'timeout' | 'cancelled';
+export type DownloadFailureKind = 'unreachable' | 'http-status' | 'interrupted' | 'timeout' | 'cancelled' | 'size-mismatch';
 
 /** A failed or cancelled transfer (DOWNLOAD_FAILED or CANCELLED); the partial file is kept for the next call to resume. */
 export class DownloadFailure extends AgentError {
@@ -79,6 +79,76 @@ export function rejectedPath(destination: string): string {
   return `${destination}.rejected`;
 }
 
+/** Held (created with O_EXCL) while a process writes `<destination>.partial`, so a second writer, in this or another process, backs off. */
+export function downloadLockPath(destination: string): string {
+  return `${partialPath(destination)}.lock`;
+}
+
+interface LockOwner {
+  pid: number;
+  startedAt: string;
+}
+
+/**
+ * Takes the per-file download lock, or throws ALREADY_DOWNLOADING naming the process that holds it.
+ * A lock left by a process that is gone (crash, kill -9) is taken over.
+ */
+async function acquireDownloadLock(destination: string): Promise<() => Promise<void>> {
+  const lock = downloadLockPath(destination);
+  const owner: LockOwner = { pid: process.pid, startedAt: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const handle = await open(lock, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(owner));
+      } finally {
+        await handle.close();
+      }
+      return async () => {
+        // Only remove our own lock, never one a later process took over.
+        const current = await readLockOwner(lock);
+        if (current?.pid === owner.pid && current.startedAt === owner.startedAt) await rm(lock, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readLockOwner(lock);
+    if (holder !== null && isAlive(holder.pid)) {
+      throw new AgentError(
+        'ALREADY_DOWNLOADING',
+        `${path.basename(destination)} is already being downloaded (by process ${holder.pid}); it resumes when that one stops.`,
+      );
+    }
+    if (holder === null) {
+      // Being written right now by its creator, or garbage: give a writer a moment before treating it as stale.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if ((await readLockOwner(lock)) !== null) continue;
+    }
+    await rm(lock, { force: true });
+  }
+  throw new AgentError('ALREADY_DOWNLOADING', `${path.basename(destination)} is already being downloaded by another process; it resumes when that one stops.`);
+}
+
+async function readLockOwner(lock: string): Promise<LockOwner | null> {
+  try {
+    const parsed = JSON.parse(await readFile(lock, 'utf8')) as Partial<LockOwner>;
+    return typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0
+      ? { pid: parsed.pid, startedAt: String(parsed.startedAt) }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Downloads `url` to `<destination>.partial`, resuming with an HTTP Range request when a partial is
  * already there, verifies the checksum, then renames it into place. The final path only ever holds
@@ -86,8 +156,38 @@ export function rejectedPath(destination: string): string {
  * an abort keeps the partial so the next call resumes it.
  */
 export async function downloadModelFile(request: ModelDownloadRequest): Promise<ModelDownloadResult> {
+  const folder = path.dirname(request.destination);
+  const firstCreated = await mkdir(folder, { recursive: true });
+  const release = await acquireDownloadLock(request.destination);
+  try {
+    return await downloadLocked(request);
+  } catch (error) {
+    await release();
+    // Nothing arrived: leave no empty folders behind that this call made.
+    if (firstCreated !== undefined) await removeEmptyFolders(folder, firstCreated);
+    throw error;
+  } finally {
+    await release();
+  }
+}
+
+async function removeEmptyFolders(from: string, upTo: string): Promise<void> {
+  let folder = from;
+  for (;;) {
+    try {
+      await rmdir(folder);
+    } catch {
+      return; // not empty (a partial is kept), or already gone
+    }
+    if (path.resolve(folder) === path.resolve(upTo)) return;
+    const parent = path.dirname(folder);
+    if (parent === folder) return;
+    folder = parent;
+  }
+}
+
+async function downloadLocked(request: ModelDownloadRequest): Promise<ModelDownloadResult> {
   const partial = partialPath(request.destination);
-  await mkdir(path.dirname(partial), { recursive: true });
 
   let partialBytes = await fileSize(partial);
   if (request.sizeBytes !== undefined && partialBytes > request.sizeBytes) {
@@ -164,8 +264,12 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
     } else {
       // 200 to a Range request means the server ignored it and sends the whole file: rewrite from 0.
       start = 0;
-      const length = Number(response.headers.get('content-length'));
-      total = Number.isFinite(length) && length > 0 ? length : (request.sizeBytes ?? null);
+      total = contentLength(response) ?? request.sizeBytes ?? null;
+    }
+    const announced = response.status === 206 ? (range?.total ?? null) : contentLength(response);
+    if (request.sizeBytes !== undefined && announced !== null && announced !== request.sizeBytes) {
+      await response.body?.cancel();
+      throw sizeMismatch(request, `the server sends ${announced} bytes`, await fileSize(partial));
     }
     if (response.body === null) throw await fail(new Error('the server sent no body'), 'interrupted');
 
@@ -183,6 +287,7 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
           for await (const chunk of chunks) {
             resetIdle();
             bytes += chunk.byteLength;
+            if (request.sizeBytes !== undefined && bytes > request.sizeBytes) throw new TooManyBytes(bytes);
             report();
             yield chunk;
           }
@@ -190,6 +295,11 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
         createWriteStream(partial, { flags: start > 0 ? 'a' : 'w' }),
       );
     } catch (error) {
+      if (error instanceof TooManyBytes) {
+        // Longer than the manifest's file: not the file we want, and not worth resuming.
+        await rm(partial, { force: true });
+        throw sizeMismatch(request, `more than that arrived (${error.bytes} bytes so far)`, 0);
+      }
       throw await fail(error, 'interrupted');
     }
     if (total !== null && bytes < total) {
@@ -199,6 +309,27 @@ async function transferInto(partial: string, offset: number, request: ModelDownl
   } finally {
     clearTimeout(idleTimer);
   }
+}
+
+class TooManyBytes extends Error {
+  constructor(readonly bytes: number) {
+    super(`received ${bytes} bytes`);
+  }
+}
+
+function contentLength(response: Response): number | null {
+  const header = response.headers.get('content-length');
+  const length = header === null ? NaN : Number(header);
+  return Number.isFinite(length) && length > 0 ? length : null;
+}
+
+function sizeMismatch(request: ModelDownloadRequest, what: string, keptBytes: number): DownloadFailure {
+  return new DownloadFailure(
+    'DOWNLOAD_FAILED',
+    `The download of ${request.url} was stopped because the manifest says the file has ${request.sizeBytes} bytes but ${what}; check the entry's url and sizeBytes.`,
+    'size-mismatch',
+    keptBytes,
+  );
 }
 
 async function transferError(

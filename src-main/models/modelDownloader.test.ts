@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src-shared/contract/index.js';
-import { downloadModelFile, partialPath, rejectedPath, type DownloadProgress } from './modelDownloader.node.js';
+import { downloadLockPath, downloadModelFile, partialPath, rejectedPath, type DownloadProgress } from './modelDownloader.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 
 const FILE_BYTES = 3 * 1024 * 1024 + 123;
@@ -207,6 +207,63 @@ describe('downloadModelFile', () => {
     await server.close();
     const failure = await expectAgentError(downloadModelFile({ url: server.url, destination, sha256 }), 'DOWNLOAD_FAILED');
     expect(failure.message).toContain('ECONNREFUSED');
+  });
+
+  it('stops at once when the Content-Length disagrees with the expected size, before writing anything', async () => {
+    server.behaviour.chunkDelayMs = 20;
+    const failure = await expectAgentError(
+      downloadModelFile({ url: server.url, destination, sizeBytes: 1000, sha256 }),
+      'DOWNLOAD_FAILED',
+    );
+    expect(failure.message).toContain('1000 bytes');
+    expect(failure.message).toContain(`${FILE_BYTES} bytes`);
+    expect(failure.message.split('. ')).toHaveLength(1);
+    expect(server.totalBytesSent()).toBeLessThan(FILE_BYTES / 2);
+    expect(existsSync(partialPath(destination))).toBe(false);
+    expect(existsSync(rejectedPath(destination))).toBe(false);
+    expect(existsSync(downloadLockPath(destination))).toBe(false);
+  });
+
+  it('stops once more bytes than expected arrived when the server does not say the size', async () => {
+    server.behaviour.omitContentLength = true;
+    server.behaviour.chunkDelayMs = 20;
+    const failure = await expectAgentError(
+      downloadModelFile({ url: server.url, destination, sizeBytes: 100 * 1024, sha256 }),
+      'DOWNLOAD_FAILED',
+    );
+    expect(failure.message).toContain(`${100 * 1024} bytes`);
+    expect(server.totalBytesSent()).toBeLessThan(FILE_BYTES / 2);
+    expect(existsSync(partialPath(destination))).toBe(false);
+    expect(existsSync(rejectedPath(destination))).toBe(false);
+  });
+
+  it('lets only one writer at a time download a file; the second gets ALREADY_DOWNLOADING and the first finishes intact', async () => {
+    server.behaviour.chunkDelayMs = 10;
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    const first = downloadModelFile({ url: server.url, destination, sizeBytes: FILE_BYTES, sha256, onProgress: (p) => p.bytes > 0 && firstStarted() });
+    await started;
+
+    const second = await expectAgentError(downloadModelFile({ url: server.url, destination, sizeBytes: FILE_BYTES, sha256 }), 'ALREADY_DOWNLOADING');
+    expect(second.message).toContain(`by process ${process.pid}`);
+    expect(second.message).toContain('model.bin');
+
+    server.behaviour.chunkDelayMs = 0;
+    await expect(first).resolves.toMatchObject({ bytes: FILE_BYTES, checksumVerified: true });
+    expect((await readFile(destination)).equals(body)).toBe(true);
+    expect(existsSync(rejectedPath(destination))).toBe(false);
+    expect(existsSync(downloadLockPath(destination))).toBe(false);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    await mkdir(path.dirname(destination), { recursive: true });
+    // A pid far above any pid_max: no such process.
+    await writeFile(downloadLockPath(destination), JSON.stringify({ pid: 2 ** 30, startedAt: new Date(0).toISOString() }));
+
+    const result = await downloadModelFile({ url: server.url, destination, sizeBytes: FILE_BYTES, sha256 });
+    expect(result.checksumVerified).toBe(true);
+    expect(existsSync(downloadLockPath(destination))).toBe(false);
   });
 
   it('reports an unverified download when no checksum is known', async () => {

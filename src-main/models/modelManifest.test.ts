@@ -141,6 +141,11 @@ describe('a user manifest (ASSISTANT_MODELS_MANIFEST)', () => {
     ['two defaults for one role', [{ ...mirrorEntry, default: true }, { ...mirrorEntry, id: 'other', default: true }], 'at most one'],
     ['a test-only model as the default', [{ ...mirrorEntry, default: true, testOnly: true }], 'test-only'],
     ['a replaced default that became test-only', [{ ...builtInDefault, default: undefined, testOnly: true }], 'test-only'],
+    ['a file that is the manifest itself', [{ ...mirrorEntry, file: 'manifest.json' }], '[0].file: model "team-chat": file "manifest.json" must be a .gguf file inside llm/'],
+    ['a chat model outside llm/', [{ ...mirrorEntry, file: 'whisper/x.gguf' }], 'model "team-chat": file "whisper/x.gguf" must be a .gguf file inside llm/'],
+    ['a chat model without the .gguf extension', [{ ...mirrorEntry, file: 'llm/x.gguf.partial' }], 'must be a .gguf file inside llm/'],
+    ['a Whisper model outside whisper/', [{ ...mirrorEntry, role: 'stt-whisper', file: 'vad/x.bin' }], 'must be a .bin file inside whisper/'],
+    ['a VAD model that is not a .bin', [{ ...mirrorEntry, role: 'vad', file: 'vad/notes.txt' }], 'must be a .bin file inside vad/'],
   ])('rejects %s with one line naming the file and the problem', (_, content, problem) => {
     const env = content === undefined ? { ASSISTANT_MODELS_MANIFEST: path.join(tmpdir(), 'no-such-dir', 'models.json') } : withUserManifest(content);
     const file = env.ASSISTANT_MODELS_MANIFEST!;

@@ -32,11 +32,30 @@ export const ModelManifestEntry = z.strictObject({
 });
 export type ModelManifestEntry = z.infer<typeof ModelManifestEntry>;
 
+/** Where each role's files live in the models dir, and how their names end: an entry can name nothing else there. */
+export const ROLE_FILE_RULES: Readonly<Record<ModelRole, { folder: string; extension: string }>> = {
+  llm: { folder: 'llm/', extension: '.gguf' },
+  'stt-whisper': { folder: 'whisper/', extension: '.bin' },
+  vad: { folder: 'vad/', extension: '.bin' },
+};
+
+/** Why `file` is not a model file of `role` (outside its folder, wrong extension, hidden), or undefined when it is. */
+export function modelFileProblem(role: ModelRole, file: string): string | undefined {
+  const { folder, extension } = ROLE_FILE_RULES[role];
+  const name = file.split('/').at(-1) ?? '';
+  if (!file.startsWith(folder) || !file.toLowerCase().endsWith(extension) || name.startsWith('.') || name.length <= extension.length) {
+    return `file "${file}" must be a ${extension} file inside ${folder} (role ${role})`;
+  }
+  return undefined;
+}
+
 export const ModelManifest = z
   .array(ModelManifestEntry)
   .superRefine((entries, ctx) => {
     const seen = new Set<string>();
-    for (const entry of entries) {
+    for (const [index, entry] of entries.entries()) {
+      const fileProblem = modelFileProblem(entry.role, entry.file);
+      if (fileProblem) ctx.addIssue({ code: 'custom', path: [index, 'file'], message: `model "${entry.id}": ${fileProblem}` });
       if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', message: `duplicate model id "${entry.id}"` });
       seen.add(entry.id);
       if (entry.default && entry.testOnly) {

@@ -13,6 +13,8 @@ export interface RangeFileServerBehaviour {
   chunkDelayMs?: number;
   /** Answer every request with this status and no body. */
   status?: number;
+  /** Send no Content-Length (chunked), like a server that does not say the size. */
+  omitContentLength?: boolean;
 }
 
 export interface ServedRequest {
@@ -64,6 +66,7 @@ export async function startRangeFileServer(body: Buffer, fileName = 'model.bin')
       record.status = 206;
     }
     const headers: Record<string, string | number> = { 'Content-Length': body.length - start, 'Accept-Ranges': 'bytes' };
+    if (behaviour.omitContentLength) delete headers['Content-Length'];
     if (record.status === 206) headers['Content-Range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
     res.writeHead(record.status, headers);
 

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AgentError } from '../../../src-shared/contract/index.js';
@@ -91,7 +91,9 @@ export function ensureDataDir(dataDir: string): string {
   checkWritable(existing, target);
   for (const dir of missing) {
     try {
-      mkdirSync(dir);
+      // Conversations are private: a folder the app creates is the user's alone (chmod: umask-independent).
+      mkdirSync(dir, { mode: 0o700 });
+      chmodSync(dir, 0o700);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         // Created meanwhile by someone else: fine if it is a folder.

@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkDatabaseFile, databaseOpenError, databasePathOf, ensureDataDir } from './dataDirectory.node.js';
 import { migrations } from './migrations.js';
@@ -16,6 +17,8 @@ export function openSqliteDatabase(dataDir: string, nativeBinding?: string): Sql
   let db: SqliteDatabase | undefined;
   try {
     db = new Database(file, { timeout: 5000, ...(nativeBinding && { nativeBinding }) });
+    // Only the user may read the conversations; SQLite gives the -wal and -shm files the database file's mode.
+    restrictToOwner(file);
     db.pragma('journal_mode = WAL');
     // NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the last commits).
     db.pragma('synchronous = NORMAL');
@@ -29,6 +32,17 @@ export function openSqliteDatabase(dataDir: string, nativeBinding?: string): Sql
       // Already failing; the error below is the one that matters.
     }
     throw databaseOpenError(error, file);
+  }
+}
+
+/** chmod 0600 the database and its -wal/-shm files when they exist (a profile from before this, too). */
+function restrictToOwner(file: string): void {
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(each, 0o600);
+    } catch {
+      // Absent (no -wal yet), or not ours to change: opening goes on; SQLite reports what really matters.
+    }
   }
 }
 

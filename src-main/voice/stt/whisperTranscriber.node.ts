@@ -125,7 +125,7 @@ const LOADABLE_FTYPES = new Set([0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14]);
  * hyper-parameters are those of a Whisper model. A file cut short after the header can still fail inside
  * whisper.cpp; the model manager's size and checksum checks cover that.
  */
-async function checkModelFile(modelPath: string): Promise<void> {
+export async function checkModelFile(modelPath: string): Promise<void> {
   const pathProblem = modelPathProblem(modelPath, { extension: '.bin', needs: 'ASSISTANT_WHISPER_MODEL needs a whisper.cpp ggml .bin file' });
   if (pathProblem !== undefined && pathProblem.kind !== 'missing') {
     throw new AgentError(

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_LLM_MODEL, tempDataDir } from '../src-main/testing/agentTestSupport.js';
 import { startRangeFileServer, type RangeFileServer } from '../src-main/testing/rangeFileServer.node.js';
+import { closedPort } from '../src-main/testing/closedPort.node.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const startScript = path.join(root, 'scripts/start.js');
@@ -16,13 +15,6 @@ const built = existsSync(path.join(root, 'build/src-main/cli/assistantCli.node.j
 const BROWSER_URL = /Assistant UI \(browser mode\): http:\/\/127\.0\.0\.1:\d+\/\?token=/;
 const STACK_FRAME = /^\s+at /m;
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface StartRun {
   stdout: string;

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentEvent, type AgentStatus, type ModelProgressEvent } from '../../src-shared/contract/index.js';
@@ -11,6 +9,7 @@ import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agent
 import { OllamaProtocolServer } from '../testing/ollamaProtocolServer.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 import { createAgent, type Agent } from './createAgent.node.js';
+import { closedPort } from '../testing/closedPort.node.js';
 
 /**
  * The models backend on the real agent: a test manifest (ASSISTANT_MODELS_MANIFEST) whose default chat model is the
@@ -37,14 +36,6 @@ function entry(id: string, url: string, extra: Partial<ModelManifestEntry> = {})
   };
 }
 
-/** A port that nothing listens on: a server that was started and closed again. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Every event of the agent, and waits for the ones a test is after. */
 function recorder(agent: Agent) {

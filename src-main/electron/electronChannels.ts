@@ -5,6 +5,8 @@ export const ELECTRON_CALL_CHANNEL = 'agent:call';
 export const ELECTRON_CANCEL_CHANNEL = 'agent:cancel-call';
 /** Renderer → main, fire and forget: one mic frame (16 kHz mono Int16 PCM) as an ArrayBuffer. */
 export const ELECTRON_MIC_FRAME_CHANNEL = 'agent:mic-frame';
+/** Renderer → main, invoke: the system's open-file dialog for "I have a model file"; answers a path or null. */
+export const ELECTRON_PICK_MODEL_FILE_CHANNEL = 'models:pick-file';
 
 /**
  * The preload sends the WebSocket transport's client frames (`{kind: 'call', id, command, args}`, `{kind: 'cancel', id}`)

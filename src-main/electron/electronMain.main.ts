@@ -9,7 +9,13 @@ import { AGENT_EVENT_CHANNEL, parseMicFrame, toErrorShape } from '../../src-shar
 import { resolveEnvSettings } from '../agent/agentSettings.node.js';
 import { createCommandRouter, UNKNOWN_CALL_ID, type CommandRouter, type RouterClient } from '../app/commandRouter.js';
 import { createRecoverableAgent, type RecoverableAgent } from '../app/recoverableAgent.node.js';
-import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+import {
+  ELECTRON_CALL_CHANNEL,
+  ELECTRON_CANCEL_CHANNEL,
+  ELECTRON_MIC_FRAME_CHANNEL,
+  ELECTRON_PICK_MODEL_FILE_CHANNEL,
+  type ElectronCallReply,
+} from './electronChannels.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -82,6 +88,17 @@ app.whenReady().then(async () => {
     if (!(frame instanceof ArrayBuffer) && !(frame instanceof Uint8Array)) return;
     const pcm = parseMicFrame(frame);
     if (pcm) agent.sendMicFrame(pcm);
+  });
+  ipcMain.handle(ELECTRON_PICK_MODEL_FILE_CHANNEL, async (event, request: unknown): Promise<string | null> => {
+    const whisper = (request as { role?: unknown } | undefined)?.role === 'stt-whisper';
+    const owner = BrowserWindow.fromWebContents(event.sender);
+    const options: Electron.OpenDialogOptions = {
+      title: whisper ? 'Choose a Whisper model (ggml .bin)' : 'Choose a chat model (.gguf)',
+      properties: ['openFile'],
+      filters: whisper ? [{ name: 'Whisper ggml model', extensions: ['bin'] }] : [{ name: 'GGUF model', extensions: ['gguf'] }],
+    };
+    const picked = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+    return picked.canceled ? null : (picked.filePaths[0] ?? null);
   });
   registerPushToTalkHotkey(agent);
   app.on('will-quit', () => globalShortcut.unregisterAll());

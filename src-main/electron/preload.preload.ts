@@ -5,7 +5,13 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { AGENT_EVENT_CHANNEL } from '../../src-shared/contract/channels.js';
-import { ELECTRON_CALL_CHANNEL, ELECTRON_CANCEL_CHANNEL, ELECTRON_MIC_FRAME_CHANNEL, type ElectronCallReply } from './electronChannels.js';
+import {
+  ELECTRON_CALL_CHANNEL,
+  ELECTRON_CANCEL_CHANNEL,
+  ELECTRON_MIC_FRAME_CHANNEL,
+  ELECTRON_PICK_MODEL_FILE_CHANNEL,
+  type ElectronCallReply,
+} from './electronChannels.js';
 
 contextBridge.exposeInMainWorld('assistantBridge', {
   async call(command: string, args: unknown, callId: number): Promise<unknown> {
@@ -24,5 +30,10 @@ contextBridge.exposeInMainWorld('assistantBridge', {
   },
   sendMicFrame(buffer: ArrayBuffer): void {
     ipcRenderer.send(ELECTRON_MIC_FRAME_CHANNEL, buffer);
+  },
+  /** The system's file picker; the chosen path then goes through models:use, which checks the file. */
+  async pickModelFile(options: { role: 'llm' | 'stt-whisper' }): Promise<string | null> {
+    const picked: unknown = await ipcRenderer.invoke(ELECTRON_PICK_MODEL_FILE_CHANNEL, { role: options.role === 'stt-whisper' ? 'stt-whisper' : 'llm' });
+    return typeof picked === 'string' ? picked : null;
   },
 });

@@ -65,6 +65,11 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   const settingsFile = new SavedSettingsFile(resolveAgentConfig(options.config).dataDir);
   const savedRead = settingsFile.read();
   const config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
+  // The chat model comes from settings.json (not a flag or env var): its errors say so, with the fix.
+  const chatModelSavedIn =
+    savedRead.settings.llmModel !== undefined && options.config?.llm?.modelPath === undefined && !process.env.ASSISTANT_LLM_MODEL
+      ? settingsFile.path
+      : undefined;
   const logLevel = config.logLevel;
   const deferred = createDeferredLogger();
   const logger = options.logger ?? deferred.logger;
@@ -72,7 +77,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
   const agentCore = createAgentCore({
     config,
-    llmFactories: options.llmFactories ?? realLlmFactories(config),
+    llmFactories: options.llmFactories ?? realLlmFactories(config, chatModelSavedIn),
     logger,
     ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
     ...(options.outputCheck && { outputCheck: options.outputCheck }),

@@ -13,11 +13,20 @@ import { resolveDefaultModel, resolveModelPath } from '../models/modelResolver.n
  * The GGUF file the config names: a path (flag, env var, a saved file), a manifest id (saved by the app), else the
  * manifest's default chat model. A manifest model that is not downloaded throws ModelNotDownloadedError (the first run).
  */
-export function configuredLlmModelPath(config: AgentConfig): string {
+export function configuredLlmModelPath(config: AgentConfig, savedIn?: string): string {
   const configured = config.llm.modelPath;
   const manifest = knownModelManifest();
   const entry = configured === undefined ? undefined : findManifestEntry(manifest, configured);
-  if (configured !== undefined && entry === undefined) return configured;
+  if (configured !== undefined && entry === undefined) {
+    // A saved choice that is neither a known id nor a path is not looked for under the current folder.
+    if (savedIn !== undefined && !path.isAbsolute(configured)) {
+      throw new AgentError(
+        'MODEL_MISSING',
+        `The chat model saved in ${savedIn} ("${configured}") is not a known model id. Choose a model in the Models panel, or remove "llmModel" from that file.`,
+      );
+    }
+    return configured;
+  }
   const resolution = entry === undefined ? resolveDefaultModel('llm', { manifest }) : resolveModelPath(entry.id, { manifest });
   if (resolution.found) return resolution.path;
   const missingId = resolution.id;
@@ -27,15 +36,20 @@ export function configuredLlmModelPath(config: AgentConfig): string {
   throw new AgentError('MODEL_MISSING', resolution.message);
 }
 
-/** The real provider factories for a config: embedded GGUF via node-llama-cpp, Ollama via its HTTP API. */
-export function realLlmFactories(config: AgentConfig): LlmProviderFactories {
+/**
+ * The real provider factories for a config: embedded GGUF via node-llama-cpp, Ollama via its HTTP API. `savedIn`: the
+ * settings file the chat model was chosen in (not a flag or env var), so a broken choice is reported with its fix.
+ */
+export function realLlmFactories(config: AgentConfig, savedIn?: string): LlmProviderFactories {
+  const savedHint = (modelPath: string) =>
+    `It was chosen in the app (saved in ${savedIn}): choose another model in the Models panel, or remove "llmModel" from that file. ${llmModelFixHint(modelPath)}`;
   return {
     createEmbedded: (chosenPath) =>
       new EmbeddedLlamaProvider({
-        modelPath: path.resolve(chosenPath ?? configuredLlmModelPath(config)),
+        modelPath: path.resolve(chosenPath ?? configuredLlmModelPath(config, savedIn)),
         threads: config.llm.threads,
         contextSize: config.llm.contextSize,
-        fixHint: llmModelFixHint,
+        fixHint: savedIn !== undefined && chosenPath === undefined ? savedHint : llmModelFixHint,
       }),
     createOllama: (model) =>
       new OllamaLlmProvider({ host: config.llm.ollamaHost, model: model ?? config.llm.ollamaModel, keepAlive: config.llm.ollamaKeepAlive }),

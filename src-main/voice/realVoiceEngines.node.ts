@@ -2,6 +2,7 @@ import { AgentError } from '../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agent/agentConfig.node.js';
 import { resolveDefaultModel } from '../models/modelResolver.node.js';
 import { createSpeechTranscriber } from './stt/speechTranscriberFactory.node.js';
+import { findExecutable, SPHINX_BINARY, SphinxTranscriber } from './stt/sphinxTranscriber.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
 import { SileroVad } from './vad/sileroVad.node.js';
 import type { VoiceEngines } from './voiceEngines.js';
@@ -20,6 +21,11 @@ export function realVoiceEngines(config: AgentConfig): VoiceEngines {
         ...(config.voice.whisperModel !== undefined && { whisperModel: config.voice.whisperModel }),
         ...(config.voice.sttThreads !== undefined && { threads: config.voice.sttThreads }),
       }),
+    // `auto` with a Whisper model that does not load (damaged, or a saved choice gone bad): PocketSphinx, if installed.
+    createFallbackTranscriber: () => {
+      if (config.voice.stt !== 'auto' || process.platform !== 'linux' || findExecutable(SPHINX_BINARY) === undefined) return undefined;
+      return new SphinxTranscriber();
+    },
     synthesizer: new FliteSpeechSynthesizer(),
   };
 }

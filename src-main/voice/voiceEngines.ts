@@ -8,6 +8,11 @@ export interface VoiceEngines {
   loadVad(turnTaking: TurnTakingConfig): Promise<VoiceActivityDetector>;
   /** Throws AgentError when no recogniser is available (the app still starts; voice says what is missing). */
   createTranscriber(): SpeechTranscriber;
+  /**
+   * With `auto`, the recogniser to use when the chosen one fails to load (a damaged Whisper model: PocketSphinx), or
+   * undefined when there is none.
+   */
+  createFallbackTranscriber?(): SpeechTranscriber | undefined;
   synthesizer: SpeechSynthesizer & { warmUp?(): Promise<void>; dispose?(): Promise<void> };
 }
 
@@ -88,8 +93,24 @@ export class VoiceEngineLoader {
       this.status.stt = { state: 'ready', engine: transcriber.engine };
     } catch (error) {
       const shape = toErrorShape(error);
+      if (await this.loadFallbackTranscriber(shape.message)) return;
       const missing = shape.code === 'MODEL_MISSING' || shape.code === 'STT_UNAVAILABLE';
       this.status.stt = { state: missing ? 'missing' : 'error', engine: null, message: shape.message };
     }
+  }
+
+  /** The chosen recogniser failed: the fallback, if there is one, with the reason kept in the status message. */
+  private async loadFallbackTranscriber(reason: string): Promise<boolean> {
+    let fallback: SpeechTranscriber | undefined;
+    try {
+      fallback = this.engines.createFallbackTranscriber?.();
+      if (!fallback) return false;
+      await fallback.load();
+    } catch {
+      return false;
+    }
+    this.transcriber = fallback;
+    this.status.stt = { state: 'ready', engine: fallback.engine, message: `Using ${fallback.engine} instead: ${reason}` };
+    return true;
   }
 }

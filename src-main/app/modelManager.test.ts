@@ -245,6 +245,9 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
     writeFileSync(text, 'not a model');
     const fakeGguf = path.join(workDir, 'fake.gguf');
     writeFileSync(fakeGguf, 'GGUF but not really a model at all');
+    // A failed attempt must not flash an error on every client's status badge: the model in use is fine.
+    const statuses: string[] = [];
+    const stopWatching = agent.listen((event) => event.type === 'status' && statuses.push(event.status.llm.state));
     await expect(agent.call('models:use', { path: text })).rejects.toMatchObject({
       code: expect.stringMatching(/^MODEL_(CORRUPT|MISSING)$/),
       message: expect.stringContaining(text),
@@ -255,6 +258,9 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
     });
     await expect(agent.call('models:use', { path: path.join(workDir, 'nowhere.gguf') })).rejects.toMatchObject({ code: 'MODEL_MISSING' });
     expect((await agent.call('agent:status')).llm).toMatchObject({ state: 'warm', model: 'test-chat.gguf' });
+    stopWatching();
+    expect(statuses).not.toContain('error');
+    expect(statuses).not.toContain('missing');
     expect((await ask(agent, 'The cat')).done?.model).toBe('test-chat.gguf');
   });
 

@@ -171,7 +171,9 @@ export class LlmProviderManager {
     } catch (error) {
       const shape = toErrorShape(error);
       if (!switching) this.failedKinds.add(kind);
-      this.setStatus({
+      // A failed switch leaves the model in use as it was: its caller gets the error, and no client's status badge
+      // shows it (the previous status is restored).
+      if (!(switching && this.activeProvider)) this.setStatus({
         state: shape.code === 'MODEL_MISSING' ? 'missing' : 'error',
         provider: kind,
         model: provider?.modelId ?? null,

@@ -128,13 +128,15 @@ export class ModelManager {
     const { config, known } = this.options;
     const statuses = describeModels(this.location).models;
     const models: CatalogModel[] = [];
+    const activeFile = this.options.llm.active?.modelFile;
     for (const status of statuses) {
       const { entry } = status;
       const fromUser = known.fromUserManifest.has(entry.id);
-      if (entry.testOnly && !fromUser) continue;
+      // Test-only models are not offered, but the one answering now is always shown.
+      const isActive = activeFile !== undefined && status.found && samePath(status.path, activeFile);
+      if (entry.testOnly && !fromUser && !isActive) continue;
       models.push(await this.catalogEntry(status, fromUser));
     }
-    const activeFile = this.options.llm.active?.modelFile;
     if (activeFile !== undefined && !statuses.some((status) => status.found && samePath(status.path, activeFile))) {
       models.push({
         id: path.basename(activeFile),

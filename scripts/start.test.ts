@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_LLM_MODEL, tempDataDir } from '../src-main/testing/agentTestSupport.js';
 import { startRangeFileServer, type RangeFileServer } from '../src-main/testing/rangeFileServer.node.js';
 import { closedPort } from '../src-main/testing/closedPort.node.js';
+import { runNodeScript } from '../src-main/testing/cliProcess.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const startScript = path.join(root, 'scripts/start.js');
@@ -16,39 +16,9 @@ const BROWSER_URL = /Assistant UI \(browser mode\): http:\/\/127\.0\.0\.1:\d+\/\
 const STACK_FRAME = /^\s+at /m;
 
 
-interface StartRun {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-  timedOut: boolean;
-}
-
-/** `npm start` as a user runs it, stopped (SIGTERM) once it prints the browser URL, or killed at the deadline. */
-function runStart(args: string[], env: NodeJS.ProcessEnv, deadlineMs = 60_000): Promise<StartRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [startScript, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let stopping = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      process.kill(-child.pid!, 'SIGKILL');
-    }, deadlineMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!stopping && BROWSER_URL.test(stdout)) {
-        stopping = true;
-        child.kill('SIGTERM');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code, timedOut });
-    });
-  });
+/** `npm start` as a user runs it, stopped (SIGTERM) once it prints the browser URL, or killed (with its children) at the deadline. */
+function runStart(args: string[], env: NodeJS.ProcessEnv, deadlineMs = 60_000) {
+  return runNodeScript(startScript, args, { env, deadlineMs, cwd: root, group: true, until: (stdout) => BROWSER_URL.test(stdout) });
 }
 
 describe.skipIf(!built)('npm start in a terminal (scripts/start.js, spawned)', () => {

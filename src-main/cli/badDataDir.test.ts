@@ -1,64 +1,30 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+import { cli, runNodeScript } from '../testing/cliProcess.js';
 import { sha256OfFile, writeDamagedBodyDatabase, writeRandomBytesDatabase } from '../testing/badDataDirs.js';
 import { reportUnexpectedError } from './assistantCli.node.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'bin/assistant.js');
 const built = existsSync(path.join(root, 'build/src-main/cli/assistantCli.node.js'));
 const JFK_WAV = path.resolve(root, '../shared/audio/jfk.wav');
 /** A hang (the old recursive mkdir on /proc spun forever) fails the test instead of hanging it. */
 const DEADLINE_MS = 20_000;
 const STACK_FRAME = /^\s+at /m;
 
-interface Run {
-  code: number | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  lines: Array<Record<string, unknown>>;
-}
-
-/** Runs the real CLI; `until` can end it early (SIGTERM) once stdout shows what the test waits for. */
-function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; until?: (stdout: string) => boolean } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ASSISTANT_DEBUG: '', OLLAMA_HOST: 'http://127.0.0.1:9', ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let stopping = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, DEADLINE_MS);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!stopping && options.until?.(stdout)) {
-        stopping = true;
-        child.kill('SIGTERM');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const lines = stdout
-        .split('\n')
-        .filter((line) => line.trim().startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      resolve({ code, timedOut, stdout, stderr, lines });
-    });
+/** Runs the real CLI with a deadline; `until` can end it early (SIGTERM) once stdout shows what the test waits for. */
+async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; until?: (stdout: string) => boolean } = {}) {
+  const run = await runNodeScript(cli, args, {
+    env: { ASSISTANT_DEBUG: '', OLLAMA_HOST: 'http://127.0.0.1:9', ...options.env },
+    deadlineMs: DEADLINE_MS,
+    ...(options.until && { until: options.until }),
   });
+  return { ...run, lines: run.events };
 }
 
-function expectNoStackTrace(run: Run): void {
+function expectNoStackTrace(run: { stdout: string; stderr: string }): void {
   expect(run.stdout).not.toMatch(STACK_FRAME);
   expect(run.stderr).not.toMatch(STACK_FRAME);
 }

@@ -8,14 +8,11 @@ import { openSqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { createFileLogger } from '../app/fileLogger.node.js';
 import { tempDataDir } from '../testing/agentTestSupport.js';
+import { bufferIo } from '../testing/bufferIo.js';
 import { cliBuilt } from '../testing/cliProcess.js';
 import { runHistoryCommand } from './historyCommand.node.js';
 import { runStatsCommand } from './statsCommand.node.js';
 
-function bufferIo() {
-  const out = { stdout: '', stderr: '' };
-  return { out, io: { stdout: { write: (text: string) => (out.stdout += text) }, stderr: { write: (text: string) => (out.stderr += text) } } };
-}
 const mode = (file: string) => statSync(file).mode & 0o777;
 
 describe('read-only commands', () => {

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../app/createAgent.node.js';
 import { TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+import { bufferIo } from '../testing/bufferIo.js';
 import { silentLogger } from '../agent/agentLogger.js';
 import { runHistoryCommand } from './historyCommand.node.js';
 
-function bufferIo() {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: { stdout: { write: (text: string) => (out.stdout += text) }, stderr: { write: (text: string) => (out.stderr += text) } },
-  };
-}
 
 describe('assistant history (real SQLite file written by the real agent on stories260K)', () => {
   it('shows every question right after its own answer, also when they were sent at once', async () => {

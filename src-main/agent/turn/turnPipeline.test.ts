@@ -157,27 +157,23 @@ describe('the turn pipeline on real node-llama-cpp (stories260K), with test prep
   });
 
   it('only checked text is shown as sentences, stored and cached', async () => {
-    // A test output check (not the guardrails): replaces every sentence that mentions a word.
-    const check: OutputCheck = {
-      checkSentence: (sentence) => (/\b(she|he|they)\b/i.test(sentence) ? { action: 'replace', text: '[checked]' } : { action: 'pass' }),
-    };
+    // A test output check (not the guardrails): replaces the first sentence of the answer, passes the rest. Every
+    // answer has a first sentence, so the stored-text path is exercised on every run.
+    let checked = 0;
+    const check: OutputCheck = { checkSentence: () => (checked++ === 0 ? { action: 'replace', text: '[checked]' } : { action: 'pass' }) };
     harness = await pipelineAgent({ outputCheck: check }, { maxAnswerTokens: 200 });
     const { turnId, conversationId } = await harness.agent.call('chat:send', { text: 'Once upon a time there was a girl named Lily' });
     const done = await untilEnded(harness, turnId);
     expect(done.type).toBe('done');
     const raw = ofTurn(harness, turnId, 'token').map((e) => e.text).join('');
     const sentences = ofTurn(harness, turnId, 'answer-sentence').map((e) => e.text);
-    expect(sentences.every((s) => !/\b(she|he|they)\b/i.test(s))).toBe(true);
-    if (/\b(she|he|they)\b/i.test(raw)) {
-      expect(sentences).toContain('[checked]');
-      const stored = (await harness.agent.call('conversations:messages', { id: conversationId })).at(-1)!;
-      expect(stored.text).toBe(sentences.join(' '));
-      expect((done as { text: string }).text).toBe(stored.text);
-      const again = await harness.agent.call('chat:send', { text: 'Once upon a time there was a girl named Lily' });
-      expect(await untilEnded(harness, again.turnId)).toMatchObject({ cached: true, text: stored.text });
-    } else {
-      console.log('skipped the stored-text half: stories260K wrote no pronoun this time');
-    }
+    expect(sentences[0]).toBe('[checked]');
+    const stored = (await harness.agent.call('conversations:messages', { id: conversationId })).at(-1)!;
+    expect(stored.text).toBe(sentences.join(' '));
+    expect(stored.text).not.toBe(raw);
+    expect((done as { text: string }).text).toBe(stored.text);
+    const again = await harness.agent.call('chat:send', { text: 'Once upon a time there was a girl named Lily' });
+    expect(await untilEnded(harness, again.turnId)).toMatchObject({ cached: true, text: stored.text });
   });
 
   it('a new process whose model takes longer to load than the cache timeout still answers from the persisted cache', async () => {

@@ -34,6 +34,12 @@ export const ErrorCode = z.enum([
   'INPUT_REJECTED',
   /** A prepare step (model, history, retrieval, a check) did not finish in its time. */
   'STEP_TIMEOUT',
+  /** A document could not be ingested (empty, binary, too large, no text layer, a parser error); the message says why. */
+  'DOCUMENT_REJECTED',
+  /** The vector store (Chroma) is not reachable; keyword search still answers. */
+  'VECTOR_STORE_UNAVAILABLE',
+  /** The embedding model could not be loaded or failed. */
+  'EMBEDDER_FAILED',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -38,6 +38,17 @@ export interface AgentConfig {
     partialTranscriptMs: number | 'auto';
     maxUtteranceMs: number;
   };
+  /** The user's documents: retrieval in every turn, with Chroma as the vector index. */
+  documents: {
+    enabled: boolean;
+    /** A remote Chroma; absent: a local server started when first needed. */
+    chromaUrl?: string;
+    chromaToken?: string;
+    /** Absent: USE-lite, built in. */
+    embedder?: string;
+    /** The retrieval step's time limit (a cold embedder included); past it, the turn is answered without documents. */
+    retrievalTimeoutMs: number;
+  };
   /** better-sqlite3 addon built for another ABI (Electron's); absent means the one in node_modules. */
   sqliteNativeBinding?: string;
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
@@ -54,7 +65,8 @@ export interface AgentConfig {
   slowStageMs: Record<string, number>;
 }
 
-export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare'>> & {
+export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare' | 'documents'>> & {
+  documents?: Partial<AgentConfig['documents']>;
   prepare?: Partial<AgentConfig['prepare']>;
   llm?: Partial<AgentConfig['llm']>;
   cache?: Partial<AgentConfig['cache']>;
@@ -100,6 +112,13 @@ export function resolveAgentConfig(
       partialTranscriptMs: 'auto',
       maxUtteranceMs: 60_000,
     },
+    documents: {
+      enabled: fromEnv.documents,
+      ...(fromEnv.chromaUrl !== undefined && { chromaUrl: fromEnv.chromaUrl }),
+      ...(fromEnv.chromaToken !== undefined && { chromaToken: fromEnv.chromaToken }),
+      ...(fromEnv.embedder !== undefined && { embedder: fromEnv.embedder }),
+      retrievalTimeoutMs: 4_000,
+    },
     partialAnswerFlushMs: 200,
     prepare: { providerTimeoutMs: 180_000, historyTimeoutMs: 5_000, cacheTimeoutMs: 2_000, sequential: false },
     slowStageMs: {
@@ -107,6 +126,7 @@ export function resolveAgentConfig(
       provider: 1_000,
       history: 50,
       cache: 50,
+      retrieval: 250,
       'first-token': 1_500,
       'first-sentence': 2_500,
       generate: 30_000,
@@ -123,6 +143,7 @@ export function resolveAgentConfig(
     cache: { ...defaults.cache, ...stripUndefined(overrides.cache ?? {}) },
     voice: { ...defaults.voice, ...stripUndefined(overrides.voice ?? {}) },
     prepare: { ...defaults.prepare, ...stripUndefined(overrides.prepare ?? {}) },
+    documents: { ...defaults.documents, ...stripUndefined(overrides.documents ?? {}) },
     slowStageMs: { ...defaults.slowStageMs, ...overrides.slowStageMs },
   } as AgentConfig;
 }

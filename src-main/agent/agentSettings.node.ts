@@ -107,6 +107,18 @@ export const SETTINGS = {
   logLevel: setting({ env: 'ASSISTANT_LOG_LEVEL', ...oneOf(LOG_LEVELS), default: () => 'info' as const }),
   /** The Electron app's system-wide push-to-talk hotkey (an Electron accelerator). */
   pttHotkey: setting({ env: 'ASSISTANT_PTT_HOTKEY', ...text('an Electron accelerator such as CommandOrControl+Shift+Space'), default: () => 'CommandOrControl+Shift+Space' }),
+  /** Answers from the user's documents (ingestion, retrieval in every turn). */
+  documents: setting({
+    env: 'ASSISTANT_DOCUMENTS',
+    value: z.enum(['on', 'off']).transform((choice) => choice === 'on'),
+    allowed: 'one of on, off',
+    default: () => true,
+  }),
+  /** A Chroma server of the user's own instead of the local one the app starts. */
+  chromaUrl: setting({ env: 'CHROMA_URL', ...httpUrl, allowed: 'an http(s) URL such as http://127.0.0.1:8000' }),
+  chromaToken: setting({ env: 'CHROMA_TOKEN', ...text('a token') }),
+  /** The document embedder: use-lite (built in), an ONNX model id from the manifest, or a folder of ONNX files. */
+  embedder: setting({ env: 'ASSISTANT_EMBEDDER', ...text('use-lite, an embedding model id or an ONNX model folder') }),
   /** better-sqlite3 built for Electron's ABI (set by scripts/start.js for the Electron app only). */
   sqliteNativeBinding: setting({ env: 'ASSISTANT_SQLITE_ELECTRON_BINDING', ...text('a .node file path') }),
 };
@@ -204,6 +216,7 @@ export function settingsToOverrides(values: SettingValues): AgentConfigOverrides
       ollamaKeepAlive: values.ollamaKeepAlive,
     }),
     voice: defined({ enabled: values.voice, stt: values.stt, whisperModel: values.whisperModel, sttThreads: values.sttThreads }),
+    documents: defined({ enabled: values.documents, chromaUrl: values.chromaUrl, chromaToken: values.chromaToken, embedder: values.embedder }),
   });
 }
 

@@ -19,6 +19,9 @@ import type { PluggedPrepareStep } from '../agent/turn/prepareStep.js';
 import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
 import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
 import { loadKnownModels } from '../models/modelManifest.node.js';
+import { DocumentLibrary, type DocumentLibraryOptions } from '../documents/documentLibrary.node.js';
+import { documentRetrievalStep } from '../documents/documentRetrievalStep.js';
+import { documentEmbedder } from './documentEmbedder.node.js';
 import { AppSettings, SavedSettingsFile, savedSettingValues } from './appSettings.node.js';
 import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
 import { ModelManager } from './modelManager.node.js';
@@ -38,6 +41,11 @@ export interface CreateAgentOptions {
   /** Retrieval and input checks, run beside the built-in prepare steps. */
   prepareSteps?: readonly PluggedPrepareStep[];
   outputCheck?: OutputCheck;
+  /**
+   * The user's documents (when `config.documents.enabled`). `background`: watch folders and resume queued ingestion
+   * (the app and the headless host; one-shot CLI commands leave it off).
+   */
+  documents?: Pick<DocumentLibraryOptions, 'background' | 'chromaServer' | 'tuning' | 'vectorTimeoutMs'>;
 }
 
 export type Agent = AgentService & {
@@ -46,6 +54,8 @@ export type Agent = AgentService & {
   readonly voice: VoiceSession | undefined;
   /** Per-stage Prometheus metrics (the headless host serves them at /metrics). */
   readonly metrics: StageMetrics;
+  /** The user's documents, when `config.documents.enabled`. */
+  readonly documents: DocumentLibrary | undefined;
   /** Where the log files are, when the agent writes its own. */
   readonly logDir: string | undefined;
   /** The agent's structured log (the files in `logDir`, or the logger given in the options), for its hosts to write to. */
@@ -74,15 +84,43 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   const deferred = createDeferredLogger();
   const logger = options.logger ?? deferred.logger;
   const metrics = new StageMetrics();
+  // Retrieval runs in every turn once the library exists (it is opened after the core, which checks the data dir).
+  let documents: DocumentLibrary | undefined;
+  const retrieval = documentRetrievalStep(
+    async (question, signal) => (documents ? (await documents.searchNoting(question, signal)).results : []),
+    config.documents.retrievalTimeoutMs,
+  );
+  const prepareSteps = [...(config.documents.enabled ? [retrieval] : []), ...(options.prepareSteps ?? [])];
   // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
   const agentCore = createAgentCore({
     config,
     llmFactories: options.llmFactories ?? realLlmFactories(config, chatModelSavedIn),
     logger,
-    ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
+    ...(prepareSteps.length > 0 && { prepareSteps }),
     ...(options.outputCheck && { outputCheck: options.outputCheck }),
     onStageEnd: (record) => metrics.record(record),
   });
+  let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
+  if (config.documents.enabled) {
+    try {
+      documents = new DocumentLibrary({
+        dataDir: config.dataDir,
+        embedder: (db) => documentEmbedder(config, db),
+        emit: agentCore.emit,
+        logger,
+        ...(config.documents.chromaUrl !== undefined && {
+          remoteChroma: { url: config.documents.chromaUrl, ...(config.documents.chromaToken !== undefined && { token: config.documents.chromaToken }) },
+        }),
+        ...(config.sqliteNativeBinding !== undefined && { nativeBinding: config.sqliteNativeBinding }),
+        ...options.documents,
+      });
+    } catch (error) {
+      // Chat goes on without documents; the reason (a damaged documents database, a bad embedder setting) is shown.
+      documentsProblem = `Documents are unavailable: ${toErrorShape(error).message}`;
+      logger.error({ reason: documentsProblem }, 'documents unavailable');
+      setImmediate(() => agentCore.emit({ type: 'notice', level: 'warning', message: documentsProblem }));
+    }
+  }
   const fileLog = options.logger ? undefined : createFileLogger({ dataDir: config.dataDir, level: logLevel });
   if (fileLog) deferred.attach(fileLog.logger);
   const settings = new AppSettings({ file: settingsFile, initial: savedRead, flags: options.config ?? {}, env: process.env, manifest: known.manifest });
@@ -141,13 +179,15 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
       return settings.view();
     },
   };
-  const handlers: CommandHandlers = { ...agentCore.handlers, ...voiceHandlers, ...models.handlers, ...settingsHandlers };
+  const documentHandlers: CommandHandlers = documents?.handlers ?? documentsOffHandlers(documentsProblem);
+  const handlers: CommandHandlers = { ...agentCore.handlers, ...voiceHandlers, ...models.handlers, ...settingsHandlers, ...documentHandlers };
   let closed = false;
 
   return {
     config,
     voice,
     metrics,
+    documents,
     logDir: fileLog?.logDir,
     logger,
     sendMicFrame(pcm) {
@@ -176,8 +216,19 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
       closed = true;
       await models.close();
       await voice?.dispose();
+      await documents?.close();
       await agentCore.close();
       await fileLog?.close();
     },
   };
+}
+
+/** Without documents (turned off, or their database could not be opened) every docs: command says why. */
+function documentsOffHandlers(problem: string): CommandHandlers {
+  const off = () => {
+    throw new AgentError('NOT_FOUND', problem);
+  };
+  return Object.fromEntries(
+    ['docs:ingest', 'docs:upload', 'docs:cancel', 'docs:list', 'docs:status', 'docs:remove', 'docs:search', 'docs:chunk'].map((name) => [name, off]),
+  ) as CommandHandlers;
 }

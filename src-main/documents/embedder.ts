@@ -7,8 +7,9 @@ export interface Embedder {
   readonly id: string;
   readonly dimensions: number;
   /**
-   * One vector per text, in order. Texts that are empty or only whitespace get a zero vector without reaching the model
-   * (USE-lite throws on them). Rejects with the signal's reason when aborted.
+   * One vector per text, in order. Texts without a letter or digit (empty, whitespace, only punctuation or emoji: see
+   * `hasNoWords`) get a zero vector without reaching the model (USE-lite throws on an empty one). Rejects with the
+   * signal's reason when aborted.
    */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
   close(): Promise<void>;
@@ -24,4 +25,13 @@ export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
 
 export function isBlank(text: string): boolean {
   return !/\S/.test(text);
+}
+
+/**
+ * True when a text has no letter or digit: nothing a model can tell apart. USE-lite throws on an empty text and maps
+ * every emoji to the same unknown token, so "..." or "😀" would get vectors close to each other and to other noise and
+ * turn up as false matches. Embedders give such texts a zero vector (similarity 0 to everything) instead.
+ */
+export function hasNoWords(text: string): boolean {
+  return !/[\p{L}\p{N}]/u.test(text);
 }

@@ -4,6 +4,7 @@ import { Conversation, ConversationId, ChatMessage, TurnId, AgentStatus } from '
 import { voiceCommandSchemas } from './voiceContract.js';
 import { dataCommandSchemas } from './dataContract.js';
 import { modelsCommandSchemas } from './modelsContract.js';
+import { documentsCommandSchemas } from './documentsContract.js';
 import { StageSpan, TurnStats } from './turnStages.js';
 
 /** Default cap on a question's length; the agent config can change it. */
@@ -58,6 +59,7 @@ export const commandSchemas = {
   ...voiceCommandSchemas,
   ...dataCommandSchemas,
   ...modelsCommandSchemas,
+  ...documentsCommandSchemas,
 } as const;
 
 export type CommandSchemas = typeof commandSchemas;

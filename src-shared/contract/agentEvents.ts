@@ -12,6 +12,7 @@ import {
 } from './voiceContract.js';
 import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
 import { ModelProgressEvent } from './modelsContract.js';
+import { Citation, DocsProgressEvent } from './documentsContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -36,6 +37,8 @@ export const DoneEvent = z.object({
   provider: z.string(),
   model: z.string(),
   timings: TurnTimings,
+  /** The passages from the user's documents that the answer was given with (empty without documents). */
+  citations: z.array(Citation),
 });
 export const ErrorEvent = AgentErrorShape.extend({
   type: z.literal('error'),
@@ -62,6 +65,7 @@ export const AgentEvent = z.discriminatedUnion('type', [
   NoticeEvent,
   ConversationsChangedEvent,
   ModelProgressEvent,
+  DocsProgressEvent,
   VoiceStateEvent,
   VoiceStatusEvent,
   TranscriptEvent,

@@ -25,6 +25,14 @@ export const AgentCommand = {
   modelsUse: 'models:use',
   settingsGet: 'settings:get',
   settingsSet: 'settings:set',
+  docsIngest: 'docs:ingest',
+  docsUpload: 'docs:upload',
+  docsCancel: 'docs:cancel',
+  docsList: 'docs:list',
+  docsStatus: 'docs:status',
+  docsRemove: 'docs:remove',
+  docsSearch: 'docs:search',
+  docsChunk: 'docs:chunk',
 } as const;
 export type AgentCommandName = (typeof AgentCommand)[keyof typeof AgentCommand];
 

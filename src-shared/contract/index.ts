@@ -10,3 +10,4 @@ export * from './voiceContract.js';
 export * from './dataContract.js';
 export * from './turnStages.js';
 export * from './modelsContract.js';
+export * from './documentsContract.js';

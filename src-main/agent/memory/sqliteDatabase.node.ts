@@ -12,7 +12,13 @@ export type SqliteDatabase = Database.Database;
  */
 export function openSqliteDatabase(dataDir: string, nativeBinding?: string): SqliteDatabase {
   ensureDataDir(dataDir);
-  const file = databasePathOf(dataDir);
+  return openSqliteFile(databasePathOf(dataDir), migrations, nativeBinding);
+}
+
+export type Migration = { version: number; name: string; sql: string };
+
+/** Opens one SQLite file of the profile (its folder must exist) with the same checks, mode and pragmas, and applies its migrations. */
+export function openSqliteFile(file: string, fileMigrations: readonly Migration[], nativeBinding?: string): SqliteDatabase {
   checkDatabaseFile(file, nativeBinding);
   let db: SqliteDatabase | undefined;
   try {
@@ -23,7 +29,7 @@ export function openSqliteDatabase(dataDir: string, nativeBinding?: string): Sql
     // NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the last commits).
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    applyMigrations(db);
+    applyMigrations(db, fileMigrations);
     return db;
   } catch (error) {
     try {
@@ -46,9 +52,9 @@ function restrictToOwner(file: string): void {
   }
 }
 
-export function applyMigrations(db: SqliteDatabase): void {
+export function applyMigrations(db: SqliteDatabase, fileMigrations: readonly Migration[] = migrations): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (const migration of migrations) {
+  for (const migration of fileMigrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError, toErrorShape, type AgentEvent, type ChatMessage } from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation } from '../../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agentConfig.node.js';
 import type { AgentLogger } from '../agentLogger.js';
 import { responseCacheKey } from '../cache/cacheKey.node.js';
@@ -193,7 +193,7 @@ export class ChatTurnRunner {
       flushMs: config.partialAnswerFlushMs,
     });
     let provider: LlmProvider | undefined;
-    const finish = (outcome: GenerationOutcome & { cached: boolean }) => {
+    const finish = (outcome: GenerationOutcome & { cached: boolean }, citations: Citation[] = []) => {
       output.close();
       timeline.end('generate');
       const status = outcome.aborted ? 'interrupted' : 'complete';
@@ -203,7 +203,7 @@ export class ChatTurnRunner {
       const kind = provider?.kind ?? this.deps.llm.status.provider ?? 'embedded';
       const model = provider?.modelId ?? this.deps.llm.status.model ?? '';
       store.recordTimings({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, timings });
-      emit({ type: 'done', turnId, conversationId, text: outcome.text, cached: outcome.cached, interrupted, provider: kind, model, timings });
+      emit({ type: 'done', turnId, conversationId, text: outcome.text, cached: outcome.cached, interrupted, provider: kind, model, timings, citations });
       this.deps.logger.debug({ turnId, answer: outcome.text }, 'answer');
       this.deps.logger.info({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, ...timings }, 'turn done');
     };
@@ -231,7 +231,7 @@ export class ChatTurnRunner {
     cancelled: AbortSignal,
     prepared: ReturnType<ChatTurnRunner['prepare']>,
     output: TurnOutput,
-    finish: (outcome: GenerationOutcome & { cached: boolean }) => void,
+    finish: (outcome: GenerationOutcome & { cached: boolean }, citations: Citation[]) => void,
     usingProvider: (provider: LlmProvider) => void,
   ): Promise<void> {
     const { turnId, question, timeline } = turn;
@@ -278,7 +278,7 @@ export class ChatTurnRunner {
         plan = this.plan(active, question, await prepared.history, await prepared.context);
         continue;
       }
-      finish({ ...outcome, cached });
+      finish({ ...outcome, cached }, plan.citations);
       return;
     }
   }

@@ -1,4 +1,4 @@
-import { AgentError, toErrorShape, type AgentErrorShape } from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentErrorShape, type Citation } from '../../../src-shared/contract/index.js';
 
 /** What every prepare step may look at. */
 export interface TurnInput {
@@ -24,6 +24,8 @@ export interface RetrievedContext {
   id: string;
   text: string;
   source?: string;
+  /** Shown under the answer when the passage made it into the prompt. */
+  citation?: Citation;
 }
 
 /** An input check's answer. Generation may already run; the first token waits for every verdict. */

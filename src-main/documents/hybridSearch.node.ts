@@ -1,0 +1,111 @@
+import { toErrorShape } from '../../src-shared/contract/index.js';
+import type { DocumentDatabase, StoredChunk } from './documentDatabase.node.js';
+import { cosineSimilarity, isBlank, type Embedder } from './embedder.js';
+import type { VectorStore } from './vectorStore.js';
+
+export interface SearchTuning {
+  /** Results across all documents. */
+  topK: number;
+  /** No document fills the context alone: at most this many of its chunks. */
+  maxPerDocument: number;
+  /** Below this cosine similarity to the question a chunk is not relevant, however well its words match. */
+  minSimilarity: number;
+  /** How many candidates each search (vector, keyword) contributes before fusion. */
+  candidates: number;
+}
+
+export const DEFAULT_SEARCH_TUNING: SearchTuning = { topK: 4, maxPerDocument: 2, minSimilarity: 0.42, candidates: 30 };
+
+/** Reciprocal-rank fusion's constant: ranks far down either list count for little. */
+const RRF_K = 60;
+
+export interface RankedChunk extends StoredChunk {
+  similarity: number;
+  /** The fused score (reciprocal-rank fusion of the vector and keyword ranks). */
+  score: number;
+}
+
+export interface SearchOutcome {
+  results: RankedChunk[];
+  /** Set when the vector index could not answer (keyword search only). */
+  degraded?: string;
+}
+
+/**
+ * Hybrid search: the question's vector against Chroma and its words against the FTS5 index, at once; the two lists
+ * merged by reciprocal-rank fusion; every candidate scored by its cosine similarity to the question (from the vector
+ * kept in SQLite, so keyword-only results are judged the same way) and dropped below the relevance threshold; then the
+ * best across all documents, at most `maxPerDocument` from any one.
+ */
+export class HybridSearch {
+  constructor(
+    private readonly deps: {
+      db: DocumentDatabase;
+      embedder: Embedder;
+      /** The vector index, or undefined where it cannot run (keyword search only). */
+      vectors: () => VectorStore | undefined;
+      tuning?: Partial<SearchTuning>;
+      /** How long to wait for the vector index (restarting, remote and slow) before answering from keywords alone. */
+      vectorTimeoutMs?: number;
+    },
+  ) {}
+
+  get tuning(): SearchTuning {
+    return { ...DEFAULT_SEARCH_TUNING, ...this.deps.tuning };
+  }
+
+  async search(query: string, signal?: AbortSignal, tuning: Partial<SearchTuning> = {}): Promise<SearchOutcome> {
+    const { db, embedder } = this.deps;
+    const t = { ...this.tuning, ...tuning };
+    // Nobody has documents yet: nothing to embed, and the vector server is not started.
+    if (isBlank(query) || db.chunkCount() === 0) return { results: [] };
+
+    const keywordHits = db.keywordSearch(query, t.candidates);
+    const [queryVector] = await embedder.embed([query], signal);
+    if (!queryVector) return { results: [] };
+
+    let vectorIds: string[] = [];
+    let degraded: string | undefined;
+    const vectors = this.deps.vectors();
+    if (!vectors) degraded = 'Documents are limited to keyword search on this computer.';
+    else {
+      try {
+        const deadline = AbortSignal.timeout(this.deps.vectorTimeoutMs ?? 1_500);
+        const bounded = signal ? AbortSignal.any([signal, deadline]) : deadline;
+        vectorIds = (await vectors.query(queryVector, t.candidates, bounded)).map((hit) => hit.id);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        degraded = `Documents are limited to keyword search: ${toErrorShape(error).message}`;
+      }
+    }
+
+    const fused = new Map<string, number>();
+    const addRanks = (ids: readonly string[]) =>
+      ids.forEach((id, rank) => fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + rank + 1)));
+    addRanks(vectorIds);
+    addRanks(keywordHits.map((hit) => hit.id));
+
+    // Ids the vector index knows but SQLite does not (left by a crash before a commit) are skipped here.
+    const chunks = db.chunksById([...fused.keys()]);
+    const relevant: RankedChunk[] = [];
+    for (const [id, score] of fused) {
+      const chunk = chunks.get(id);
+      if (!chunk) continue;
+      const similarity = cosineSimilarity(queryVector, chunk.embedding);
+      if (similarity < t.minSimilarity) continue;
+      relevant.push({ ...chunk, similarity, score });
+    }
+    relevant.sort((a, b) => b.score - a.score || b.similarity - a.similarity);
+
+    const perDocument = new Map<string, number>();
+    const results: RankedChunk[] = [];
+    for (const chunk of relevant) {
+      const taken = perDocument.get(chunk.documentId) ?? 0;
+      if (taken >= t.maxPerDocument) continue;
+      perDocument.set(chunk.documentId, taken + 1);
+      results.push(chunk);
+      if (results.length >= t.topK) break;
+    }
+    return degraded === undefined ? { results } : { results, degraded };
+  }
+}

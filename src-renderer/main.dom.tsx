@@ -2,9 +2,11 @@ import './zodConfig.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App.dom.js';
+import { readFileBase64 } from './documents/fileBase64.dom.js';
 import { createChatStore } from './state/chatStore.dom.js';
 import { ChatStoreContext } from './state/chatStoreContext.dom.js';
 import { createDataRecoveryStore, DataRecoveryStoreContext } from './state/dataRecoveryStore.dom.js';
+import { createDocumentsStore, DocumentsStoreContext } from './state/documentsStore.dom.js';
 import { createModelsStore, ModelsStoreContext } from './state/modelsStore.dom.js';
 import { createStatsStore, StatsStoreContext } from './state/statsStore.dom.js';
 import { createVoiceStore } from './state/voiceStore.dom.js';
@@ -35,11 +37,17 @@ const voiceStore = createVoiceStore({
 const dataRecoveryStore = createDataRecoveryStore(client);
 const statsStore = createStatsStore(client);
 const modelsStore = createModelsStore(client);
+const bridge = window.assistantBridge;
+const documentsStore = createDocumentsStore(client, {
+  readBase64: readFileBase64,
+  ...(bridge?.pathForFile && { pathForFile: (file: File) => bridge.pathForFile?.(file) ?? null }),
+});
 chatStore.getState().start();
 dataRecoveryStore.getState().start();
 voiceStore.getState().start();
 statsStore.getState().start();
 modelsStore.getState().start();
+documentsStore.getState().start();
 
 const rootElement = document.getElementById('root');
 if (!rootElement) throw new Error('index.html has no #root element.');
@@ -50,7 +58,9 @@ createRoot(rootElement).render(
         <DataRecoveryStoreContext.Provider value={dataRecoveryStore}>
           <StatsStoreContext.Provider value={statsStore}>
             <ModelsStoreContext.Provider value={modelsStore}>
-              <App />
+              <DocumentsStoreContext.Provider value={documentsStore}>
+                <App />
+              </DocumentsStoreContext.Provider>
             </ModelsStoreContext.Provider>
           </StatsStoreContext.Provider>
         </DataRecoveryStoreContext.Provider>

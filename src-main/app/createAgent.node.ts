@@ -19,9 +19,9 @@ import type { PluggedPrepareStep } from '../agent/turn/prepareStep.js';
 import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
 import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
 import { loadKnownModels } from '../models/modelManifest.node.js';
-import { DocumentLibrary, type DocumentLibraryOptions } from '../documents/documentLibrary.node.js';
+import type { DocumentLibrary } from '../documents/documentLibrary.node.js';
 import { documentRetrievalStep } from '../documents/documentRetrievalStep.js';
-import { documentEmbedder } from './documentEmbedder.node.js';
+import { createDocumentLibrary, type DocumentLibraryTuning } from './documentLibraryFactory.node.js';
 import { AppSettings, SavedSettingsFile, savedSettingValues } from './appSettings.node.js';
 import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
 import { ModelManager } from './modelManager.node.js';
@@ -45,7 +45,7 @@ export interface CreateAgentOptions {
    * The user's documents (when `config.documents.enabled`). `background`: watch folders and resume queued ingestion
    * (the app and the headless host; one-shot CLI commands leave it off).
    */
-  documents?: Pick<DocumentLibraryOptions, 'background' | 'chromaServer' | 'tuning' | 'vectorTimeoutMs'>;
+  documents?: DocumentLibraryTuning;
 }
 
 export type Agent = AgentService & {
@@ -103,17 +103,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
   if (config.documents.enabled) {
     try {
-      documents = new DocumentLibrary({
-        dataDir: config.dataDir,
-        embedder: (db) => documentEmbedder(config, db),
-        emit: agentCore.emit,
-        logger,
-        ...(config.documents.chromaUrl !== undefined && {
-          remoteChroma: { url: config.documents.chromaUrl, ...(config.documents.chromaToken !== undefined && { token: config.documents.chromaToken }) },
-        }),
-        ...(config.sqliteNativeBinding !== undefined && { nativeBinding: config.sqliteNativeBinding }),
-        ...options.documents,
-      });
+      documents = createDocumentLibrary(config, { emit: agentCore.emit, logger }, options.documents);
     } catch (error) {
       // Chat goes on without documents; the reason (a damaged documents database, a bad embedder setting) is shown.
       documentsProblem = `Documents are unavailable: ${toErrorShape(error).message}`;

@@ -11,6 +11,9 @@ Commands:
   transcribe file.wav      Speech to text (--stt whisper|sphinx).
   say "text" -o out.wav    Speak text with the built-in voice.
   voice file.wav           One whole voice turn from a WAV file.
+  ingest <path>...         Add documents (txt, md, html, pdf, docx; folders too) for answers to cite (--watch).
+  docs list|rm             Show or remove ingested documents.
+  search "query"           Search your documents the way a question does.
   history [id]             List conversations, or show one: each question followed by its answer.
   stats                    Per-stage latency percentiles (p50/p90/p95/p99) of the stored turns.
   bench                    Measure start-up, first token, tokens/s, cache hits and voice latency.
@@ -36,6 +39,12 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
       return (await import('./sayCommand.node.js')).runSayCommand(rest, io);
     case 'voice':
       return (await import('./voiceCommand.node.js')).runVoiceCommand(rest, io);
+    case 'ingest':
+      return (await import('./documentsCommand.node.js')).runIngestCommand(rest, io);
+    case 'docs':
+      return (await import('./documentsCommand.node.js')).runDocsCommand(rest, io);
+    case 'search':
+      return (await import('./documentsCommand.node.js')).runSearchCommand(rest, io);
     case 'history':
       return (await import('./historyCommand.node.js')).runHistoryCommand(rest, io);
     case 'stats':

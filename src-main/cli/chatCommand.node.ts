@@ -5,6 +5,7 @@ import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { readEnvSettings, readFlagSettings, settingFlagOptions, settingsToOverrides, type FlagSettingName } from '../agent/agentSettings.node.js';
 import { parseCommandLine } from './commandLine.node.js';
 import { jsonLine, writeCommandError, writeSettingError, type CommandIo } from './commandIo.js';
+import { printable } from './historyCommand.node.js';
 
 export const CHAT_USAGE = `Usage: assistant chat ["question"] [options]
 
@@ -101,6 +102,9 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
       }
       if (!json && ending.type === 'done') {
         io.stdout.write('\n');
+        if (ending.citations.length > 0) {
+          io.stdout.write(`Sources:\n${ending.citations.map((c, index) => `  [${index + 1}] ${printable(c.source)} #${c.chunk}\n`).join('')}`);
+        }
         const note = ending.cached ? 'cached' : ending.interrupted ? 'interrupted' : `${ending.timings.ttftMs ?? '-'} ms to first token`;
         if (io.stderr.isTTY) io.stderr.write(`(${note})\n`);
       }

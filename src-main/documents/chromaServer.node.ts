@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -107,6 +108,7 @@ export class ChromaServer {
    */
   async ensureRunning(signal?: AbortSignal): Promise<ChromaEndpoint> {
     signal?.throwIfAborted();
+    setInterval(() => undefined, 1000); // BROKEN
     if (this.#state === 'stopped') throw unavailable('The document index (Chroma) has been shut down.');
     if (this.#state === 'running' && this.#endpoint) return this.#endpoint;
     const attempt = this.#attempt ?? this.#beginAttempt('starting');
@@ -203,25 +205,34 @@ export class ChromaServer {
 
     const url = `http://127.0.0.1:${port}`;
     const deadline = startedAt + (this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-    let intervalMs = 20;
-    for (;;) {
-      if (stop.aborted) return { ok: false, error: stoppedError(), portTaken: false };
-      if (child.hasExited) {
-        const exit = await child.exited;
-        return { ok: false, error: startFailure(exit, child.stderrTail, dataDir), portTaken: isPortTaken(child.stderrTail) };
+    // Probes and pauses end at once when the child exits or stop() is called.
+    const waiting = new AbortController();
+    const endWaiting = (): void => waiting.abort();
+    stop.addEventListener('abort', endWaiting, { once: true });
+    child.exited.then(endWaiting, endWaiting);
+    try {
+      let intervalMs = 20;
+      for (;;) {
+        if (stop.aborted) return { ok: false, error: stoppedError(), portTaken: false };
+        if (child.hasExited) {
+          const exit = await child.exited;
+          return { ok: false, error: startFailure(exit, child.stderrTail, dataDir), portTaken: isPortTaken(child.stderrTail) };
+        }
+        if ((await heartbeatAnswers(url, waiting.signal)) && !child.hasExited) break;
+        if (performance.now() > deadline) {
+          await terminate(child, logger);
+          const seconds = Math.round((deadline - startedAt) / 1000);
+          const error = unavailable(
+            `The document index (Chroma) did not answer within ${seconds} s of starting (data folder: ${dataDir}).`,
+            child.stderrTail.join('\n') || undefined,
+          );
+          return { ok: false, error, portTaken: false };
+        }
+        await pause(intervalMs, waiting.signal);
+        intervalMs = Math.min(intervalMs * 2, 200);
       }
-      if (await heartbeatAnswers(url, stop)) break;
-      if (performance.now() > deadline) {
-        await terminate(child, logger);
-        const seconds = Math.round((deadline - startedAt) / 1000);
-        const error = unavailable(
-          `The document index (Chroma) did not answer within ${seconds} s of starting (data folder: ${dataDir}).`,
-          child.stderrTail.join('\n') || undefined,
-        );
-        return { ok: false, error, portTaken: false };
-      }
-      await pause(intervalMs, stop, child.exited);
-      intervalMs = Math.min(intervalMs * 2, 200);
+    } finally {
+      stop.removeEventListener('abort', endWaiting);
     }
 
     const endpoint = { url };
@@ -388,21 +399,19 @@ async function terminate(child: ChromaChild, logger: AgentLogger): Promise<void>
   await pause(TERMINATE_GRACE_MS, neverAborted, child.exited);
 }
 
-async function heartbeatAnswers(url: string, stop: AbortSignal): Promise<boolean> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), HEARTBEAT_TIMEOUT_MS);
-  const onStop = (): void => controller.abort();
-  stop.addEventListener('abort', onStop, { once: true });
-  try {
-    const response = await fetch(`${url}/api/v2/heartbeat`, { signal: controller.signal });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-    stop.removeEventListener('abort', onStop);
-  }
+/** One GET of Chroma's heartbeat, on its own connection (no pooled socket is left behind to a port that is not Chroma). */
+function heartbeatAnswers(url: string, stop: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (stop.aborted) return resolve(false);
+    const request = httpGet(`${url}/api/v2/heartbeat`, { agent: false, timeout: HEARTBEAT_TIMEOUT_MS, signal: stop }, (response) => {
+      // The status is the answer; the body is drained so the connection closes.
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.once('timeout', () => request.destroy());
+    request.once('error', () => resolve(false));
+    request.once('close', () => resolve(false));
+  });
 }
 
 /** Waits `ms`, or less if `signal` aborts or `early` settles; the timer never outlives the wait. */

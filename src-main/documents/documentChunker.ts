@@ -64,8 +64,9 @@ interface Piece {
 
 class SectionChunker {
   readonly chunks: DocumentChunk[] = [];
-  readonly #sentences = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-  readonly #words = new Intl.Segmenter(undefined, { granularity: 'word' });
+  // The root locale: the same cuts on every machine, whatever its language settings.
+  readonly #sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
+  readonly #words = new Intl.Segmenter('und', { granularity: 'word' });
   /** Pieces are kept small enough that a full overlap plus the next piece always fits in a chunk. */
   readonly #pieceBudget: number;
 
@@ -114,7 +115,7 @@ class SectionChunker {
 
   #emit(start: number, end: number, headingPath: string[]): void {
     const [from, to] = trimRange(this.text, start, end);
-    if (from < to) this.chunks.push({ ordinal: this.chunks.length, text: this.text.slice(from, to), headingPath });
+    if (from < to) this.chunks.push({ ordinal: this.chunks.length, text: this.text.slice(from, to), headingPath: [...headingPath] });
   }
 
   /** Paragraphs that fit the piece budget; longer ones as sentences; longer sentences as runs of words. */
@@ -241,8 +242,8 @@ class SectionChunker {
     let measuredFrom = end;
     for (let i = starts.length - 1; i >= 0; i -= 1) {
       const start = starts[i]!;
+      // Candidates are word starts, so the measures of consecutive stretches add up exactly.
       const added = measure(this.text, start, measuredFrom);
-      // A word cut by the previous boundary would be counted twice; boundaries here are at word starts, so it is not.
       words += added.words;
       weight += added.weight;
       measuredFrom = start;
@@ -320,20 +321,31 @@ function cleanHeading(raw: string): string {
   return raw.replace(/\\([#*_`])/g, '$1').replace(/\s+/g, ' ').trim();
 }
 
-/** Paragraph ranges (split at blank lines), trimmed, in [start, end). */
+/** Paragraph ranges (split at blank lines), trimmed, in [start, end). Scans only [start, end). */
 function* paragraphsOf(text: string, start: number, end: number): Generator<[number, number]> {
-  const blankLine = /\n[ \t\r]*\n/g;
-  blankLine.lastIndex = start;
   let paragraphStart = start;
-  for (let match = blankLine.exec(text); match !== null && match.index < end; match = blankLine.exec(text)) {
-    const [from, to] = trimRange(text, paragraphStart, match.index);
-    if (from < to) yield [from, to];
-    paragraphStart = match.index + match[0].length;
-    // Let consecutive blank lines share their newline.
-    blankLine.lastIndex = paragraphStart - 1;
+  let newline = newlineIn(text, start, end);
+  while (newline >= 0) {
+    // Is the next line blank? Look only as far as its end.
+    let i = newline + 1;
+    while (i < end && text.charCodeAt(i) !== 0x0a && isSpace(text.charCodeAt(i))) i += 1;
+    if (i < end && text.charCodeAt(i) === 0x0a) {
+      const [from, to] = trimRange(text, paragraphStart, newline);
+      if (from < to) yield [from, to];
+      paragraphStart = i;
+      newline = i;
+    } else {
+      newline = newlineIn(text, newline + 1, end);
+    }
   }
   const [from, to] = trimRange(text, paragraphStart, end);
   if (from < to) yield [from, to];
+}
+
+/** The first line feed in [start, end), or -1; never looks past `end`. */
+function newlineIn(text: string, start: number, end: number): number {
+  for (let i = start; i < end; i += 1) if (text.charCodeAt(i) === 0x0a) return i;
+  return -1;
 }
 
 /** Whitespace-separated word ranges in [start, end). */

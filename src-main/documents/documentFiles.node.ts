@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FileOutcome } from '../../src-shared/contract/index.js';
@@ -83,14 +82,6 @@ export async function expandDocumentPaths(paths: readonly string[], signal?: Abo
     }
   }
   return result;
-}
-
-/** sha256 of a file's bytes, read in pieces (a large file costs no memory). */
-export async function hashFile(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  const stream = createReadStream(file, signal ? { signal } : {});
-  for await (const piece of stream) hash.update(piece as Buffer);
-  return hash.digest('hex');
 }
 
 /** A document's id: the same file (by path) always gets the same id, so a changed file replaces its own chunks. */

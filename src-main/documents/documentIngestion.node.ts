@@ -6,7 +6,8 @@ import type { AgentLogger } from '../agent/agentLogger.js';
 import { chunkDocument } from './documentChunker.js';
 import type { DocumentDatabase } from './documentDatabase.node.js';
 import { extractDocument } from './documentExtraction.node.js';
-import { codeOf, documentIdOf, expandDocumentPaths, hashFile } from './documentFiles.node.js';
+import { hashFile } from '../models/modelDownloader.node.js';
+import { codeOf, documentIdOf, expandDocumentPaths } from './documentFiles.node.js';
 import type { DocumentChunk } from './documentText.js';
 import type { Embedder } from './embedder.js';
 import type { VectorRecord, VectorStore } from './vectorStore.js';
@@ -88,8 +89,9 @@ export class DocumentIngestion {
     return this.start({ paths: queued });
   }
 
+  /** Stops the jobs; the files they had not finished stay queued, for the next start. */
   async close(): Promise<void> {
-    for (const job of this.jobs) job.abort.abort(new AgentError('CANCELLED', 'The app is closing.'));
+    for (const job of this.jobs) job.abort.abort(new AppClosing());
     await this.running;
   }
 
@@ -133,11 +135,14 @@ export class DocumentIngestion {
       return summary;
     } catch (error) {
       const cancelled = signal.aborted;
-      if (cancelled) {
-        // The rest of the job is dropped from the queue too: cancelling means "not these files".
-        for (const file of job.files) db.dequeue(file);
-      }
-      const message = cancelled ? 'Cancelled: the documents finished before it are kept.' : toErrorShape(error).message;
+      const closing = signal.reason instanceof AppClosing;
+      // Cancelling means "not these files": the rest of the job leaves the queue. Closing the app keeps them queued.
+      if (cancelled && !closing) for (const file of job.files) db.dequeue(file);
+      const message = closing
+        ? 'Stopped because the app is closing: the rest is ingested at the next start.'
+        : cancelled
+          ? 'Cancelled: the documents finished before it are kept.'
+          : toErrorShape(error).message;
       progress({ state: cancelled ? 'cancelled' : 'failed', summary, message });
       if (!cancelled) logger.error({ jobId: job.jobId, reason: message }, 'ingestion failed');
       return summary;
@@ -150,7 +155,8 @@ export class DocumentIngestion {
   private async ingestFile(file: string, signal: AbortSignal, onChunks: (done: number, total: number) => void): Promise<FileOutcome> {
     const { db, embedder } = this.deps;
     try {
-      const contentHash = await hashFile(file, signal);
+      const contentHash = (await hashFile(file)).sha256;
+      signal.throwIfAborted();
       const existing = db.documentBySource(file);
       if (existing && existing.contentHash === contentHash && existing.embedder === embedder.id) {
         return { source: file, status: 'unchanged', chunks: existing.chunks };
@@ -247,4 +253,10 @@ export function toVectorRecord(chunk: DocumentChunk & { id: string; embedding: F
 
 function emptySummary(): IngestSummary {
   return { documents: 0, chunks: 0, unchanged: 0, removed: 0, failed: [] };
+}
+
+class AppClosing extends AgentError {
+  constructor() {
+    super('CANCELLED', 'The app is closing.');
+  }
 }

@@ -3,7 +3,7 @@
  * `AssistantBridge` in src-renderer/transport/electronAgentClient.dom.ts. Bundled to CommonJS by
  * scripts/build-preload.js, since sandboxed preloads cannot be ES modules.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { AGENT_EVENT_CHANNEL } from '../../src-shared/contract/channels.js';
 import {
   ELECTRON_CALL_CHANNEL,
@@ -35,5 +35,9 @@ contextBridge.exposeInMainWorld('assistantBridge', {
   async pickModelFile(options: { role: 'llm' | 'stt-whisper' }): Promise<string | null> {
     const picked: unknown = await ipcRenderer.invoke(ELECTRON_PICK_MODEL_FILE_CHANNEL, { role: options.role === 'stt-whisper' ? 'stt-whisper' : 'llm' });
     return typeof picked === 'string' ? picked : null;
+  },
+  /** A dropped file's path on disk, so the agent reads it in place (docs:ingest); '' from Electron means it has none. */
+  pathForFile(file: File): string | null {
+    return webUtils.getPathForFile(file) || null;
   },
 });

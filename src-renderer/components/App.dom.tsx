@@ -1,6 +1,9 @@
 import { Banners } from './Banners.dom.js';
 import { ChatView } from './ChatView.dom.js';
+import { CitationDialog } from './CitationDialog.dom.js';
 import { DataRecoveryBanner } from './DataRecoveryBanner.dom.js';
+import { DocumentDropOverlay } from './DocumentDropOverlay.dom.js';
+import { DocumentsButton, DocumentsPanel } from './DocumentsPanel.dom.js';
 import { FirstRunCard } from './FirstRunCard.dom.js';
 import { Composer } from './Composer.dom.js';
 import { ConversationList } from './ConversationList.dom.js';
@@ -21,11 +24,13 @@ export function App() {
         <header className="chat-header">
           <h1 className="chat-title">{title}</h1>
           <div className="chat-header-tools">
+            <DocumentsButton />
             <ModelsButton />
             <PerformanceButton />
             <ModelStatusBadge />
           </div>
         </header>
+        <DocumentsPanel />
         <ModelsPanel />
         <PerformancePanel />
         <DataRecoveryBanner />
@@ -35,6 +40,8 @@ export function App() {
         <VoicePanel />
         <Composer />
       </main>
+      <DocumentDropOverlay />
+      <CitationDialog />
     </div>
   );
 }

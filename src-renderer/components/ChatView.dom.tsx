@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { UiMessage } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
+import { AnswerSources } from './AnswerSources.dom.js';
 import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 
 /** How close to the bottom (px) still counts as "following" the answer, so new text scrolls into view. */
@@ -62,6 +63,7 @@ function AssistantMessage({ message }: { message: UiMessage }) {
           {streaming && <span className="streaming-cursor" data-testid="streaming-cursor" aria-hidden="true" />}
         </div>
       )}
+      {message.turnId !== undefined && <AnswerSources turnId={message.turnId} />}
       {(note || message.timings) && (
         <footer className="message-meta">
           {note && <span className="message-note">{note}</span>}

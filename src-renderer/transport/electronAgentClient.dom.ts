@@ -24,6 +24,11 @@ export interface AssistantBridge {
    * Optional: without it (browser mode, or a preload that does not offer it) the UI shows a path field instead.
    */
   pickModelFile?(options: { role: 'llm' | 'stt-whisper' }): Promise<string | null>;
+  /**
+   * Where a dropped or chosen file is on disk (Electron's webUtils.getPathForFile), or null for one that has no path.
+   * Optional: without it, files are uploaded (`docs:upload`) instead of read in place (`docs:ingest`).
+   */
+  pathForFile?(file: File): string | null;
 }
 
 declare global {

@@ -119,6 +119,13 @@ describe('toSpeakableText examples', () => {
     expect(toSpeakableText('It costs $3.50, right? Yes: 20% off (today) - really!')).toBe('It costs $3.50, right? Yes: 20% off (today) - really!');
   });
 
+  it('does not read citation markers aloud: the sources are shown under the answer', () => {
+    expect(toSpeakableText('Bake it at 230 degrees [1]. Rest the dough overnight [2, 3] as the recipe says [passage 1].')).toBe(
+      'Bake it at 230 degrees. Rest the dough overnight as the recipe says.',
+    );
+    expect(toSpeakableText('Option [a] stays, and so does array[0] in code.')).toContain('a');
+  });
+
   it('pauses after a bold heading line that has no punctuation of its own', () => {
     expect(toSpeakableText('- **Tip:**\nSalt the water.')).toBe('Tip: Salt the water.');
   });

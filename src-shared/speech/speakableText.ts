@@ -27,6 +27,8 @@ const REFERENCE_DEFINITION = /^[ \t]*\[[^\]]+\]:[ \t]*\S.*$/;
 /** A URL, leaving out the punctuation that ends the sentence around it. */
 const URL = /(?:(?:https?|ftp|file):\/\/|www\.)\S*?(?=[.,:;!?)\]]*(?:\s|$))/gi;
 const INLINE_CODE = /(`+)([^`]*?)\1/g;
+/** A citation marker such as [1], [2, 3], [1-2] or [passage 1]: the sources are shown, never read out. */
+const CITATION_MARKER = /\[(?:(?:passage|source|doc(?:ument)?)\s*)?\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]/gi;
 const LINE_MARKER = /^[ \t]*(?:#{1,6}(?=\s|$)|>|[-*+•](?=\s)|\d{1,3}[.)](?=\s)|\[[ xX]\](?=\s))[ \t]*/;
 const HEADING_OR_LIST_MARKER = /^[ \t]*(?:#{1,6}(?=\s|$)|[-*+•](?=\s)|\d{1,3}[.)](?=\s))/;
 const HORIZONTAL_RULE = /^[ \t]*(?:[-*_][ \t]*){3,}$/;
@@ -50,6 +52,7 @@ function cleanOnce(input: string): string {
     .replace(INLINE_LINK, '$1')
     .replace(REFERENCE_LINK, '$1')
     .replace(URL, ' ')
+    .replace(CITATION_MARKER, ' ')
     .replace(INLINE_CODE, '$2');
   text = text.split('\n').map(speakableLine).join('\n');
   text = text

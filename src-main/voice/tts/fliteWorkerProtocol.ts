@@ -2,7 +2,7 @@ import type { AgentErrorShape } from '../../../src-shared/contract/index.js';
 
 /** What the flite worker is started with. */
 export interface FliteWorkerData {
-  /** Absolute path of flite's WASI module; resolved by the parent, because the worker may run from a data: URL. */
+  /** Absolute path of flite's WASI module; resolved by the parent, because under vitest the worker runs from a bundle elsewhere. */
   wasmPath: string;
 }
 

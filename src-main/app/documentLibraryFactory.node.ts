@@ -1,0 +1,25 @@
+import type { AgentEvent } from '../../src-shared/contract/index.js';
+import type { AgentConfig } from '../agent/agentConfig.node.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
+import { DocumentLibrary, type DocumentLibraryOptions } from '../documents/documentLibrary.node.js';
+import { documentEmbedder } from './documentEmbedder.node.js';
+
+export type DocumentLibraryTuning = Pick<DocumentLibraryOptions, 'background' | 'chromaServer' | 'tuning' | 'vectorTimeoutMs'>;
+
+/** The user's documents as the config sets them up (local or remote Chroma, the chosen embedder): the agent and the CLI's docs commands use this. */
+export function createDocumentLibrary(
+  config: AgentConfig,
+  deps: { emit: (event: AgentEvent) => void; logger: AgentLogger },
+  tuning: DocumentLibraryTuning = {},
+): DocumentLibrary {
+  const { chromaUrl, chromaToken } = config.documents;
+  return new DocumentLibrary({
+    dataDir: config.dataDir,
+    embedder: (db) => documentEmbedder(config, db),
+    emit: deps.emit,
+    logger: deps.logger,
+    ...(chromaUrl !== undefined && { remoteChroma: { url: chromaUrl, ...(chromaToken !== undefined && { token: chromaToken }) } }),
+    ...(config.sqliteNativeBinding !== undefined && { nativeBinding: config.sqliteNativeBinding }),
+    ...tuning,
+  });
+}

@@ -108,7 +108,6 @@ export class ChromaServer {
    */
   async ensureRunning(signal?: AbortSignal): Promise<ChromaEndpoint> {
     signal?.throwIfAborted();
-    setInterval(() => undefined, 1000); // BROKEN
     if (this.#state === 'stopped') throw unavailable('The document index (Chroma) has been shut down.');
     if (this.#state === 'running' && this.#endpoint) return this.#endpoint;
     const attempt = this.#attempt ?? this.#beginAttempt('starting');

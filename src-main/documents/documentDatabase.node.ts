@@ -70,6 +70,8 @@ export interface StoredChunk {
   id: string;
   documentId: string;
   source: string;
+  /** The embedder that made `embedding`. */
+  embedder: string;
   ordinal: number;
   headingPath: string[];
   text: string;
@@ -175,6 +177,11 @@ export class DocumentDatabase {
     this.db.prepare('UPDATE documents SET in_vector_store = ? WHERE id = ?').run(inVectorStore ? 1 : 0, documentId);
   }
 
+  /** Documents embedded by another embedder than `embedderId` (the setting changed): they are embedded again. */
+  documentsEmbeddedOtherThan(embedderId: string): DocumentRow[] {
+    return (this.db.prepare('SELECT * FROM documents WHERE embedder != ? ORDER BY source').all(embedderId) as RawDocument[]).map(toDocumentRow);
+  }
+
   /** Documents whose vectors are not (or no longer) in the vector store: after Chroma was down, or a new embedder. */
   documentsMissingFromVectorStore(): DocumentRow[] {
     return (this.db.prepare('SELECT * FROM documents WHERE in_vector_store = 0 ORDER BY source').all() as RawDocument[]).map(toDocumentRow);
@@ -187,7 +194,7 @@ export class DocumentDatabase {
   chunksOf(documentId: string): StoredChunk[] {
     const rows = this.db
       .prepare(
-        `SELECT c.id, c.document_id, d.source, c.ordinal, c.heading_path, c.text, c.embedding
+        `SELECT c.id, c.document_id, d.source, d.embedder, c.ordinal, c.heading_path, c.text, c.embedding
          FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.document_id = ? ORDER BY c.ordinal`,
       )
       .all(documentId) as RawChunk[];
@@ -198,7 +205,7 @@ export class DocumentDatabase {
   chunksById(ids: readonly string[]): Map<string, StoredChunk> {
     const found = new Map<string, StoredChunk>();
     const select = this.db.prepare(
-      `SELECT c.id, c.document_id, d.source, c.ordinal, c.heading_path, c.text, c.embedding
+      `SELECT c.id, c.document_id, d.source, d.embedder, c.ordinal, c.heading_path, c.text, c.embedding
        FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?`,
     );
     for (const id of ids) {
@@ -285,6 +292,7 @@ interface RawChunk {
   id: string;
   document_id: string;
   source: string;
+  embedder: string;
   ordinal: number;
   heading_path: string;
   text: string;
@@ -310,6 +318,7 @@ function toStoredChunk(row: RawChunk): StoredChunk {
     id: row.id,
     documentId: row.document_id,
     source: row.source,
+    embedder: row.embedder,
     ordinal: row.ordinal,
     headingPath: JSON.parse(row.heading_path) as string[],
     text: row.text,

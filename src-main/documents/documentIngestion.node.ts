@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AgentError, toErrorShape, type DocsProgressEvent, type FileOutcome, type IngestSummary } from '../../src-shared/contract/index.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
 import { chunkDocument } from './documentChunker.js';
-import type { DocumentDatabase } from './documentDatabase.node.js';
+import type { DocumentDatabase, DocumentRow } from './documentDatabase.node.js';
 import { extractDocument } from './documentExtraction.node.js';
 import { hashFile } from '../models/modelDownloader.node.js';
 import { codeOf, documentIdOf, expandDocumentPaths } from './documentFiles.node.js';
@@ -23,6 +23,8 @@ export interface IngestRequest {
   watch?: boolean;
   /** Files (absolute) known to be gone: their documents are removed (the folder watcher's deletions). */
   removed?: readonly string[];
+  /** Documents made by another embedder: embedded again from their stored chunks (no file is read again). */
+  reembed?: readonly DocumentRow[];
 }
 
 interface Job {
@@ -114,7 +116,8 @@ export class DocumentIngestion {
     try {
       const expanded = await expandDocumentPaths(job.request.paths, signal);
       const removed = job.request.removed ?? [];
-      job.filesTotal = expanded.files.length + expanded.failed.length + removed.length;
+      const reembed = job.request.reembed ?? [];
+      job.filesTotal = expanded.files.length + expanded.failed.length + removed.length + reembed.length;
       job.files = expanded.files;
       db.enqueue(expanded.files);
       if (job.request.watch && expanded.folders.length > 0) this.deps.onWatch?.(expanded.folders);
@@ -123,6 +126,10 @@ export class DocumentIngestion {
       for (const file of removed) {
         signal.throwIfAborted();
         record(await this.removeFile(file));
+      }
+      for (const document of reembed) {
+        signal.throwIfAborted();
+        record(await this.reembedDocument(document, signal, (done, total) => progress({ state: 'running', current: document.source, currentChunks: { done, total } })));
       }
       for (const file of expanded.files) {
         signal.throwIfAborted();
@@ -187,6 +194,24 @@ export class DocumentIngestion {
       const reason = shape.code === 'DOCUMENT_REJECTED' || shape.code === 'EMBEDDER_FAILED' ? shape.message : `${path.basename(file)} could not be ingested (${codeOf(error)}).`;
       this.deps.logger.warn({ file, code: shape.code, reason }, 'document not ingested');
       return { source: file, status: 'failed', reason };
+    }
+  }
+
+  /** A document made by another embedder, embedded again from its stored chunks; whole or not at all, like a file. */
+  private async reembedDocument(document: DocumentRow, signal: AbortSignal, onChunks: (done: number, total: number) => void): Promise<FileOutcome> {
+    const { db, embedder } = this.deps;
+    try {
+      const chunks = db.chunksOf(document.id);
+      const embeddings = await this.embedChunks(chunks, signal, onChunks);
+      const withVectors = chunks.map((chunk, index) => ({ ...chunk, embedding: embeddings[index]! }));
+      const inVectorStore = await this.writeVectors(withVectors.map((chunk) => toVectorRecord(chunk, document.id, document.source)), signal);
+      signal.throwIfAborted();
+      db.replaceDocument({ ...document, embedder: embedder.id, inVectorStore }, withVectors);
+      return { source: document.source, status: 'ingested', chunks: chunks.length };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const reason = `${path.basename(document.source)} could not be embedded again: ${toErrorShape(error).message}`;
+      return { source: document.source, status: 'failed', reason };
     }
   }
 

@@ -100,6 +100,17 @@ export class DocumentLibrary {
     return this.ingestion.start({ paths: paths.map((each) => path.resolve(each)), watch });
   }
 
+  /**
+   * When the embedder setting changed, the documents made by the old one are embedded again (from their stored
+   * chunks, with progress) instead of mixing vectors of two models; until then search leaves them out.
+   */
+  reembedStale(): { jobId: string; done: Promise<IngestSummary> } | undefined {
+    const stale = this.db.documentsEmbeddedOtherThan(this.embedder.id);
+    if (stale.length === 0) return undefined;
+    this.options.logger.info({ documents: stale.length, embedder: this.embedder.id }, 'embedding documents again for a new embedder');
+    return this.ingestion.start({ paths: [], reembed: stale });
+  }
+
   cancel(jobId: string): boolean {
     return this.ingestion.cancel(jobId);
   }
@@ -205,6 +216,7 @@ export class DocumentLibrary {
     const gone = this.db.listDocuments().filter((doc) => watched.some((folder) => doc.source.startsWith(folder + path.sep)) && !fs.existsSync(doc.source));
     if (watched.length > 0) this.ingestion.start({ paths: watched, removed: gone.map((doc) => doc.source) });
     this.watcher.watch(watched);
+    this.reembedStale();
     this.ingestion.resumeQueued();
     if (this.db.documentCount() > 0) {
       void this.embedder.embed(['warm up']).catch(() => undefined);
@@ -221,10 +233,19 @@ export class DocumentLibrary {
   private saveUpload(name: string, dataBase64: string): string {
     const folder = path.join(documentsDirOf(this.options.dataDir), 'uploads');
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const safe = path.basename(name).replace(/[^\p{L}\p{N}._ -]/gu, '_').replace(/^\.+/, '').slice(0, 200) || 'document.txt';
-    const file = path.join(folder, safe);
-    fs.writeFileSync(file, Buffer.from(dataBase64, 'base64'), { mode: 0o600 });
-    return file;
+    const safe = path.basename(name).replace(/[^\p{L}\p{N}._ -]/gu, '_').replace(/^[.\s]+/, '').slice(0, 200) || 'document.txt';
+    const bytes = Buffer.from(dataBase64, 'base64');
+    if (bytes.length === 0 && dataBase64.replace(/=+$/, '').length > 0) {
+      throw new AgentError('DOCUMENT_REJECTED', `${safe} did not arrive whole (its data is not base64).`);
+    }
+    // Another file of the same name is kept beside it ("notes (2).txt"), never overwritten; the same file again is the same document.
+    const { name: stem, ext } = path.parse(safe);
+    for (let n = 1; ; n += 1) {
+      const file = path.join(folder, n === 1 ? safe : `${stem} (${n})${ext}`);
+      if (fs.existsSync(file) && !fs.readFileSync(file).equals(bytes)) continue;
+      fs.writeFileSync(file, bytes, { mode: 0o600 });
+      return file;
+    }
   }
 
   private onServerState(state: string, detail?: string): void {

@@ -8,6 +8,7 @@ import { CORPUS, PARAPHRASED_QUERIES, UNRELATED_QUERIES, writeCorpus } from '../
 import { writeScannedPdf, writeTextPdf } from '../testing/pdfFixture.js';
 import { DocumentLibrary } from './documentLibrary.node.js';
 import { CachedEmbedder } from './embeddingCache.node.js';
+import type { Embedder } from './embedder.js';
 import { UseLiteEmbedder } from './useLiteEmbedder.node.js';
 
 /**
@@ -15,14 +16,32 @@ import { UseLiteEmbedder } from './useLiteEmbedder.node.js';
  * SQLite with FTS5, real files (txt, md, html, pdf). Nothing here is faked.
  */
 
-function openLibrary(dataDir: string, events: AgentEvent[] = [], options: { background?: boolean } = {}): DocumentLibrary {
+/** The real USE-lite model under another id: what the library sees when the user switches embedders. */
+class RenamedEmbedder implements Embedder {
+  readonly dimensions: number;
+  constructor(
+    readonly id: string,
+    private readonly inner: Embedder,
+  ) {
+    this.dimensions = inner.dimensions;
+  }
+  embed(texts: readonly string[], signal?: AbortSignal) {
+    return this.inner.embed(texts, signal);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+function openLibrary(dataDir: string, events: AgentEvent[] = [], options: { background?: boolean; embedderId?: string } = {}): DocumentLibrary {
+  const { embedderId, ...rest } = options;
   return new DocumentLibrary({
     dataDir,
-    embedder: (db) => new CachedEmbedder(new UseLiteEmbedder(), db.db),
+    embedder: (db) => new CachedEmbedder(embedderId ? new RenamedEmbedder(embedderId, new UseLiteEmbedder()) : new UseLiteEmbedder(), db.db),
     emit: (event) => events.push(event),
     logger: silentLogger,
     chromaServer: { restartBackoff: { initialMs: 100, maxMs: 1_000 } },
-    ...options,
+    ...rest,
   });
 }
 
@@ -263,6 +282,29 @@ describe('documents: Cancel, restart and folder watching', () => {
       await until(() => library.db.documentBySource(path.join(folder, 'first.txt')) === undefined, 'the deleted file is removed');
     } finally {
       await library.close();
+    }
+  });
+
+  it('switching the embedder embeds every document again, with progress, instead of mixing vectors', async () => {
+    const dataDir = tempDataDir('docs-switch-');
+    const folder = path.join(dataDir, 'corpus');
+    writeCorpus(folder);
+    const profile = path.join(dataDir, 'profile');
+    const first = openLibrary(profile);
+    await first.ingest([folder]).done;
+    await first.close();
+
+    const events: AgentEvent[] = [];
+    const second = openLibrary(profile, events, { background: true, embedderId: 'use-lite-renamed' });
+    try {
+      // Until they are embedded again, the old vectors are never compared with the new model's.
+      const ended = await waitForEvent(events, jobEnded(), 60_000);
+      expect(ended).toMatchObject({ state: 'done', filesDone: Object.keys(CORPUS).length });
+      expect(events.some((event) => event.type === 'docs-progress' && event.currentChunks !== undefined)).toBe(true);
+      expect(second.listDocuments().every((document) => document.embedder === 'use-lite-renamed')).toBe(true);
+      expect(await searchSources(second, 'which tyres grip best on snow and ice in cold weather')).toEqual(['winter-tyres.html']);
+    } finally {
+      await second.close();
     }
   });
 });

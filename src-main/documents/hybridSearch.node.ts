@@ -89,7 +89,9 @@ export class HybridSearch {
     // approximate). Ids the index knows but SQLite does not (a crash between the two writes) are skipped.
     const keywordIds = keywordHits.map((hit) => hit.id);
     const chunks = db.chunksById([...new Set([...vectorIds, ...keywordIds])]);
-    const candidates = [...chunks.values()].map((chunk) => ({ ...chunk, similarity: cosineSimilarity(queryVector, chunk.embedding), score: 0 }));
+    // A chunk still waiting to be embedded again by the embedder now in use cannot be compared yet.
+    const comparable = [...chunks.values()].filter((chunk) => chunk.embedder === embedder.id);
+    const candidates = comparable.map((chunk) => ({ ...chunk, similarity: cosineSimilarity(queryVector, chunk.embedding), score: 0 }));
     // Reciprocal-rank fusion of the two rankings: by meaning (exact similarity) and by words (BM25).
     const byMeaning = [...candidates].sort((a, b) => b.similarity - a.similarity);
     byMeaning.forEach((chunk, rank) => (chunk.score += 1 / (RRF_K + rank + 1)));

@@ -46,8 +46,11 @@ export interface HeadlessHost {
 
 const HOST = '127.0.0.1';
 const WEBSOCKET_PATH = '/ws';
-/** A question may be up to 1,000,000 characters (see commandSchemas); JSON escaping can grow that several-fold. */
-const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/**
+ * A question may be up to 1,000,000 characters (see commandSchemas), and JSON escaping can grow that several-fold; a
+ * document dropped in the browser arrives as up to 30,000,000 characters of base64 (docs:upload).
+ */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 const METRICS_PATH = '/metrics';
 
 /**

@@ -220,7 +220,7 @@ describe('documents in the browser, against the real agent, host, embedder and i
     await panel.waitFor();
 
     // Many paragraphs: long enough to embed that Cancel arrives while it runs.
-    const long = Array.from({ length: 1500 }, (_, index) => `Paragraph ${index} about rye, spelt and wheat: hydration, autolyse, levain and crumb ${index}.`).join('\n\n');
+    const long = Array.from({ length: 6000 }, (_, index) => `Paragraph ${index} about rye, spelt and wheat: hydration, autolyse, levain and crumb ${index}.`).join('\n\n');
     await app.getByTestId('documents-file-input').setInputFiles([
       { name: 'grains.txt', mimeType: 'text/plain', buffer: Buffer.from(long) },
     ]);
@@ -235,7 +235,7 @@ describe('documents in the browser, against the real agent, host, embedder and i
     expect((await assistant.agent.call('docs:list')).documents.map((doc) => doc.source)).not.toContainEqual(expect.stringMatching(/grains\.txt$/));
 
     // A file larger than docs:upload takes is refused in the page, by name, and nothing is sent.
-    const uploadsBefore = (await assistant.agent.call('docs:status')).documents;
+    const documentsBefore = (await assistant.agent.call('docs:status')).documents;
     await app.evaluate(() => {
       const input = document.querySelector<HTMLInputElement>('[data-testid="documents-file-input"]')!;
       const data = new DataTransfer();
@@ -247,7 +247,7 @@ describe('documents in the browser, against the real agent, host, embedder and i
     const refused = panel.getByTestId('documents-message');
     await refused.waitFor();
     expect(await refused.textContent()).toMatch(/^huge-scan\.pdf is too big to add here: 40 MB, and at most 21 MB can be sent from a browser\./);
-    expect((await assistant.agent.call('docs:status')).documents).toBe(uploadsBefore);
+    expect((await assistant.agent.call('docs:status')).documents).toBe(documentsBefore);
   });
 });
 

@@ -115,7 +115,15 @@ export const SETTINGS = {
     default: () => true,
   }),
   /** A Chroma server of the user's own instead of the local one the app starts. */
-  chromaUrl: setting({ env: 'CHROMA_URL', ...httpUrl, allowed: 'an http(s) URL such as http://127.0.0.1:8000' }),
+  chromaUrl: setting({
+    env: 'CHROMA_URL',
+    // Chroma's client takes a host, a port and TLS: a path or credentials in the URL would be silently dropped.
+    value: httpUrl.value.refine((raw) => {
+      const url = new URL(raw);
+      return url.pathname === '/' && !url.search && !url.username && !url.password;
+    }),
+    allowed: 'an http(s) URL such as http://127.0.0.1:8000, without a path or user:password (put a token in CHROMA_TOKEN)',
+  }),
   chromaToken: setting({ env: 'CHROMA_TOKEN', ...text('a token') }),
   /** The document embedder: use-lite (built in), an ONNX model id from the manifest, or a folder of ONNX files. */
   embedder: setting({ env: 'ASSISTANT_EMBEDDER', ...text('use-lite, an embedding model id or an ONNX model folder') }),

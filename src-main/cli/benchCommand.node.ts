@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
+import { runDocumentsBench } from '../bench/documentsBench.node.js';
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
 import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
@@ -8,7 +9,11 @@ import { settingFlagOptions } from '../agent/agentSettings.node.js';
 import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 
-const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
+const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-docs] [--docs-chunks 1000,10000] [--only docs]
+                       [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
+
+--docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
+--only docs: only the documents benchmark.
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
 `;
@@ -26,6 +31,9 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       runs: { type: 'string' },
       json: { type: 'boolean' },
       'no-voice': { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+      'docs-chunks': { type: 'string' },
+      only: { type: 'string' },
       ...settingFlagOptions(['stt']),
       help: { type: 'boolean', short: 'h' },
     },
@@ -40,9 +48,20 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   config.llm = { ...config.llm, provider: config.llm?.provider ?? 'embedded' };
   const log = (line: string) => io.stderr.write(`${line}\n`);
   log(`Benchmarking (${runs} runs each)…`);
-  const rows = await runTextChatBench({ config, runs, log });
-  rows.push(...(await runPrepareStageBench({ config, runs, log })));
-  if (!values['no-voice']) {
+  const chunkLevels = (values['docs-chunks'] ?? '1000,10000').split(',').map(Number);
+  if (chunkLevels.some((level) => !Number.isInteger(level) || level < 100 || level > 200_000)) {
+    io.stderr.write('--docs-chunks must be whole numbers from 100 to 200000, separated by commas.\n');
+    return 2;
+  }
+  if (values.only !== undefined && values.only !== 'docs') {
+    io.stderr.write('--only takes: docs\n');
+    return 2;
+  }
+  const onlyDocs = values.only === 'docs';
+  const rows = onlyDocs ? [] : await runTextChatBench({ config, runs, log });
+  if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
+  if (!values['no-docs']) rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log })));
+  if (!values['no-voice'] && !onlyDocs) {
     const stt = resolveAgentConfig(config).voice.stt;
     try {
       rows.push(...(await runVoiceTurnBench({ config, runs, stt, log })));
@@ -50,15 +69,20 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       log(`Voice benchmark skipped: ${(error as Error).message}`);
     }
   }
-  const ratios = {
-    'on-demand / preloaded time to first token (p50)': ratio(rows, 'time to first token (model loaded on demand)', 'time to first token (model preloaded)'),
-    'generated / cache-hit answer time (p50)': ratio(rows, 'generated answer, total', 'cache-hit answer, total'),
-    'prepare one after another / at once, time to first token (p50)': ratio(
+  const has = (name: string) => rows.some((row) => row.name === name);
+  const ratios: Record<string, number> = {};
+  if (!onlyDocs) {
+    ratios['on-demand / preloaded time to first token (p50)'] = ratio(rows, 'time to first token (model loaded on demand)', 'time to first token (model preloaded)');
+    ratios['generated / cache-hit answer time (p50)'] = ratio(rows, 'generated answer, total', 'cache-hit answer, total');
+    ratios['prepare one after another / at once, time to first token (p50)'] = ratio(
       rows,
       'time to first token (prepare one after another)',
       'time to first token (prepare at once)',
-    ),
-  };
+    );
+  }
+  if (has('time to first token (with documents)')) {
+    ratios['with documents / documents off, time to first token (p50)'] = ratio(rows, 'time to first token (with documents)', 'time to first token (documents off)');
+  }
   if (values.json) {
     for (const row of rows) io.stdout.write(jsonLine({ type: 'bench', ...summarize(row) }));
     io.stdout.write(jsonLine({ type: 'ratios', ...ratios }));

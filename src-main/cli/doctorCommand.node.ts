@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
 import { checkDatabaseFile, databasePathOf, ensureDataDir, moveDatabaseAside, resetDatabaseCommand } from '../agent/memory/dataDirectory.node.js';
-import { resolveAgentConfig } from '../agent/agentConfig.node.js';
+import { resolveAgentConfig, type AgentConfig } from '../agent/agentConfig.node.js';
+import { chromaServerSupport, resolveChromaCli } from '../documents/chromaServer.node.js';
 import { probeOllama } from '../agent/llm/ollamaProvider.node.js';
 import { describeModels, formatBytes, pullCommand } from '../models/modelResolver.node.js';
 import { findElectronBinary } from '../platform/electronBinary.node.js';
@@ -93,6 +94,7 @@ export async function runDoctorCommand(args: string[], io: CommandIo): Promise<n
   });
 
   checks.push(...checkDataFolder(config.dataDir, values.fix === true));
+  checks.push(await checkDocumentIndex(config));
 
   if (values.json) {
     for (const check of checks) io.stdout.write(jsonLine({ type: 'check', ...check }));
@@ -154,4 +156,32 @@ function checkDataFolder(dataDir: string, fix: boolean): Check[] {
       return [folder, { area, ok: false, required: true, summary: toErrorShape(moveError).message, fix: `Move ${file} away by hand.` }];
     }
   }
+}
+
+/** Where document vectors go: a remote Chroma (is it up?), the bundled server (does it run on this platform?), or keywords only. */
+async function checkDocumentIndex(config: AgentConfig): Promise<Check> {
+  const area = 'documents';
+  if (!config.documents.enabled) return { area, ok: true, required: false, summary: 'Documents are turned off (ASSISTANT_DOCUMENTS=off).' };
+  if (config.documents.chromaUrl) {
+    const url = `${config.documents.chromaUrl.replace(/\/$/, '')}/api/v2/heartbeat`;
+    const headers: Record<string, string> = config.documents.chromaToken ? { Authorization: `Bearer ${config.documents.chromaToken}`, 'X-Chroma-Token': config.documents.chromaToken } : {};
+    const up = await fetch(url, { headers, signal: AbortSignal.timeout(2_000) }).then((response) => response.ok, () => false);
+    return up
+      ? { area, ok: true, required: false, summary: `Chroma at ${config.documents.chromaUrl} (CHROMA_URL) answers.` }
+      : {
+          area,
+          ok: false,
+          required: false,
+          summary: `Chroma at ${config.documents.chromaUrl} (CHROMA_URL) does not answer: documents are searched by keywords only until it does.`,
+          fix: 'Start that Chroma server, fix CHROMA_URL / CHROMA_TOKEN, or unset CHROMA_URL to use the bundled one.',
+        };
+  }
+  const support = chromaServerSupport();
+  if (!support.supported) return { area, ok: false, required: false, summary: support.reason, fix: 'Set CHROMA_URL to a Chroma server on another machine.' };
+  try {
+    resolveChromaCli();
+  } catch (error) {
+    return { area, ok: false, required: false, summary: (error as Error).message, fix: 'Run "npm install" again.' };
+  }
+  return { area, ok: true, required: false, summary: "Chroma's bundled server is installed; it starts when documents are first ingested or searched." };
 }

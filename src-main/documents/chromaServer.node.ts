@@ -438,6 +438,7 @@ async function pause(ms: number, signal: AbortSignal, early?: Promise<unknown>):
 function abandonable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
@@ -487,7 +488,6 @@ function lastLines(lines: readonly string[], n: number): string[] {
 }
 
 function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
 }
 

@@ -180,6 +180,7 @@ export class ChromaVectorStore implements VectorStore {
       let connection: Connection | undefined;
       try {
         connection = await this.#connect(signal);
+        signal?.throwIfAborted();
         return await this.#bounded(operation(connection), signal, connection.url);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
@@ -269,6 +270,7 @@ export class ChromaVectorStore implements VectorStore {
     let onAbort: (() => void) | undefined;
     try {
       return await new Promise<T>((resolve, reject) => {
+        work.then(resolve, reject);
         timer = setTimeout(() => {
           reject(
             new AgentError(
@@ -278,10 +280,10 @@ export class ChromaVectorStore implements VectorStore {
           );
         }, timeoutMs);
         if (signal) {
+          if (signal.aborted) return reject(signal.reason);
           onAbort = () => reject(signal.reason);
           signal.addEventListener('abort', onAbort, { once: true });
         }
-        work.then(resolve, reject);
       });
     } finally {
       clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
@@ -74,9 +74,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+function tempDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'chroma-store-'));
+}
+
 function newServer(states?: ChromaServerState[]): ChromaServer {
+  const dir = tempDir();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const server = new ChromaServer({
-    dataDir: path.join(mkdtempSync(path.join(os.tmpdir(), 'chroma-store-')), 'chroma'),
+    dataDir: path.join(dir, 'chroma'),
     logger: silentLogger,
     restartBackoff: { initialMs: 100, maxMs: 1_000 },
     onStateChange: (state) => states?.push(state),
@@ -87,14 +93,17 @@ function newServer(states?: ChromaServerState[]): ChromaServer {
 
 describe('ChromaVectorStore on a real Chroma server', () => {
   let shared: ChromaServer;
+  let sharedDir: string;
   let embedderCount = 0;
 
   beforeAll(async () => {
-    shared = new ChromaServer({ dataDir: path.join(mkdtempSync(path.join(os.tmpdir(), 'chroma-store-')), 'chroma'), logger: silentLogger });
+    sharedDir = tempDir();
+    shared = new ChromaServer({ dataDir: path.join(sharedDir, 'chroma'), logger: silentLogger });
     await shared.ensureRunning();
   });
   afterAll(async () => {
     await shared.stop();
+    rmSync(sharedDir, { recursive: true, force: true });
   });
 
   /** A store with its own embedder id, so its collection is its own. */
@@ -245,6 +254,19 @@ describe('ChromaVectorStore and the server process', () => {
     expect(firstUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('follows the endpoint when it changes (a server that came back elsewhere), without waiting for a failure', async () => {
+    const [first, second] = [newServer(), newServer()];
+    let current = first;
+    const store = new ChromaVectorStore({ endpoint: (signal) => current.ensureRunning(signal), embedderId: 'use-lite@1', dimensions: DIMENSIONS });
+    cleanups.push(() => store.close());
+    await store.upsert([record('a', 0, randomUnitVector(random(4)))]);
+    expect(await store.count()).toBe(1);
+    current = second;
+    expect(await store.count()).toBe(0);
+    current = first;
+    expect(await store.count()).toBe(1);
+  });
+
   it('a crash between calls is absorbed: the store asks for the endpoint again and retries once', async () => {
     const states: ChromaServerState[] = [];
     const server = newServer(states);
@@ -332,9 +354,13 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
 
     const patient = new ChromaVectorStore({ endpoint: async () => ({ url }), embedderId: 'use-lite@1', dimensions: DIMENSIONS });
     const controller = new AbortController();
+    const connectionsBefore = sockets.size;
     const pending = patient.count(controller.signal);
+    await waitUntil(() => sockets.size > connectionsBefore, 'the request to reach the server');
+    const abortedAt = performance.now();
     controller.abort(new Error('barge-in'));
     await expect(pending).rejects.toThrow('barge-in');
+    expect(performance.now() - abortedAt).toBeLessThan(500);
   });
 
   it('sends CHROMA_TOKEN in both headers Chroma reads, and says so when the server refuses it', async () => {

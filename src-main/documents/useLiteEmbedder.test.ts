@@ -123,11 +123,12 @@ describe('UseLiteEmbedder', () => {
     expect(norm((await embedder.embed([TYRE]))[0]!)).toBeCloseTo(1, 4);
   });
 
-  it('embeds 200 paragraphs while the main thread keeps ticking, and a query overtakes them', async () => {
-    await embedder.embed([RYE]); // model loaded: the gap measured is the embedding's alone
+  it('embeds 200 paragraphs while the main thread stays free, and a query overtakes them', async () => {
+    await embedder.embed([RYE]); // model loaded: what is measured is the embedding alone
     let queryDoneAt = 0;
     let batchDoneAt = 0;
     let vectors: Float32Array[] = [];
+    const busy = performance.eventLoopUtilization();
     const gap = await longestEventLoopGap(async () => {
       const batch = embedder.embed(paragraphs(200)).then((result) => {
         batchDoneAt = performance.now();
@@ -137,10 +138,16 @@ describe('UseLiteEmbedder', () => {
       const query = embedder.embed([SOURDOUGH]).then(() => (queryDoneAt = performance.now()));
       await Promise.all([batch, query]);
     });
+    const utilization = performance.eventLoopUtilization(busy).utilization;
+    console.log(`200 paragraphs: longest main-thread gap ${gap.toFixed(0)} ms, main event loop busy ${(utilization * 100).toFixed(1)}% of the time`);
     expect(vectors).toHaveLength(200);
     for (const vector of vectors) expect(norm(vector)).toBeCloseTo(1, 4);
     expect(new Set(vectors.map((vector) => vector[0])).size).toBeGreaterThan(150); // different texts, different vectors
-    expect(gap).toBeLessThan(100);
+    // Embedding on this thread would keep its event loop busy nearly all the time, and stall it for a whole model call
+    // (~0.4 s for 16 paragraphs). The gap bound leaves room for a machine whose cores are shared: at a load of 7 on 2
+    // cores, an idle Node process already sees ~90 ms gaps.
+    expect(utilization).toBeLessThan(0.2);
+    expect(gap).toBeLessThan(250);
     expect(queryDoneAt).toBeLessThan(batchDoneAt); // it did not wait behind the 200
   });
 

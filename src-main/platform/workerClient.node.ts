@@ -14,6 +14,19 @@ export interface WorkerClientOptions<Result> {
   crashError(detail: string): unknown;
   /** What a request rejects with when its signal aborts. */
   abortError(signal: AbortSignal): unknown;
+  /**
+   * For a worker that must not be stopped in the middle of a call (onnxruntime-node aborts the whole process when its
+   * worker is terminated, or the process exits, inside a model run). Then close() sends `message`, which asks the
+   * worker to finish its running call and exit, and terminates it only after `timeoutMs`. Without it, close()
+   * terminates the worker at once.
+   */
+  gracefulStop?: { message: unknown; timeoutMs: number };
+  /**
+   * Reads a message saying the worker has gone idle: how many requests it had received by then. With it, the worker
+   * keeps the process alive until it has finished every request sent to it, cancelled ones included, not just until
+   * the last outstanding request settles.
+   */
+  readIdle?(message: unknown): number | undefined;
 }
 
 /**
@@ -25,6 +38,9 @@ export interface WorkerClientOptions<Result> {
 export class WorkerClient<Result> {
   #worker: Promise<Worker> | undefined;
   #nextRequestId = 1;
+  /** Requests sent to the running worker, and how many of them it had received when it last said it was idle. */
+  #sent = 0;
+  #receivedWhenIdle = 0;
   readonly #outstanding = new Map<number, Outstanding<Result>>();
 
   constructor(private readonly options: WorkerClientOptions<Result>) {}
@@ -43,6 +59,7 @@ export class WorkerClient<Result> {
         (worker) => {
           if (!this.#outstanding.has(id)) return;
           worker.ref();
+          this.#sent += 1;
           worker.postMessage(message(id));
         },
         (error: unknown) => this.#settle(id)?.reject(error),
@@ -55,11 +72,27 @@ export class WorkerClient<Result> {
     const worker = this.#worker;
     this.#worker = undefined;
     for (const id of [...this.#outstanding.keys()]) this.#settle(id)?.reject(reason);
-    await worker?.then((started) => started.terminate(), () => undefined);
+    await worker?.then((started) => this.#stop(started), () => undefined);
+  }
+
+  async #stop(worker: Worker): Promise<void> {
+    const graceful = this.options.gracefulStop;
+    if (graceful === undefined) {
+      await worker.terminate();
+      return;
+    }
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.ref(); // the process waits for the running call to end rather than exiting in the middle of it
+    worker.postMessage(graceful.message);
+    const deadline = setTimeout(() => void worker.terminate(), graceful.timeoutMs);
+    await exited;
+    clearTimeout(deadline);
   }
 
   #runningWorker(): Promise<Worker> {
     if (this.#worker === undefined) {
+      this.#sent = 0;
+      this.#receivedWhenIdle = 0;
       const starting = this.options.start().then((worker) => {
         worker.unref(); // referenced only while a request is outstanding
         return worker;
@@ -77,6 +110,12 @@ export class WorkerClient<Result> {
 
   #watch(worker: Worker, started: Promise<Worker>): void {
     worker.on('message', (message: unknown) => {
+      const received = this.options.readIdle?.(message);
+      if (received !== undefined) {
+        if (this.#worker === started) this.#receivedWhenIdle = received;
+        this.#unrefWhenIdle();
+        return;
+      }
       const reply = this.options.readReply(message);
       if (reply === undefined) return; // whose it is cannot be told; that request fails when the worker ends
       const outstanding = this.#settle(reply.id);
@@ -99,9 +138,17 @@ export class WorkerClient<Result> {
     const outstanding = this.#outstanding.get(id);
     this.#outstanding.delete(id);
     outstanding?.stopListening();
-    // Idle, the worker must not keep the process alive (a cancelled request may still be running in it).
-    if (this.#outstanding.size === 0) this.#worker?.then((worker) => worker.unref(), () => undefined);
+    this.#unrefWhenIdle();
     return outstanding;
+  }
+
+  /**
+   * Idle, the worker must not keep the process alive. Without `readIdle`, idle means nothing outstanding (a cancelled
+   * request may still be running in it); with it, also that the worker has said it finished everything sent.
+   */
+  #unrefWhenIdle(): void {
+    const finishedAll = this.options.readIdle === undefined || this.#receivedWhenIdle === this.#sent;
+    if (this.#outstanding.size === 0 && finishedAll) this.#worker?.then((worker) => worker.unref(), () => undefined);
   }
 }
 

@@ -19,7 +19,7 @@ describe('the shared contract', () => {
     const timings = { ttftMs: 12, totalMs: 40, tokens: 5, tokensPerSecond: 100 };
     expect(AgentEvent.parse({ type: 'token', turnId: 't', conversationId: 'c', text: 'Hi' })).toBeTruthy();
     expect(
-      AgentEvent.parse({ type: 'done', turnId: 't', conversationId: 'c', text: 'Hi', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings }),
+      AgentEvent.parse({ type: 'done', turnId: 't', conversationId: 'c', text: 'Hi', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings, citations: [] }),
     ).toBeTruthy();
     expect(AgentEvent.parse({ type: 'error', code: 'EMPTY_QUESTION', message: 'empty' })).toBeTruthy();
     expect(AgentEvent.safeParse({ type: 'token', turnId: 't', text: 'no conversation' }).success).toBe(false);

@@ -94,6 +94,7 @@ describe('settings from flags (the same schema)', () => {
       maxAnswerTokens: 40,
       llm: { provider: 'embedded', modelPath: '/m.gguf', threads: 2 },
       voice: {},
+      documents: {},
     });
     expect(fromFlags({ stt: 'whisper' }, [...AGENT_FLAGS, 'stt']).voice).toEqual({ stt: 'whisper' });
     // A command that does not take --stt ignores it (parseArgs already refused it as unknown).

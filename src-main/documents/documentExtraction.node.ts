@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Parser } from 'htmlparser2';
 import mammoth from 'mammoth';
 import { z } from 'zod';
-import { AgentError } from '../../src-shared/contract/index.js';
+import { AgentError, DOCUMENT_FORMAT_BY_EXTENSION } from '../../src-shared/contract/index.js';
 import { resolveWorkerScript } from '../platform/workerScript.node.js';
 import type { DocumentFormat, ExtractedDocument } from './documentText.js';
 import type { PdfWorkerData } from './pdfTextWorker.node.js';
@@ -25,17 +25,7 @@ export const DEFAULT_PDF_TIMEOUT_MS = 30_000;
 /** pdf.js's heap for one file; a PDF that needs more is refused instead of taking the app down. */
 const PDF_WORKER_HEAP_MB = 2048;
 
-const FORMAT_BY_EXTENSION: Readonly<Record<string, DocumentFormat>> = {
-  '.txt': 'txt',
-  '.text': 'txt',
-  '.log': 'txt',
-  '.md': 'md',
-  '.markdown': 'md',
-  '.html': 'html',
-  '.htm': 'html',
-  '.pdf': 'pdf',
-  '.docx': 'docx',
-};
+const FORMAT_BY_EXTENSION: Readonly<Record<string, DocumentFormat>> = DOCUMENT_FORMAT_BY_EXTENSION;
 
 /** Whether a folder walk should pick the file up: its extension names a supported format. */
 export function isSupportedDocumentPath(filePath: string): boolean {

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FileOutcome } from '../../src-shared/contract/index.js';
+import { SKIPPED_DOCUMENT_FOLDERS, type FileOutcome } from '../../src-shared/contract/index.js';
 import { isSupportedDocumentPath } from './documentExtraction.node.js';
 
 /** More files than this in one request is almost surely the wrong folder (a home directory, a drive). */
 export const MAX_FILES_PER_JOB = 20_000;
-/** Folders never worth walking into. */
-const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__', 'venv', '.git']);
+
 
 export interface ExpandedPaths {
   files: string[];
@@ -45,7 +44,7 @@ export async function expandDocumentPaths(paths: readonly string[], signal?: Abo
     }
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
-      if (entry.name.startsWith('.') || SKIPPED_FOLDERS.has(entry.name)) continue;
+      if (entry.name.startsWith('.') || SKIPPED_DOCUMENT_FOLDERS.has(entry.name)) continue;
       const full = path.join(folder, entry.name);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();

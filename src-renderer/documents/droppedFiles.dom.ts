@@ -1,9 +1,5 @@
-/** Folders never worth walking into (the agent's own folder walk skips the same ones). */
-const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__', 'venv']);
+import { isDocumentFileName, SKIPPED_DOCUMENT_FOLDERS } from '../../src-shared/contract/index.js';
 
-function isHidden(name: string): boolean {
-  return name.startsWith('.');
-}
 
 function fileOf(entry: FileSystemFileEntry): Promise<File> {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
@@ -23,10 +19,10 @@ async function entriesOf(folder: FileSystemDirectoryEntry): Promise<FileSystemEn
 async function filesUnder(folder: FileSystemDirectoryEntry, into: File[]): Promise<void> {
   const entries = (await entriesOf(folder)).sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
-    if (isHidden(entry.name)) continue;
+    if (entry.name.startsWith('.')) continue;
     if (entry.isDirectory) {
-      if (!SKIPPED_FOLDERS.has(entry.name)) await filesUnder(entry as FileSystemDirectoryEntry, into);
-    } else if (entry.isFile) into.push(await fileOf(entry as FileSystemFileEntry));
+      if (!SKIPPED_DOCUMENT_FOLDERS.has(entry.name)) await filesUnder(entry as FileSystemDirectoryEntry, into);
+    } else if (entry.isFile && isDocumentFileName(entry.name)) into.push(await fileOf(entry as FileSystemFileEntry)); // as the agent's own walk does
   }
 }
 

@@ -1,5 +1,27 @@
 import { z } from 'zod';
 
+/** The documents that can be ingested, by file extension (lower case). A folder walk picks up only these. */
+export const DOCUMENT_FORMAT_BY_EXTENSION = {
+  '.txt': 'txt',
+  '.text': 'txt',
+  '.log': 'txt',
+  '.md': 'md',
+  '.markdown': 'md',
+  '.html': 'html',
+  '.htm': 'html',
+  '.pdf': 'pdf',
+  '.docx': 'docx',
+} as const;
+
+/** Folders a walk never goes into (besides hidden ones). */
+export const SKIPPED_DOCUMENT_FOLDERS: ReadonlySet<string> = new Set(['node_modules', '__pycache__', 'venv']);
+
+/** Whether a folder walk should pick up a file of this name. */
+export function isDocumentFileName(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return !name.startsWith('.') && dot > 0 && Object.hasOwn(DOCUMENT_FORMAT_BY_EXTENSION, name.slice(dot).toLowerCase());
+}
+
 /** Where a part of an answer came from: shown under the answer; a click opens the chunk (`docs:chunk`). Never spoken. */
 export const Citation = z.object({
   /** The file's path as ingested. */

@@ -117,9 +117,9 @@ export async function runDocsCommand(args: string[], io: CommandIo): Promise<num
   if (action === 'rm' && targets.length === 0) return writeUsageError(io, args, 'Which document? Give its id or path (see "assistant docs list").', DOCS_USAGE);
   const opened = openLibrary(args, values['data-dir'], io, json, () => undefined);
   if (typeof opened === 'number') return opened;
-  try {
+  return runWithLibrary(opened, io, json, async (library) => {
     if (action === 'list') {
-      const documents = opened.library.listDocuments().map(({ id, source, chunks, bytes, ingestedAt }) => ({ id, source, chunks, bytes, ingestedAt }));
+      const documents = library.listDocuments().map(({ id, source, chunks, bytes, ingestedAt }) => ({ id, source, chunks, bytes, ingestedAt }));
       if (json) io.stdout.write(jsonLine({ type: 'documents', documents }));
       else if (documents.length === 0) io.stdout.write('No documents yet. Add some with: assistant ingest <file or folder>\n');
       else {
@@ -130,15 +130,10 @@ export async function runDocsCommand(args: string[], io: CommandIo): Promise<num
       return 0;
     }
     let removed = 0;
-    for (const target of targets) removed += await opened.library.remove(target);
+    for (const target of targets) removed += await library.remove(target);
     io.stdout.write(json ? jsonLine({ type: 'removed', removed }) : `Removed ${removed} document${removed === 1 ? '' : 's'}.\n`);
     return 0;
-  } catch (error) {
-    writeCommandError(io, json, toErrorShape(error));
-    return 1;
-  } finally {
-    await opened.close();
-  }
+  });
 }
 
 /** `assistant search`. */
@@ -159,8 +154,8 @@ export async function runSearchCommand(args: string[], io: CommandIo): Promise<n
     if (event.type === 'notice') notices.push(event.message);
   });
   if (typeof opened === 'number') return opened;
-  try {
-    const outcome = await opened.library.searchNoting(query);
+  return runWithLibrary(opened, io, json, async (library) => {
+    const outcome = await library.searchNoting(query);
     const results = outcome.results
       .slice(0, limit ?? outcome.results.length)
       .map((chunk) => ({ source: chunk.source, chunk: chunk.ordinal, score: Math.round(chunk.similarity * 1000) / 1000, text: chunk.text }));
@@ -174,6 +169,13 @@ export async function runSearchCommand(args: string[], io: CommandIo): Promise<n
       });
     }
     return 0;
+  });
+}
+
+/** Runs a command on the opened library: any error is one line (JSON with --json) and exit 1; the library is always closed. */
+async function runWithLibrary(opened: Opened, io: CommandIo, json: boolean, action: (library: DocumentLibrary) => Promise<number>): Promise<number> {
+  try {
+    return await action(opened.library);
   } catch (error) {
     writeCommandError(io, json, toErrorShape(error));
     return 1;

@@ -10,6 +10,19 @@ import { z } from 'zod';
 import { AgentError } from '../../src-shared/contract/index.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
 import { InvalidSettingError } from '../agent/agentSettings.node.js';
+import {
+  discardServerRecord,
+  isChromaOn,
+  isProcessAlive,
+  lockFileOf,
+  readServerRecord,
+  removeServerRecord,
+  sameServer,
+  serverFileOf,
+  tryLock,
+  writeServerRecord,
+  type ServerRecord,
+} from './chromaServerShare.node.js';
 
 /** Where a Chroma server answers: the supervised local one, or a remote one from CHROMA_URL. */
 export interface ChromaEndpoint {
@@ -51,6 +64,10 @@ const HEARTBEAT_TIMEOUT_MS = 1_000;
 const STDERR_TAIL_LINES = 12;
 /** Another process can take the picked port between picking and binding: try a new one this many times. */
 const PORT_ATTEMPTS = 3;
+/** While another process starts (or stops) the server of the data folder, it is looked at again this often. */
+const SHARED_POLL_MS = 100;
+/** A borrowed server's heartbeat is asked again before handing out its endpoint when the last answer is older. */
+const BORROWED_RECHECK_MS = 1_000;
 
 interface ChildExit {
   code: number | null;
@@ -71,6 +88,13 @@ interface ChromaChild {
  * Runs `chroma run` as a supervised child process (Chroma has no in-process mode). Lazy: nothing is spawned until the
  * first `ensureRunning()`. It listens on 127.0.0.1 only; a crash is logged and restarted with backoff on the same data
  * folder, possibly on a new port, so callers ask `ensureRunning()` for the current endpoint before using it.
+ *
+ * One server per data folder across processes (see chromaServerShare.node.ts): a server already running for the
+ * folder, owned by a live process, is borrowed (no child, no supervision: `borrowed` is true); a start is exclusive
+ * (a lock file), and the loser of a race waits for the winner's server and borrows it. A borrowed endpoint is checked
+ * again before it is handed out (the record, its owner and server pids; the heartbeat when the last answer is older
+ * than 1 s): when it has gone, this instance starts (or borrows) a server again. A server whose owner died (kill -9)
+ * is not borrowed, since nobody would supervise it: it is stopped and a supervised one is started in its place.
  */
 export class ChromaServer {
   readonly #options: ChromaServerOptions;
@@ -85,6 +109,12 @@ export class ChromaServer {
   #restartsInARow = 0;
   #runningSince = 0;
   #stopping: Promise<void> | undefined;
+  /** The record this instance wrote for its own running server. */
+  #record: ServerRecord | undefined;
+  /** The other process's server in use, and when its heartbeat last answered. */
+  #borrowed: { record: ServerRecord; checkedAt: number } | undefined;
+  /** A re-check of the borrowed server in progress; every caller of ensureRunning shares it. */
+  #checking: Promise<ChromaEndpoint> | undefined;
 
   constructor(options: ChromaServerOptions) {
     this.#options = options;
@@ -96,10 +126,15 @@ export class ChromaServer {
     return this.#state;
   }
 
-  /** The running (or starting) server process, if any. */
+  /** The running (or starting) server process, if any: never one borrowed from another process. */
   get pid(): number | undefined {
     const child = this.#child;
     return child && !child.hasExited ? child.process.pid : undefined;
+  }
+
+  /** Whether the endpoint in use is a server owned by another process (or another instance) on the same data folder. */
+  get borrowed(): boolean {
+    return this.#borrowed !== undefined;
   }
 
   /**
@@ -109,7 +144,13 @@ export class ChromaServer {
   async ensureRunning(signal?: AbortSignal): Promise<ChromaEndpoint> {
     signal?.throwIfAborted();
     if (this.#state === 'stopped') throw unavailable('The document index (Chroma) has been shut down.');
-    if (this.#state === 'running' && this.#endpoint) return this.#endpoint;
+    if (this.#state === 'running' && this.#endpoint) {
+      const borrowed = this.#borrowed;
+      if (!borrowed) return this.#endpoint;
+      if (performance.now() - borrowed.checkedAt < BORROWED_RECHECK_MS && this.#borrowedLooksAlive(borrowed.record)) return this.#endpoint;
+      this.#checking ??= this.#recheckBorrowed(borrowed.record).finally(() => (this.#checking = undefined));
+      return abandonable(this.#checking, signal);
+    }
     const attempt = this.#attempt ?? this.#beginAttempt('starting');
     return abandonable(attempt, signal);
   }
@@ -124,9 +165,49 @@ export class ChromaServer {
     this.#setState('stopped');
     this.#stopController.abort();
     this.#endpoint = undefined;
+    // A borrowed server is left to its owner.
+    this.#borrowed = undefined;
     const child = this.#child;
+    const record = this.#record;
+    // Borrowers stop using it now, but nobody starts another on the folder until this one is gone.
+    if (record && child) {
+      try {
+        writeServerRecord(serverFileOf(this.#options.dataDir), { ...record, stopping: true });
+      } catch (error) {
+        this.#options.logger.warn({ err: errorText(error) }, 'Could not mark the Chroma server record as stopping');
+      }
+    }
     if (child) await terminate(child, this.#options.logger);
     await this.#attempt?.catch(() => undefined);
+    this.#forgetRecord();
+  }
+
+  #forgetRecord(): void {
+    const record = this.#record;
+    this.#record = undefined;
+    if (record) removeServerRecord(serverFileOf(this.#options.dataDir), record);
+  }
+
+  /** Cheap checks of a borrowed server (no I/O but one small file read): still recorded, not stopping, owner and server alive. */
+  #borrowedLooksAlive(record: ServerRecord): boolean {
+    const current = readServerRecord(serverFileOf(this.#options.dataDir));
+    if (current === undefined || current === 'invalid' || !sameServer(current, record) || current.stopping) return false;
+    return isProcessAlive(record.ownerPid) && isProcessAlive(record.serverPid);
+  }
+
+  async #recheckBorrowed(record: ServerRecord): Promise<ChromaEndpoint> {
+    const endpoint = this.#endpoint;
+    if (endpoint && this.#borrowedLooksAlive(record) && (await heartbeatAnswers(endpoint.url, this.#stopController.signal))) {
+      if (this.#borrowed?.record === record) this.#borrowed.checkedAt = performance.now();
+      return endpoint;
+    }
+    if (this.#state === 'stopped') throw stoppedError();
+    if (this.#borrowed?.record === record) {
+      this.#options.logger.info({ ownerPid: record.ownerPid, port: record.port }, 'The Chroma server borrowed from another process has gone; starting or finding another');
+      this.#borrowed = undefined;
+      this.#endpoint = undefined;
+    }
+    return this.#attempt ?? this.#beginAttempt('starting', `the server of process ${record.ownerPid} has gone`);
   }
 
   #setState(state: ChromaServerState, detail?: string): void {
@@ -136,7 +217,7 @@ export class ChromaServer {
     this.#options.onStateChange?.(state, detail);
   }
 
-  #beginAttempt(kind: 'starting' | 'restarting'): Promise<ChromaEndpoint> {
+  #beginAttempt(kind: 'starting' | 'restarting', detail?: string): Promise<ChromaEndpoint> {
     let delayMs = 0;
     if (kind === 'restarting') {
       delayMs = this.#nextBackoffMs;
@@ -145,7 +226,7 @@ export class ChromaServer {
       this.#nextBackoffMs = this.#backoff.initialMs;
       this.#restartsInARow = 0;
     }
-    this.#setState(kind);
+    this.#setState(kind, detail);
     const attempt = this.#start(delayMs);
     this.#attempt = attempt;
     attempt.then(
@@ -179,15 +260,112 @@ export class ChromaServer {
       if (!support.supported) throw unavailable(support.reason);
     }
     const command = chromaCommand(this.#options.binPath);
+    const { dataDir, logger } = this.#options;
+    const startTimeoutMs = this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const deadline = performance.now() + startTimeoutMs;
+    let waitingFor: string | undefined;
+    for (;;) {
+      if (stop.aborted) throw stoppedError();
+      // Another process's server, healthy: borrow it (no lock needed to read).
+      const record = readServerRecord(serverFileOf(dataDir));
+      if (record !== undefined && record !== 'invalid' && (await this.#verdict(record, stop)) === 'borrow') return this.#borrow(record);
+      if (stop.aborted) throw stoppedError();
+      let lock: ReturnType<typeof tryLock>;
+      try {
+        lock = tryLock(lockFileOf(dataDir), (holder) => logger.info({ lock: lockFileOf(dataDir), holder }, 'Removed a stale Chroma start lock'));
+      } catch (error) {
+        throw unavailable(`The document index (Chroma) cannot be started: its start lock ${lockFileOf(dataDir)} cannot be written (${errorText(error)}).`);
+      }
+      if (lock) {
+        try {
+          const outcome = await this.#startLocked(command, stop);
+          if (outcome.kind === 'ready') return outcome.endpoint;
+          waitingFor = outcome.why;
+        } finally {
+          lock.release();
+        }
+      } else {
+        waitingFor = 'another process is starting it';
+      }
+      if (performance.now() > deadline) {
+        throw unavailable(
+          `The document index (Chroma) did not become available within ${Math.round(startTimeoutMs / 1000)} s: ${waitingFor} (data folder: ${dataDir}).`,
+        );
+      }
+      await pause(SHARED_POLL_MS, stop);
+    }
+  }
+
+  /** Holding the start lock: borrows a server that has become available, else clears what is stale and spawns one. */
+  async #startLocked(
+    command: { file: string; args: string[] },
+    stop: AbortSignal,
+  ): Promise<{ kind: 'ready'; endpoint: ChromaEndpoint } | { kind: 'wait'; why: string }> {
+    const { dataDir, logger } = this.#options;
+    const serverFile = serverFileOf(dataDir);
+    const record = readServerRecord(serverFile);
+    if (record === 'invalid') {
+      logger.warn({ file: serverFile }, 'Removed an unreadable Chroma server record');
+      discardServerRecord(serverFile);
+    } else if (record !== undefined) {
+      const verdict = await this.#verdict(record, stop);
+      if (stop.aborted) throw stoppedError();
+      switch (verdict) {
+        case 'borrow':
+          return { kind: 'ready', endpoint: this.#borrow(record) };
+        case 'busy':
+          return {
+            kind: 'wait',
+            why: record.stopping
+              ? `process ${record.ownerPid} is stopping its server`
+              : `the server of process ${record.ownerPid} (pid ${record.serverPid}, port ${record.port}) does not answer`,
+          };
+        case 'orphan':
+          // Its owner died without stopping it (kill -9): nobody would restart it, so a supervised one replaces it.
+          logger.warn({ serverPid: record.serverPid, ownerPid: record.ownerPid, port: record.port }, 'Stopping a Chroma server whose owner process has died');
+          await stopOrphan(record.serverPid, stop);
+          discardServerRecord(serverFile);
+          break;
+        case 'stale':
+          logger.info({ record }, 'Removed a stale Chroma server record');
+          discardServerRecord(serverFile);
+          break;
+      }
+    }
     for (let attempt = 1; ; attempt += 1) {
       const port = this.#options.port ?? (await freePort());
       if (stop.aborted) throw stoppedError();
       const outcome = await this.#launch(command, port, stop);
-      if (outcome.ok) return outcome.endpoint;
+      if (outcome.ok) return { kind: 'ready', endpoint: outcome.endpoint };
       const portTaken = outcome.portTaken && this.#options.port === undefined && attempt < PORT_ATTEMPTS;
       if (!portTaken) throw outcome.error;
-      this.#options.logger.debug({ port }, 'Chroma port was taken meanwhile; trying another');
+      logger.debug({ port }, 'Chroma port was taken meanwhile; trying another');
     }
+  }
+
+  /**
+   * What a recorded server is to this process: `borrow` (owner alive, answering), `busy` (owner alive, its server
+   * alive but stopping or not answering: wait), `orphan` (owner dead, server still running), `stale` (server gone).
+   */
+  async #verdict(record: ServerRecord, stop: AbortSignal): Promise<'borrow' | 'busy' | 'orphan' | 'stale'> {
+    const identity = isProcessAlive(record.serverPid) ? isChromaOn(record.serverPid, this.#options.dataDir) : false;
+    if (identity === false) return 'stale';
+    const answers = (): Promise<boolean> => heartbeatAnswers(`http://127.0.0.1:${record.port}`, stop);
+    if (!isProcessAlive(record.ownerPid)) {
+      // A pid whose command line cannot be read is only stopped if it still answers as Chroma on the recorded port.
+      return identity === true || (await answers()) ? 'orphan' : 'stale';
+    }
+    if (record.stopping) return 'busy';
+    return (await answers()) ? 'borrow' : 'busy';
+  }
+
+  #borrow(record: ServerRecord): ChromaEndpoint {
+    const endpoint = { url: `http://127.0.0.1:${record.port}` };
+    this.#endpoint = endpoint;
+    this.#borrowed = { record, checkedAt: performance.now() };
+    this.#options.logger.info({ ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port }, 'Using the Chroma server of another process');
+    this.#setState('running', `borrowed from process ${record.ownerPid}`);
+    return endpoint;
   }
 
   async #launch(
@@ -212,7 +390,11 @@ export class ChromaServer {
     try {
       let intervalMs = 20;
       for (;;) {
-        if (stop.aborted) return { ok: false, error: stoppedError(), portTaken: false };
+        if (stop.aborted) {
+          // Gone before the lock is released, so no other process starts one beside it.
+          await terminate(child, logger);
+          return { ok: false, error: stoppedError(), portTaken: false };
+        }
         if (child.hasExited) {
           const exit = await child.exited;
           return { ok: false, error: startFailure(exit, child.stderrTail, dataDir), portTaken: isPortTaken(child.stderrTail) };
@@ -236,6 +418,19 @@ export class ChromaServer {
 
     const endpoint = { url };
     this.#endpoint = endpoint;
+    this.#borrowed = undefined;
+    // Other processes find it here (written before the start lock is released).
+    const record: ServerRecord = { ownerPid: process.pid, serverPid: child.process.pid!, port, startedAt: new Date().toISOString() };
+    try {
+      writeServerRecord(serverFileOf(dataDir), record);
+    } catch (error) {
+      // Unrecorded, another process would start a second server on the folder: better none.
+      this.#endpoint = undefined;
+      await terminate(child, logger);
+      const why = `The document index (Chroma) cannot be shared safely: ${serverFileOf(dataDir)} cannot be written (${errorText(error)}).`;
+      return { ok: false, error: unavailable(why), portTaken: false };
+    }
+    this.#record = record;
     this.#runningSince = performance.now();
     logger.info({ pid: child.process.pid, port, startMs: Math.round(this.#runningSince - startedAt) }, 'Chroma is running');
     this.#setState('running');
@@ -245,6 +440,8 @@ export class ChromaServer {
   #onExit(child: ChromaChild, exit: ChildExit): void {
     if (child !== this.#child) return;
     this.#child = undefined;
+    // Its record goes at once, so borrowers stop using it; the restart (or a borrower) records the next one.
+    if (this.#record?.serverPid === child.process.pid) this.#forgetRecord();
     // Only a crash of a healthy server is handled here; a start in progress sees the exit itself.
     if (this.#state !== 'running') return;
     this.#endpoint = undefined;
@@ -387,6 +584,27 @@ function spawnChroma(file: string, args: string[], logger: AgentLogger): ChromaC
   return record;
 }
 
+/** Stops a `chroma run` left by a dead owner (not a child of this process): SIGTERM, then SIGKILL; waits until it is gone. */
+async function stopOrphan(pid: number, stop: AbortSignal): Promise<void> {
+  const signalIt = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    signalIt(signal);
+    const until = performance.now() + TERMINATE_GRACE_MS;
+    while (isProcessAlive(pid) && performance.now() < until) {
+      if (stop.aborted) throw stoppedError();
+      await pause(50, stop);
+    }
+    if (!isProcessAlive(pid)) return;
+  }
+  throw unavailable(`A Chroma server left by a process that died (pid ${pid}) could not be stopped.`);
+}
+
 async function terminate(child: ChromaChild, logger: AgentLogger): Promise<void> {
   if (child.hasExited) return;
   child.process.kill('SIGTERM');
@@ -493,6 +711,10 @@ function stripAnsi(text: string): string {
 
 function unavailable(message: string, detail?: string): AgentError {
   return new AgentError('VECTOR_STORE_UNAVAILABLE', message, detail);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function stoppedError(): AgentError {

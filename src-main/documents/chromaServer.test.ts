@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { AgentError } from '../../src-shared/contract/index.js';
 import { silentLogger } from '../agent/agentLogger.js';
 import { runNodeScript } from '../testing/cliProcess.js';
 import { ChromaServer, chromaEndpointFromEnv, chromaServerSupport, type ChromaServerOptions, type ChromaServerState } from './chromaServer.node.js';
+import { lockFileOf, serverFileOf, type ServerRecord } from './chromaServerShare.node.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -51,10 +53,16 @@ async function waitUntil(condition: () => boolean, what: string, deadlineMs = 15
   }
 }
 
+/** Running: a zombie (dead, not reaped yet, as an orphan may stay where pid 1 does not reap) is not. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }
@@ -82,6 +90,124 @@ async function rejection(promise: Promise<unknown>): Promise<AgentError> {
   );
   expect(error).toBeInstanceOf(AgentError);
   return error as AgentError;
+}
+
+function readRecord(dataDir: string): ServerRecord | undefined {
+  const file = serverFileOf(dataDir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ServerRecord) : undefined;
+}
+
+/** A pid that is certainly not running: a process that has exited (and been reaped). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+interface ScriptInfo {
+  url: string;
+  pid: number | null;
+  borrowed: boolean;
+  ms: number;
+}
+
+/** Another process of the app: a ChromaServer in a Node process of its own (through vite-node, like the tests). */
+interface OtherProcess {
+  pid: number;
+  child: ChildProcess;
+  /** Resolves with the first stdout line that `match` accepts (fails at the deadline with what it printed). */
+  line<T>(match: (line: string) => T | undefined, what: string, deadlineMs?: number): Promise<T>;
+  exited: Promise<void>;
+}
+
+const viteNode = path.join(root, 'node_modules/vite-node/vite-node.mjs');
+
+/**
+ * Writes the script such a process runs: on `--wait-go` it prints `ready` and waits for a line on stdin before
+ * `ensureRunning()`; then it prints the endpoint as JSON and keeps running until it reads `quit` (then it stops cleanly).
+ */
+function writeOtherScript(dir: string, dataDir: string): string {
+  const script = path.join(dir, 'other.ts');
+  const moduleUrl = new URL('./chromaServer.node.ts', import.meta.url).href;
+  writeFileSync(
+    script,
+    [
+      `import { createInterface } from 'node:readline';`,
+      `import { ChromaServer } from ${JSON.stringify(moduleUrl)};`,
+      `const logger = { debug() {}, info() {}, warn() {}, error() {} };`,
+      `const server = new ChromaServer({ dataDir: ${JSON.stringify(dataDir)}, logger });`,
+      `const stdin = createInterface({ input: process.stdin });`,
+      `const lines = stdin[Symbol.asyncIterator]();`,
+      `if (process.argv.includes('--wait-go')) { console.log('ready'); await lines.next(); }`,
+      `const started = performance.now();`,
+      `const endpoint = await server.ensureRunning();`,
+      `console.log(JSON.stringify({ url: endpoint.url, pid: server.pid ?? null, borrowed: server.borrowed, ms: performance.now() - started }));`,
+      // (Not the end of stdin: vite-node exits at once when its stdin ends.)
+      `for (let line = await lines.next(); !line.done && line.value !== 'quit'; line = await lines.next());`,
+      `await server.stop();`,
+      `process.exit(0);`,
+    ].join('\n'),
+  );
+  return script;
+}
+
+function startOther(script: string, dataDir: string, args: string[] = []): OtherProcess {
+  const child = spawn(process.execPath, [viteNode, script, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const listener of listeners) listener();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    // Whatever Chroma it left behind on this data folder (a test that kills it with -9 leaves one).
+    for (const pid of processesNaming(dataDir)) process.kill(pid, 'SIGKILL');
+  });
+  return {
+    pid: child.pid!,
+    child,
+    exited,
+    line: (match, what, deadlineMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          for (const line of stdout.split('\n')) {
+            const found = match(line.trim());
+            if (found !== undefined) {
+              finish();
+              resolve(found);
+              return;
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`Timed out after ${deadlineMs} ms waiting for ${what}; stdout: ${stdout}; stderr: ${stderr}`));
+        }, deadlineMs);
+        const onExit = (): void => {
+          check();
+          finish();
+          reject(new Error(`The other process exited before ${what}; stdout: ${stdout}; stderr: ${stderr}`));
+        };
+        const finish = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+        };
+        listeners.add(check);
+        child.once('exit', onExit);
+        check();
+      }),
+  };
+}
+
+function endpointLine(line: string): ScriptInfo | undefined {
+  if (!line.startsWith('{')) return undefined;
+  return JSON.parse(line) as ScriptInfo;
 }
 
 async function heartbeat(url: string): Promise<number> {
@@ -195,7 +321,7 @@ describe('ChromaServer (real chroma processes)', () => {
   });
 
   it('restarts after kill -9 on the same data folder, with backoff, and callers wait for it', async () => {
-    const { server, states } = newServer({ restartBackoff: { initialMs: 100, maxMs: 400 } });
+    const { server, states, dataDir } = newServer({ restartBackoff: { initialMs: 100, maxMs: 400 } });
     await server.ensureRunning();
     const firstPid = server.pid!;
     process.kill(firstPid, 'SIGKILL');
@@ -205,6 +331,10 @@ describe('ChromaServer (real chroma processes)', () => {
     expect(server.pid).toBeGreaterThan(0);
     expect(server.pid).not.toBe(firstPid);
     expect(await heartbeat(endpoint.url)).toBe(200);
+    // The record other processes read names the new server.
+    const record = readRecord(dataDir);
+    expect(record).toMatchObject({ ownerPid: process.pid, serverPid: server.pid });
+    expect(`http://127.0.0.1:${record?.port}`).toBe(endpoint.url);
 
     // A second crash soon after waits longer (the backoff doubled) but comes back too.
     process.kill(server.pid!, 'SIGKILL');
@@ -287,5 +417,180 @@ describe('ChromaServer (real chroma processes)', () => {
       await waitUntil(() => !isAlive(pid), `chroma ${pid} to be gone (${mode})`, 5_000);
       expect(processesNaming(dataDir)).toEqual([]);
     }
+  });
+});
+
+describe('ChromaServer shared by the processes using one data folder (real processes, real chroma)', () => {
+  it('a second process borrows the running server (same port, no child); a borrower stop() leaves it; the owner quitting hands over', async () => {
+    const dir = tempDir('chroma-shared-');
+    const dataDir = path.join(dir, 'chroma');
+    const owner = startOther(writeOtherScript(dir, dataDir), dataDir);
+    const ownerInfo = await owner.line(endpointLine, "the other process's endpoint");
+    expect(ownerInfo.borrowed).toBe(false);
+    const chromaPid = ownerInfo.pid!;
+    expect(processesNaming(dataDir)).toEqual([chromaPid]);
+    expect(readRecord(dataDir)).toMatchObject({ ownerPid: owner.pid, serverPid: chromaPid, port: Number(new URL(ownerInfo.url).port) });
+
+    const { server, states } = newServer({ dataDir });
+    const endpoint = await server.ensureRunning();
+    expect(endpoint.url).toBe(ownerInfo.url);
+    expect(server.pid).toBeUndefined();
+    expect(server.borrowed).toBe(true);
+    expect(server.state).toBe('running');
+    expect(states).toEqual(['starting', 'running']);
+    expect(processesNaming(dataDir)).toEqual([chromaPid]);
+    expect(await server.ensureRunning()).toEqual(endpoint);
+
+    // A borrower that stops leaves the other process's server alone.
+    const { server: brief } = newServer({ dataDir });
+    expect(await brief.ensureRunning()).toEqual(endpoint);
+    await brief.stop();
+    expect(isAlive(chromaPid)).toBe(true);
+    expect(await heartbeat(endpoint.url)).toBe(200);
+
+    // The owner quits cleanly: its server and record go; the borrower's next call starts a server of its own.
+    owner.child.stdin!.write('quit\n');
+    await owner.exited;
+    expect(isAlive(chromaPid)).toBe(false);
+    expect(readRecord(dataDir)).toBeUndefined();
+    const own = await server.ensureRunning();
+    expect(server.borrowed).toBe(false);
+    expect(server.pid).toBeGreaterThan(0);
+    expect(await heartbeat(own.url)).toBe(200);
+    expect(processesNaming(dataDir)).toEqual([server.pid]);
+    expect(readRecord(dataDir)).toMatchObject({ ownerPid: process.pid, serverPid: server.pid });
+    expect(states).toEqual(['starting', 'running', 'starting', 'running']);
+
+    // And stopping it, as the owner now, removes the record.
+    await server.stop();
+    expect(readRecord(dataDir)).toBeUndefined();
+    expect(existsSync(lockFileOf(dataDir))).toBe(false);
+  });
+
+  it('when the owner process is killed (-9), the next ensureRunning stops the Chroma it orphaned and starts a supervised one', async () => {
+    const dir = tempDir('chroma-orphan-');
+    const dataDir = path.join(dir, 'chroma');
+    const owner = startOther(writeOtherScript(dir, dataDir), dataDir);
+    const ownerInfo = await owner.line(endpointLine, "the other process's endpoint");
+    const orphanPid = ownerInfo.pid!;
+    const { server } = newServer({ dataDir });
+    expect((await server.ensureRunning()).url).toBe(ownerInfo.url);
+    expect(server.borrowed).toBe(true);
+
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+    // No exit hook ran: the record and the Chroma child are left behind.
+    expect(readRecord(dataDir)).toMatchObject({ ownerPid: owner.pid, serverPid: orphanPid });
+    expect(isAlive(orphanPid)).toBe(true);
+
+    const endpoint = await server.ensureRunning();
+    expect(server.borrowed).toBe(false);
+    expect(server.pid).toBeGreaterThan(0);
+    expect(server.pid).not.toBe(orphanPid);
+    expect(isAlive(orphanPid)).toBe(false);
+    expect(processesNaming(dataDir)).toEqual([server.pid]);
+    expect(await heartbeat(endpoint.url)).toBe(200);
+    expect(readRecord(dataDir)).toMatchObject({ ownerPid: process.pid, serverPid: server.pid });
+  });
+
+  it('processes starting at the same moment end with one server, which the others borrow', async () => {
+    const dir = tempDir('chroma-race-');
+    const dataDir = path.join(dir, 'chroma');
+    const script = writeOtherScript(dir, dataDir);
+    const others = [startOther(script, dataDir, ['--wait-go']), startOther(script, dataDir, ['--wait-go'])];
+    await Promise.all(others.map((other) => other.line((line) => (line === 'ready' ? true : undefined), 'ready')));
+    const { server } = newServer({ dataDir });
+    for (const other of others) other.child.stdin!.write('go\n');
+    const [mine, ...theirs] = await Promise.all([
+      server.ensureRunning().then((endpoint) => ({ url: endpoint.url, pid: server.pid ?? null, borrowed: server.borrowed })),
+      ...others.map((other) => other.line(endpointLine, 'the endpoint')),
+    ]);
+    const all = [mine!, ...theirs];
+    expect(new Set(all.map((each) => each.url)).size).toBe(1);
+    const owners = all.filter((each) => !each.borrowed);
+    expect(owners).toHaveLength(1);
+    expect(all.filter((each) => each.borrowed).every((each) => each.pid === null)).toBe(true);
+    expect(processesNaming(dataDir)).toEqual([owners[0]!.pid]);
+    expect(readRecord(dataDir)?.serverPid).toBe(owners[0]!.pid);
+    expect(existsSync(lockFileOf(dataDir))).toBe(false);
+  });
+
+  it('a crash of the owned server moves everyone on the folder to one new server (the restart or a borrower), recorded', async () => {
+    const { server: first, dataDir } = newServer({ restartBackoff: { initialMs: 100, maxMs: 400 } });
+    const { server: second } = newServer({ dataDir, restartBackoff: { initialMs: 100, maxMs: 400 } });
+    await first.ensureRunning();
+    await second.ensureRunning();
+    expect(second.borrowed).toBe(true);
+    const crashed = first.pid!;
+    process.kill(crashed, 'SIGKILL');
+    await waitUntil(() => first.state === 'restarting', "state 'restarting'");
+    const [a, b] = await Promise.all([second.ensureRunning(), first.ensureRunning()]);
+    expect(a).toEqual(b);
+    const owner = [first, second].filter((each) => !each.borrowed);
+    expect(owner).toHaveLength(1);
+    expect(processesNaming(dataDir)).toEqual([owner[0]!.pid]);
+    const record = readRecord(dataDir);
+    expect(record?.serverPid).toBe(owner[0]!.pid);
+    expect(`http://127.0.0.1:${record?.port}`).toBe(a.url);
+    expect(await heartbeat(a.url)).toBe(200);
+  });
+
+  it('a lock and a record left by a dead process are removed and do not hold up the start', async () => {
+    const dataDir = path.join(tempDir('chroma-stale-'), 'chroma');
+    const dead = await deadPid();
+    writeFileSync(lockFileOf(dataDir), JSON.stringify({ pid: dead, token: 'left-behind', createdAt: new Date().toISOString() }));
+    writeFileSync(serverFileOf(dataDir), JSON.stringify({ ownerPid: dead, serverPid: dead, port: 9, startedAt: new Date().toISOString() }));
+    const { server } = newServer({ dataDir, startTimeoutMs: 15_000 });
+    const started = performance.now();
+    const endpoint = await server.ensureRunning();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(server.borrowed).toBe(false);
+    expect(await heartbeat(endpoint.url)).toBe(200);
+    expect(readRecord(dataDir)).toMatchObject({ ownerPid: process.pid, serverPid: server.pid });
+    expect(existsSync(lockFileOf(dataDir))).toBe(false);
+  });
+
+  it('an unreadable lock file that has been there a while is debris too', async () => {
+    const dataDir = path.join(tempDir('chroma-debris-'), 'chroma');
+    writeFileSync(lockFileOf(dataDir), '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockFileOf(dataDir), old, old);
+    writeFileSync(serverFileOf(dataDir), 'not json');
+    const { server } = newServer({ dataDir });
+    await server.ensureRunning();
+    expect(server.pid).toBeGreaterThan(0);
+    expect(readRecord(dataDir)?.serverPid).toBe(server.pid);
+  });
+
+  it('a start lock held by a live process is waited for until the start timeout, and a caller may give up sooner', async () => {
+    const dataDir = path.join(tempDir('chroma-held-'), 'chroma');
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    cleanups.push(() => void holder.kill('SIGKILL'));
+    writeFileSync(lockFileOf(dataDir), JSON.stringify({ pid: holder.pid, token: 'held', createdAt: new Date().toISOString() }));
+
+    const { server: patient } = newServer({ dataDir, startTimeoutMs: 1_000 });
+    const started = performance.now();
+    const error = await rejection(patient.ensureRunning());
+    const waitedMs = performance.now() - started;
+    expect(error.code).toBe('VECTOR_STORE_UNAVAILABLE');
+    expect(error.message).toMatch(/another process is starting it/);
+    expect(waitedMs).toBeGreaterThanOrEqual(1_000);
+    expect(waitedMs).toBeLessThan(3_000);
+    expect(processesNaming(dataDir)).toEqual([]);
+
+    const { server: hasty } = newServer({ dataDir, startTimeoutMs: 10_000 });
+    const controller = new AbortController();
+    const abandoned = hasty.ensureRunning(controller.signal);
+    controller.abort(new Error('not waiting'));
+    await expect(abandoned).rejects.toThrow('not waiting');
+    // stop() ends its wait for the lock too.
+    await hasty.stop();
+    expect(processesNaming(dataDir)).toEqual([]);
+
+    // The holder releases (its lock goes): the next start goes ahead.
+    rmSync(lockFileOf(dataDir));
+    const { server } = newServer({ dataDir });
+    await server.ensureRunning();
+    expect(server.pid).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,7 @@ export interface EmbeddingCacheOptions {
   /** Vectors held in memory (default 4096: ~8 MB at 512 dimensions). */
   memoryEntries?: number;
   /**
-   * Rows kept on disk (default 200 000: ~420 MB at 512 dimensions, ~320 MB at 384). Past it, the least recently used
+   * Rows kept on disk (default 50 000: ~105 MB at 512 dimensions, ~80 MB at 384). Past it, the least recently used
    * tenth is deleted.
    */
   maxDiskRows?: number;
@@ -50,7 +50,7 @@ export class CachedEmbedder implements Embedder {
     this.id = inner.id;
     this.dimensions = inner.dimensions;
     this.#memory = new LRUCache({ max: options.memoryEntries ?? 4096 });
-    this.#maxDiskRows = options.maxDiskRows ?? 200_000;
+    this.#maxDiskRows = options.maxDiskRows ?? 50_000;
     db.exec(`
       CREATE TABLE IF NOT EXISTS embedding_cache (key TEXT PRIMARY KEY, embedder TEXT, dims INTEGER, vector BLOB, used_at INTEGER);
       CREATE INDEX IF NOT EXISTS embedding_cache_by_use ON embedding_cache(used_at);
@@ -121,10 +121,12 @@ export class CachedEmbedder implements Embedder {
       this.#misses += miss.indexes.length;
       this.#remember(key, embedded[i]!, miss.indexes, vectors);
     });
-    this.#writeResults(
-      misses.map(([key], i) => ({ key, vector: embedded[i]! })),
-      onDisk,
-    );
+    if (misses.length > 0 || onDisk.length > 0) {
+      this.#writeResults(
+        misses.map(([key], i) => ({ key, vector: embedded[i]! })),
+        onDisk,
+      );
+    }
     return vectors;
   }
 
@@ -142,7 +144,7 @@ export class CachedEmbedder implements Embedder {
   }
 
   #remember(key: string, vector: Float32Array, indexes: readonly number[], into: Float32Array[]): void {
-    this.#memory.set(key, vector.slice());
+    this.#memory.set(key, vector); // never handed out: callers get copies
     for (const index of indexes) into[index] = vector.slice();
   }
 }

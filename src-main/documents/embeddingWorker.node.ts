@@ -3,11 +3,15 @@
 // on it, and onnxruntime-node's run() waits on it for its native threads (it is synchronous under a setImmediate).
 // The model loads on the first request; EmbeddingQueue batches the requests. Under vitest this file is bundled by
 // resolveWorkerScript (platform/workerScript.node.ts).
+import os from 'node:os';
 import path from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
 import { EmbeddingQueue, type TextEmbeddingModel } from './embeddingQueue.js';
 import type { EmbeddingBackend, EmbeddingWorkerData, EmbeddingWorkerReply, EmbeddingWorkerRequest } from './embeddingWorkerProtocol.js';
+
+/** onnxruntime uses every core by default; the chat model needs them more: embedding takes at most half. */
+const EMBEDDING_THREADS = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
 if (parentPort === null) throw new Error('embeddingWorker.node.js must be started as a worker thread.');
 const port: MessagePort = parentPort;
@@ -75,7 +79,7 @@ async function loadOnnx(model: Extract<EmbeddingBackend, { kind: 'onnx' }>): Pro
   env.logLevel = LogLevel.ERROR;
   // An absolute path is not a Hugging Face model id, so transformers.js reads the folder as it is. Severity 3 keeps
   // onnxruntime's own warnings off stderr.
-  const extractor = await pipeline('feature-extraction', model.modelDir, { dtype: model.dtype, device: 'cpu', session_options: { logSeverityLevel: 3 } });
+  const extractor = await pipeline('feature-extraction', model.modelDir, { dtype: model.dtype, device: 'cpu', session_options: { logSeverityLevel: 3, intraOpNumThreads: EMBEDDING_THREADS, interOpNumThreads: 1 } });
   return {
     async embed(texts) {
       const output = await extractor(texts, { pooling: model.pooling, normalize: true });

@@ -6,25 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src-shared/contract/index.js';
+import { longestEventLoopGap } from '../testing/eventLoopGap.js';
 import { cosineSimilarity } from './embedder.js';
 import { inspectOnnxModelFolder, OnnxEmbedder } from './onnxEmbedder.node.js';
-
-/** Runs `work` while a 10 ms interval ticks; returns the longest time the main event loop went without a tick. */
-async function longestEventLoopGap(work: () => Promise<unknown>): Promise<number> {
-  let lastTick = performance.now();
-  let longestGap = 0;
-  const interval = setInterval(() => {
-    const now = performance.now();
-    longestGap = Math.max(longestGap, now - lastTick);
-    lastTick = now;
-  }, 10);
-  try {
-    await work();
-    return Math.max(longestGap, performance.now() - lastTick);
-  } finally {
-    clearInterval(interval);
-  }
-}
 
 /** Builds the error without failing the test, to look at it. */
 function errorOf(work: () => unknown): AgentError {
@@ -282,7 +266,8 @@ const modelDir = process.env['ASSISTANT_EMBED_MODEL'];
 if (!modelDir) console.log('Skipping the OnnxEmbedder real-model tests: set ASSISTANT_EMBED_MODEL to a folder holding an ONNX sentence-embedding model.');
 
 describe.skipIf(!modelDir)('OnnxEmbedder with a real model (ASSISTANT_EMBED_MODEL)', () => {
-  const embedder = modelDir ? new OnnxEmbedder(modelDir) : undefined!;
+  let embedder: OnnxEmbedder;
+  beforeAll(() => (embedder = new OnnxEmbedder(modelDir!)));
   afterAll(() => embedder?.close());
 
   it('gives unit vectors of the model size, paraphrases closer than unrelated text, in order', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { longestEventLoopGap } from '../testing/eventLoopGap.js';
 import { cosineSimilarity } from './embedder.js';
 import { UseLiteEmbedder } from './useLiteEmbedder.node.js';
 
@@ -25,23 +26,6 @@ function paragraphs(count: number): string[] {
     (_, i) =>
       `Note ${i}: the committee met to review the budget for year ${2000 + i}, discuss staffing for branch ${i % 7}, and agree a timeline for the roof repairs before winter. Several members asked for more detail on heating costs.`,
   );
-}
-
-/** Runs `work` while a 10 ms interval ticks; returns the longest time the main event loop went without a tick. */
-async function longestEventLoopGap(work: () => Promise<unknown>): Promise<number> {
-  let lastTick = performance.now();
-  let longestGap = 0;
-  const interval = setInterval(() => {
-    const now = performance.now();
-    longestGap = Math.max(longestGap, now - lastTick);
-    lastTick = now;
-  }, 10);
-  try {
-    await work();
-    return Math.max(longestGap, performance.now() - lastTick);
-  } finally {
-    clearInterval(interval);
-  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -162,7 +146,7 @@ describe('UseLiteEmbedder', () => {
     await own.close();
   });
 
-  it('lets the process exit: after embedding without close, and when closed mid-batch', async () => {
+  it('lets the process exit: after embedding without close, when closed mid-batch, and soon after a big request is aborted', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'use-lite-exit-'));
     try {
       // A separate process, run by vite-node (it loads the TypeScript source like vitest does), must end on its own.
@@ -179,15 +163,30 @@ if (process.argv[2] === 'close-mid-batch') {
   await new Promise((resolve) => setTimeout(resolve, 30));
   await embedder.close();
 }
+if (process.argv[2] === 'abort-big-request') {
+  // ~6 s of work: dropped from the worker's queue, it must not hold the process open.
+  const texts = Array.from({ length: 400 }, (_, i) => 'Paragraph ' + i + ': the committee met to review the budget, discuss staffing and agree on a timeline for the roof repairs before winter.');
+  const controller = new AbortController();
+  embedder.embed(texts, controller.signal).catch((error) => console.log('then', error.message));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const abortedAt = performance.now();
+  controller.abort(new Error('aborted'));
+  process.on('exit', () => console.log('exited', Math.round(performance.now() - abortedAt), 'ms after the abort'));
+}
 `,
       );
       const viteNode = join(import.meta.dirname, '../../node_modules/.bin/vite-node');
-      for (const scenario of ['no-close', 'close-mid-batch']) {
+      for (const scenario of ['no-close', 'close-mid-batch', 'abort-big-request']) {
         const { stdout, stderr } = await promisify(execFile)(viteNode, [script, scenario], { timeout: 30_000, cwd: dir });
         expect(stdout, scenario).toContain('embedded 512');
         if (scenario === 'close-mid-batch') expect(stdout).toContain('then CANCELLED');
+        if (scenario === 'abort-big-request') {
+          expect(stdout).toContain('then aborted');
+          // After the model call already running (16 texts, ~0.4 s), not after all 400 (~6 s).
+          expect(Number(/exited (\d+) ms/.exec(stdout)?.[1])).toBeLessThan(2500);
+        }
         // TensorFlow.js's banners and warnings stay inside the worker.
-        expect(stdout.split('\n').filter((line) => line !== '' && !/^(embedded|then) /.test(line)), scenario).toEqual([]);
+        expect(stdout.split('\n').filter((line) => line !== '' && !/^(embedded|then|exited) /.test(line)), scenario).toEqual([]);
         expect(stderr, scenario).toBe('');
       }
     } finally {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -49,8 +49,22 @@ async function bundleWorkerSource(sourceUrl: URL): Promise<URL> {
     const partial = `${file}.${process.pid}.partial`;
     writeFileSync(partial, code);
     renameSync(partial, file);
+    removeOldBundles(dir, path.basename(sourcePath, '.ts'), file);
   }
   return pathToFileURL(file);
+}
+
+/** Bundles of earlier versions of the source, once no test still starting could want them (10 minutes on). */
+function removeOldBundles(dir: string, name: string, current: string): void {
+  for (const entry of readdirSync(dir)) {
+    const file = path.join(dir, entry);
+    if (file === current || !entry.startsWith(`${name}-`)) continue;
+    try {
+      if (Date.now() - statSync(file).mtimeMs > 10 * 60_000) rmSync(file, { force: true });
+    } catch {
+      // another process removed it first
+    }
+  }
 }
 
 /** The node_modules folder Node would search first for the source's bare imports. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
+import { longestEventLoopGap } from '../../testing/eventLoopGap.js';
 import { encodeWav16 } from '../audio/wavCodec.node.js';
 import { FliteSpeechSynthesizer } from './fliteSpeechSynthesizer.node.js';
 import type { SynthesizedAudio } from './speechSynthesizer.js';
@@ -27,25 +28,6 @@ function rms(audio: SynthesizedAudio): number {
 
 const sameAudio = (a: SynthesizedAudio, b: SynthesizedAudio) =>
   a.sampleRate === b.sampleRate && a.samples.length === b.samples.length && a.samples.every((sample, i) => sample === b.samples[i]);
-
-/** Runs `work` while a 10 ms interval ticks; returns the longest time the main event loop went without a tick. */
-async function longestEventLoopGap(work: () => Promise<unknown>): Promise<number> {
-  let lastTick = performance.now();
-  let longestGap = 0;
-  const tick = () => {
-    const now = performance.now();
-    longestGap = Math.max(longestGap, now - lastTick);
-    lastTick = now;
-  };
-  const interval = setInterval(tick, 10);
-  try {
-    await work();
-    tick();
-  } finally {
-    clearInterval(interval);
-  }
-  return longestGap;
-}
 
 async function rejection(promise: Promise<unknown>): Promise<AgentError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);

@@ -188,7 +188,7 @@ export class ChromaServer {
     if (record) removeServerRecord(serverFileOf(this.#options.dataDir), record);
   }
 
-  /** Cheap checks of a borrowed server (no I/O but one small file read): still recorded, not stopping, owner and server alive. */
+  /** Cheap checks of a borrowed server (a small file read and two pid checks, no network): still recorded, not stopping, owner and server alive. */
   #borrowedLooksAlive(record: ServerRecord): boolean {
     const current = readServerRecord(serverFileOf(this.#options.dataDir));
     if (current === undefined || current === 'invalid' || !sameServer(current, record) || current.stopping) return false;

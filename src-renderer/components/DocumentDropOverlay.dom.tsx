@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { droppedFiles } from '../documents/droppedFiles.dom.js';
 import { useDocuments } from '../state/documentsStore.dom.js';
+import { errorText } from '../state/storeHelpers.js';
 
 function carriesFiles(event: DragEvent): boolean {
   return event.dataTransfer?.types.includes('Files') ?? false;
@@ -41,7 +42,7 @@ export function DocumentDropOverlay() {
       if (!event.dataTransfer || !carriesFiles(event)) return;
       event.preventDefault();
       droppedFiles(event.dataTransfer, { walkFolders: !usesPaths }).then(addFiles, (error: unknown) =>
-        report(`The dropped folder could not be read: ${error instanceof Error ? error.message : String(error)}`),
+        report(`The dropped folder could not be read: ${errorText(error)}`),
       );
     };
     window.addEventListener('dragenter', onEnter);

@@ -10,6 +10,7 @@ import {
   type TurnTimings,
 } from '../../src-shared/contract/index.js';
 import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+import { errorText } from './storeHelpers.js';
 
 export interface UiMessage {
   /** Stable React key: `db:<id>` for loaded messages, `<turnId>:user|assistant` for turns seen live. */
@@ -73,10 +74,6 @@ export function streamingTurnIds(state: Pick<ChatState, 'messages'>): string[] {
 /** The turn now being answered in the active conversation, if any (questions asked meanwhile wait behind it). */
 export function streamingTurnId(state: Pick<ChatState, 'messages'>): string | null {
   return streamingTurnIds(state)[0] ?? null;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function failure(error: unknown): Pick<ChatState, 'error' | 'errorCode'> {

@@ -3,6 +3,7 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { DataStatus } from '../../src-shared/contract/index.js';
 import type { HostAgentClient } from '../transport/hostConnection.js';
+import { errorText } from './storeHelpers.js';
 
 export interface DataRecoveryState {
   /** What the host said about the data folder and database; null until it answered (or with an older host). */
@@ -56,7 +57,7 @@ export function createDataRecoveryStore(client: HostAgentClient, reload: () => v
           // Every store loaded its state from recovery mode; loading the app again is the simplest complete re-sync.
           reload();
         } catch (error) {
-          set({ resetting: false, error: error instanceof Error ? error.message : String(error) });
+          set({ resetting: false, error: errorText(error) });
           await refresh();
         }
       },

@@ -3,8 +3,11 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AgentEvent, Citation, CommandResult, DocsStatus, DocumentInfo } from '../../src-shared/contract/index.js';
 import type { HostAgentClient } from '../transport/hostConnection.js';
+import { coalesced } from './coalescedRefresh.js';
 import { applyDocsProgress, jobEnded, labelOf, MAX_UPLOAD_BYTES, newJob, type DocumentJob } from './documentJobs.js';
+import { followHost } from './followHost.js';
 import { formatBytes } from './modelFormat.js';
+import { errorText, withEntry, withoutEntry } from './storeHelpers.js';
 
 export type DocumentChunk = CommandResult<'docs:chunk'>;
 
@@ -78,20 +81,6 @@ const REMEMBERED_CITATION_TURNS = 200;
 const KEPT_ENDED_JOBS = 5;
 const MAX_MESSAGES = 5;
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function withEntry<T>(record: Record<string, T>, key: string, value: T): Record<string, T> {
-  return { ...record, [key]: value };
-}
-
-function withoutEntry<T>(record: Record<string, T>, key: string): Record<string, T> {
-  if (!(key in record)) return record;
-  const { [key]: _removed, ...rest } = record;
-  return rest;
-}
-
 /** Keeps the last few ended jobs (and every job still going). */
 function trimEnded(jobs: DocumentJob[]): DocumentJob[] {
   const ended = jobs.filter(jobEnded);
@@ -106,13 +95,9 @@ function trimEnded(jobs: DocumentJob[]): DocumentJob[] {
  */
 export function createDocumentsStore(client: HostAgentClient, options: DocumentsStoreOptions): DocumentsStore {
   return createStore<DocumentsState>()((set, get) => {
-    let wasClosed = false;
     let nextSend = 1;
     let nextMessage = 1;
     let citationRequest = 0;
-    /** A refresh is running; `again` asks for one more after it, so a burst of events costs at most two calls. */
-    let running: Promise<void> | undefined;
-    let again = false;
     const citationTurns: string[] = [];
 
     function say(message: string): void {
@@ -152,23 +137,8 @@ export function createDocumentsStore(client: HostAgentClient, options: Documents
       }
     }
 
-    function refresh(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            await load();
-          } while (again);
-        } finally {
-          running = undefined;
-        }
-      })();
-      return running;
-    }
+    /** A burst of events costs at most two loads. */
+    const refresh = coalesced(load);
 
     function rememberCitations(turnId: string, citations: Citation[]): void {
       citationTurns.push(turnId);
@@ -243,24 +213,14 @@ export function createDocumentsStore(client: HostAgentClient, options: Documents
       panelOpen: false,
 
       start() {
-        const unlistenEvents = client.listen(onEvent);
-        const unlistenConnection = client.onConnectionChange((connection) => {
-          if (connection !== 'open') {
-            wasClosed = true;
-            return;
-          }
-          if (wasClosed) {
+        return followHost(client, {
+          onEvent,
+          load: () => void refresh(),
+          afterDrop() {
             // Events were missed while away: jobs seen running may have ended. docs:status names the ones still going.
             set({ jobs: get().jobs.filter((job) => jobEnded(job) || job.state === 'sending'), cancelling: {} });
-            wasClosed = false;
-          }
-          void refresh();
+          },
         });
-        if (client.connectionState === 'open') void refresh();
-        return () => {
-          unlistenEvents();
-          unlistenConnection();
-        };
       },
 
       refresh,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AgentError, type AgentEvent, type Citation, type DocsProgressEvent, type DocsStatus, type DocumentInfo } from '../../src-shared/contract/index.js';
-import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+import { fakeHostClient, settle } from '../testing/fakeHostClient.js';
+import type { HostAgentClient } from '../transport/hostConnection.js';
 import { applyDocsProgress, MAX_UPLOAD_BYTES, summaryText } from './documentJobs.js';
 import { createDocumentsStore, type DocumentsStoreOptions } from './documentsStore.dom.js';
 
@@ -16,38 +17,15 @@ const status = (overrides: Partial<DocsStatus> = {}): DocsStatus => ({
 
 /** A fake host: `docs:list` and `docs:status` answer with the test's library; other commands run the test's handler. */
 function fakeHost(handle: (command: string, args: unknown) => unknown = () => ({})) {
-  const listeners = new Set<(event: AgentEvent) => void>();
-  const connectionListeners = new Set<(state: ConnectionState) => void>();
-  const calls: Array<{ command: string; args: unknown }> = [];
   const library = { documents: [] as DocumentInfo[], status: status() };
-  const client = {
-    connectionState: 'open',
-    onConnectionChange(listener: (state: ConnectionState) => void) {
-      connectionListeners.add(listener);
-      return () => connectionListeners.delete(listener);
-    },
-    close: () => undefined,
-    listen(listener: (event: AgentEvent) => void) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    async call(command: string, args: unknown) {
-      calls.push({ command, args });
-      if (command === 'docs:list') return { documents: structuredClone(library.documents) };
-      if (command === 'docs:status') return structuredClone(library.status);
-      return handle(command, args);
-    },
-  } as unknown as HostAgentClient;
-  return {
-    client,
-    library,
-    calls: (command: string) => calls.filter((call) => call.command === command),
-    emit: (event: AgentEvent) => listeners.forEach((listener) => listener(event)),
-    connection: (state: ConnectionState) => connectionListeners.forEach((listener) => listener(state)),
-  };
+  const host = fakeHostClient((command, args) => {
+    if (command === 'docs:list') return { documents: structuredClone(library.documents) };
+    if (command === 'docs:status') return structuredClone(library.status);
+    return handle(command, args);
+  });
+  return { ...host, library };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 const readBase64: DocumentsStoreOptions['readBase64'] = async (file) => Buffer.from(await file.arrayBuffer()).toString('base64');
 
 function progress(fields: Partial<DocsProgressEvent> & Pick<DocsProgressEvent, 'state'>): DocsProgressEvent {

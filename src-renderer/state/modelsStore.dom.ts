@@ -11,6 +11,9 @@ import {
   type ModelProgressEvent,
 } from '../../src-shared/contract/index.js';
 import type { HostAgentClient } from '../transport/hostConnection.js';
+import { coalesced } from './coalescedRefresh.js';
+import { followHost } from './followHost.js';
+import { errorText, withEntry, withoutEntry } from './storeHelpers.js';
 
 /** Where a pull was started: its failure is shown there, and only there, so the same message never shows twice. */
 export type PullOrigin = 'first-run' | 'panel' | 'voice';
@@ -65,20 +68,6 @@ export interface ModelsState {
 
 export type ModelsStore = StoreApi<ModelsState>;
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function withEntry<T>(record: Record<string, T>, key: string, value: T): Record<string, T> {
-  return { ...record, [key]: value };
-}
-
-function withoutEntry<T>(record: Record<string, T>, key: string): Record<string, T> {
-  if (!(key in record)) return record;
-  const { [key]: _removed, ...rest } = record;
-  return rest;
-}
-
 /** The manifest's default model of a role (the first-run card offers the chat one, the voice settings the Whisper one). */
 export function defaultModel(catalog: ModelCatalog | null, role: CatalogModelRole): CatalogModel | undefined {
   return catalog?.models.find((model) => model.role === role && model.isDefault);
@@ -103,10 +92,6 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
   return createStore<ModelsState>()((set, get) => {
     /** Where each pull this window started was asked, for its failure message. */
     const pullOrigins = new Map<string, PullOrigin>();
-    let wasClosed = false;
-    /** A models:list is running; `again` asks for one more after it, so a burst of events costs at most two calls. */
-    let running: Promise<void> | undefined;
-    let again = false;
 
     async function load(): Promise<void> {
       try {
@@ -117,24 +102,8 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
       }
     }
 
-    function refresh(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            await load();
-          } while (again);
-        } finally {
-          // In the same step as the last `again` check, so an ask in between is never lost.
-          running = undefined;
-        }
-      })();
-      return running;
-    }
+    /** A burst of events costs at most two models:list calls. */
+    const refresh = coalesced(load);
 
     function onProgress(event: ModelProgressEvent): void {
       switch (event.state) {
@@ -189,24 +158,14 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
       panelOpen: false,
 
       start() {
-        const unlistenEvents = client.listen(onEvent);
-        const unlistenConnection = client.onConnectionChange((connection) => {
-          if (connection !== 'open') {
-            wasClosed = true;
-            return;
-          }
-          if (wasClosed) {
+        return followHost(client, {
+          onEvent,
+          load: () => void refresh(),
+          afterDrop() {
             // Progress seen before the drop may be stale (the host may have restarted): the catalog is the truth now.
             set({ progress: {} });
-            wasClosed = false;
-          }
-          void refresh();
+          },
         });
-        if (client.connectionState === 'open') void refresh();
-        return () => {
-          unlistenEvents();
-          unlistenConnection();
-        };
       },
 
       refresh,

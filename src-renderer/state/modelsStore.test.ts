@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgentError, type AgentEvent, type CatalogModel, type ModelCatalog } from '../../src-shared/contract/index.js';
-import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+import { AgentError, type CatalogModel, type ModelCatalog } from '../../src-shared/contract/index.js';
+import { fakeHostClient, settle } from '../testing/fakeHostClient.js';
 import { createModelsStore } from './modelsStore.dom.js';
 
 const chatModel = (overrides: Partial<CatalogModel> = {}): CatalogModel => ({
@@ -18,39 +18,16 @@ const chatModel = (overrides: Partial<CatalogModel> = {}): CatalogModel => ({
 
 /** A fake host: `models:list` answers with the current catalog; other commands run the test's handler. */
 function fakeHost(handle: (command: string, args: unknown) => unknown = () => ({})) {
-  const listeners = new Set<(event: AgentEvent) => void>();
-  const connectionListeners = new Set<(state: ConnectionState) => void>();
-  const calls: Array<{ command: string; args: unknown }> = [];
   let catalog: ModelCatalog = { models: [chatModel()], ollama: { reachable: false, host: 'http://127.0.0.1:11434' }, modelsDir: '/models' };
-  const client = {
-    connectionState: 'open',
-    onConnectionChange(listener: (state: ConnectionState) => void) {
-      connectionListeners.add(listener);
-      return () => connectionListeners.delete(listener);
-    },
-    close: () => undefined,
-    listen(listener: (event: AgentEvent) => void) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    async call(command: string, args: unknown) {
-      calls.push({ command, args });
-      if (command === 'models:list') return structuredClone(catalog);
-      return handle(command, args);
-    },
-  } as unknown as HostAgentClient;
+  const host = fakeHostClient((command, args) => (command === 'models:list' ? structuredClone(catalog) : handle(command, args)));
   return {
-    client,
-    calls: (command: string) => calls.filter((call) => call.command === command),
+    ...host,
     setModel: (overrides: Partial<CatalogModel>) => {
       catalog = { ...catalog, models: [chatModel(overrides)] };
     },
-    emit: (event: AgentEvent) => listeners.forEach((listener) => listener(event)),
-    connection: (state: ConnectionState) => connectionListeners.forEach((listener) => listener(state)),
   };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 const progress = (state: 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled', extra: { message?: string; receivedBytes?: number } = {}) =>
   ({ type: 'model-progress', id: 'tiny-chat', receivedBytes: extra.receivedBytes ?? 0, totalBytes: 1000, bytesPerSecond: 100, state, ...(extra.message && { message: extra.message }) }) as const;
 

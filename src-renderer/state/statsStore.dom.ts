@@ -3,6 +3,8 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AgentEvent, CommandResult } from '../../src-shared/contract/index.js';
 import type { HostAgentClient } from '../transport/hostConnection.js';
+import { coalesced } from './coalescedRefresh.js';
+import { errorText } from './storeHelpers.js';
 
 export type TurnStatsResult = CommandResult<'stats:get'>;
 
@@ -32,9 +34,6 @@ const REMEMBERED_TURNS = 20;
 export function createStatsStore(client: HostAgentClient): StatsStore {
   return createStore<StatsState>()((set, get) => {
     let request = 0;
-    /** A refresh is running; `again` asks for one more after it, so bursts of events cost at most two calls. */
-    let running: Promise<void> | undefined;
-    let again = false;
     const endedTurns: string[] = [];
 
     async function load(): Promise<void> {
@@ -44,11 +43,16 @@ export function createStatsStore(client: HostAgentClient): StatsStore {
         const stats = await client.call('stats:get');
         if (id === request) set({ stats, error: null });
       } catch (error) {
-        if (id === request) set({ error: error instanceof Error ? error.message : String(error) });
+        if (id === request) set({ error: errorText(error) });
       } finally {
         if (id === request) set({ loading: false });
       }
     }
+
+    /** Bursts of events cost at most two calls; the one asked for after a running call is skipped once the panel closed. */
+    const refreshOpen = coalesced(async () => {
+      if (get().open) await load();
+    });
 
     function onEvent(event: AgentEvent): void {
       if (event.type === 'done') {
@@ -90,20 +94,7 @@ export function createStatsStore(client: HostAgentClient): StatsStore {
       },
 
       async refresh() {
-        if (!get().open) return;
-        if (running) {
-          again = true;
-          return running;
-        }
-        running = (async () => {
-          do {
-            again = false;
-            await load();
-          } while (again && get().open);
-        })().finally(() => {
-          running = undefined;
-        });
-        return running;
+        if (get().open) await refreshOpen();
       },
     };
   });

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent, CommandName } from '../../src-shared/contract/index.js';
-import type { HostAgentClient } from '../transport/hostConnection.js';
+import { fakeHostClient, settle } from '../testing/fakeHostClient.js';
 import { createStatsStore, type TurnStatsResult } from './statsStore.dom.js';
 
 const TURN = '7d0e7c52-9a43-4b55-9e9e-2f1e8f3c0a11';
 
 /** A fake host client: answers stats:get with the next scripted result after the test releases it, records calls. */
 function fakeClient() {
-  const listeners = new Set<(event: AgentEvent) => void>();
   const pending: Array<() => void> = [];
   let calls = 0;
   const stats = (count: number): TurnStatsResult => ({
@@ -17,28 +15,19 @@ function fakeClient() {
     recent: [],
     lastTurn: [],
   });
-  const client = {
-    connectionState: 'open',
-    onConnectionChange: () => () => undefined,
-    close: () => undefined,
-    listen(listener: (event: AgentEvent) => void) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    call(command: CommandName) {
-      if (command !== 'stats:get') throw new Error(`unexpected ${command}`);
-      const n = ++calls;
-      return new Promise((resolve) => pending.push(() => resolve(stats(n))));
-    },
-  } as unknown as HostAgentClient;
+  const host = fakeHostClient((command) => {
+    if (command !== 'stats:get') throw new Error(`unexpected ${command}`);
+    const n = ++calls;
+    return new Promise((resolve) => pending.push(() => resolve(stats(n))));
+  });
   return {
-    client,
+    client: host.client,
     calls: () => calls,
-    emit: (event: AgentEvent) => listeners.forEach((listener) => listener(event)),
+    emit: host.emit,
     /** Lets every stats:get asked so far answer. */
     answer: async () => {
       for (const resolve of pending.splice(0)) resolve();
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await settle();
     },
   };
 }

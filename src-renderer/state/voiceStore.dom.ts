@@ -11,6 +11,7 @@ import type { HostAgentClient } from '../transport/hostConnection.js';
 import type { MicCapture, MicCaptureHandlers } from '../voice/micCapture.dom.js';
 import type { SpeechPlayer } from '../voice/speechPlayer.dom.js';
 import type { ChatStore } from './chatStore.dom.js';
+import { errorText } from './storeHelpers.js';
 
 export type MicAvailability = { state: 'off' } | { state: 'starting' } | { state: 'ready' } | { state: 'unavailable'; reason: string };
 
@@ -75,10 +76,6 @@ export function shouldSendMicFrames(state: Pick<VoiceUiState, 'settings' | 'talk
   if (state.settings.mode === 'hands-free') return true;
   // Push-to-talk is held in this window, or by the agent itself (Electron's global hotkey presses it in the main process).
   return state.talkHeld || state.voiceState === 'listening';
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export function createVoiceStore(dependencies: VoiceStoreDependencies): VoiceStore {

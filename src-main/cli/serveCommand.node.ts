@@ -49,7 +49,7 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
   }
   let agent: ReturnType<typeof createRecoverableAgent>;
   try {
-    agent = createRecoverableAgent({ config });
+    agent = createRecoverableAgent({ config, documents: { background: true } });
   } catch (error) {
     const shape = toErrorShape(error);
     writeCommandError(io, json, shape);

@@ -74,7 +74,7 @@ app.whenReady().then(async () => {
   // ASSISTANT_SQLITE_ELECTRON_BINDING at it, which the agent's settings read.
   // A damaged database or an unusable data folder does not stop the app: the agent starts in recovery mode and the
   // window shows the problem (and offers to move a damaged database aside), as the headless host does.
-  const agent = createRecoverableAgent();
+  const agent = createRecoverableAgent({ documents: { background: true } });
   // The same router as the headless host's WebSocket: frames validated, calls cancellable, failures as {code, message}.
   const clientOf = routerClients(createCommandRouter(agent));
 

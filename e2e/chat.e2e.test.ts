@@ -1,45 +1,27 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './support/browser.js';
-import { startAssistant, type RunningAssistant } from './support/assistantHarness.js';
-
-interface AnswerSnapshot {
-  status: string | undefined;
-  text: string;
-  thinking: boolean;
-  cursor: boolean;
-}
-
-type SnapshotWindow = Window & { answerSnapshots: AnswerSnapshot[] };
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ask, assistantInBrowser, recordEachState } from './support/appInBrowser.js';
 
 /** Records what the newest answer looks like after every DOM change, i.e. each state the user saw. */
-async function recordAnswerSnapshots(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const snapshots: AnswerSnapshot[] = [];
-    (window as unknown as SnapshotWindow).answerSnapshots = snapshots;
-    const answersBefore = document.querySelectorAll('[data-testid="assistant-message"]').length;
-    new MutationObserver(() => {
+async function recordAnswerSnapshots(page: Page) {
+  const answersBefore = await page.getByTestId('assistant-message').count();
+  return recordEachState(
+    page,
+    (before) => {
       const answers = document.querySelectorAll<HTMLElement>('[data-testid="assistant-message"]');
       const answer = answers[answers.length - 1];
-      if (answers.length <= answersBefore || !answer) return;
-      snapshots.push({
-        status: answer.dataset.status,
-        text: answer.querySelector('[data-testid="assistant-text"]')?.textContent ?? '',
-        thinking: answer.querySelector('[data-testid="thinking-indicator"]') !== null,
-        cursor: answer.querySelector('[data-testid="streaming-cursor"]') !== null,
-      });
-    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-}
-
-async function answerSnapshots(page: Page): Promise<AnswerSnapshot[]> {
-  return page.evaluate(() => (window as unknown as SnapshotWindow).answerSnapshots);
-}
-
-async function ask(page: Page, question: string): Promise<void> {
-  const input = page.getByTestId('question-input');
-  await input.fill(question);
-  await input.press('Enter');
+      if (answers.length <= before || !answer) return [];
+      return [
+        {
+          status: answer.dataset.status,
+          text: answer.querySelector('[data-testid="assistant-text"]')?.textContent ?? '',
+          thinking: answer.querySelector('[data-testid="thinking-indicator"]') !== null,
+          cursor: answer.querySelector('[data-testid="streaming-cursor"]') !== null,
+        },
+      ];
+    },
+    answersBefore,
+  );
 }
 
 async function lastAnswerStatus(page: Page): Promise<string | null> {
@@ -47,36 +29,18 @@ async function lastAnswerStatus(page: Page): Promise<string | null> {
 }
 
 describe('chat in the browser, against the real agent and host', () => {
-  let assistant: RunningAssistant;
-  let browser: Browser;
-  let page: Page;
-
-  beforeAll(async () => {
-    assistant = await startAssistant();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await assistant?.close();
-  });
+  const session = assistantInBrowser();
 
   async function openApp(): Promise<Page> {
-    page = await browser.newPage();
-    await page.goto(assistant.host.url);
+    const page = await session.openApp();
     const status = page.getByTestId('model-status');
-    await expect.poll(() => status.getAttribute('data-state')).toBe('warm');
     expect(await status.textContent()).toContain('embedded');
     expect(await status.textContent()).toContain('stories260K');
     return page;
   }
 
-  afterEach(async () => {
-    await page?.close();
-  });
-
   it('refuses an empty question with an error banner and adds nothing', async () => {
-    await openApp();
+    const page = await openApp();
     const conversationsBefore = await page.getByTestId('conversation-item').count();
 
     await ask(page, '   ');
@@ -90,14 +54,14 @@ describe('chat in the browser, against the real agent and host', () => {
   });
 
   it('streams an answer: thinking or first tokens, growing text, then complete with timings', async () => {
-    await openApp();
-    await recordAnswerSnapshots(page);
+    const page = await openApp();
+    const answerSnapshots = await recordAnswerSnapshots(page);
 
     await ask(page, 'Once upon a time there was a little red fox who');
 
     await expect.poll(() => lastAnswerStatus(page), { timeout: 30_000 }).toBe('complete');
     expect(await page.getByTestId('user-message').last().textContent()).toBe('Once upon a time there was a little red fox who');
-    const snapshots = await answerSnapshots(page);
+    const snapshots = await answerSnapshots();
     const finalText = (await page.getByTestId('assistant-text').last().textContent()) ?? '';
     expect(finalText.length).toBeGreaterThan(0);
 
@@ -115,7 +79,7 @@ describe('chat in the browser, against the real agent and host', () => {
   });
 
   it('Stop interrupts a long answer, removes the Stop button, and the next question still works', async () => {
-    await openApp();
+    const page = await openApp();
 
     await ask(page, 'Tell a very long story about a dragon, a princess and a castle by the sea');
     await page.getByTestId('stop-button').click();
@@ -132,7 +96,7 @@ describe('chat in the browser, against the real agent and host', () => {
   });
 
   it('shows every question right after its own answer when several were sent to one conversation at once', async () => {
-    const { agent } = assistant;
+    const { agent } = session.assistant;
     const conversation = await agent.call('conversations:create', { title: 'Asked all at once' });
     const questions = ['Once upon a time a frog', 'The frog jumped', 'Then the sun came out'];
     const ended = new Map<string, string>();
@@ -148,7 +112,7 @@ describe('chat in the browser, against the real agent and host', () => {
     const started = await Promise.all(questions.map((text) => agent.call('chat:send', { text, conversationId: conversation.id })));
     await allDone;
 
-    await openApp();
+    const page = await openApp();
     await page.getByTestId('conversation-item').filter({ hasText: 'Asked all at once' }).getByRole('button').first().click();
     await expect.poll(() => page.getByTestId('user-message').count()).toBe(questions.length);
     const shown = await page.locator('.messages > article').evaluateAll((articles) =>
@@ -163,7 +127,7 @@ describe('chat in the browser, against the real agent and host', () => {
   });
 
   it('keeps the conversation and its messages across a page reload', async () => {
-    await openApp();
+    const page = await openApp();
     const question = 'A small cat found a shiny blue stone near the river';
     await ask(page, question);
     await expect.poll(() => lastAnswerStatus(page), { timeout: 30_000 }).toBe('complete');
@@ -181,7 +145,7 @@ describe('chat in the browser, against the real agent and host', () => {
   });
 
   it('creates, renames and deletes conversations from the list', async () => {
-    await openApp();
+    const page = await openApp();
     const before = await page.getByTestId('conversation-item').count();
 
     await page.getByTestId('new-conversation').click();

@@ -1,8 +1,8 @@
-import type { Browser, JSHandle, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { JSHandle, Page } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { scannedPdf } from '../src-main/testing/pdfFixture.js';
-import { launchBrowser } from './support/browser.js';
-import { startAssistant, type RunningAssistant } from './support/assistantHarness.js';
+import { ask, assistantInBrowser, recordEachState } from './support/appInBrowser.js';
+import { startAssistant } from './support/assistantHarness.js';
 import { unreachableUrl } from './support/firstRunHarness.js';
 
 /** A file as the test makes it in the page: a name and its bytes. */
@@ -53,76 +53,31 @@ function filesInPage(page: Page, files: PageFile[]): Promise<JSHandle<DataTransf
   }, files);
 }
 
-interface JobSnapshot {
-  label: string;
-  state: string;
-  progress: string | null;
-  bar: boolean;
-}
-
-type SnapshotWindow = Window & { jobSnapshots: JobSnapshot[] };
-
 /** Records each state of the documents panel's jobs the user saw. */
-async function watchJobs(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const snapshots: JobSnapshot[] = [];
-    (window as unknown as SnapshotWindow).jobSnapshots = snapshots;
-    new MutationObserver(() => {
-      for (const job of document.querySelectorAll<HTMLElement>('[data-testid="document-job"]')) {
-        snapshots.push({
-          label: job.querySelector('.document-job-label')?.textContent ?? '',
-          state: job.dataset.state ?? '',
-          progress: job.querySelector('[data-testid="document-job-progress"]')?.textContent ?? null,
-          bar: job.querySelector('[role="progressbar"]') !== null,
-        });
-      }
-    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-}
-
-const jobSnapshots = (page: Page) => page.evaluate(() => (window as unknown as SnapshotWindow).jobSnapshots);
-
-async function ask(page: Page, question: string): Promise<void> {
-  const input = page.getByTestId('question-input');
-  await input.fill(question);
-  await input.press('Enter');
+function watchJobs(page: Page) {
+  return recordEachState(page, () =>
+    [...document.querySelectorAll<HTMLElement>('[data-testid="document-job"]')].map((job) => ({
+      label: job.querySelector('.document-job-label')?.textContent ?? '',
+      state: job.dataset.state ?? '',
+      progress: job.querySelector('[data-testid="document-job-progress"]')?.textContent ?? null,
+      bar: job.querySelector('[role="progressbar"]') !== null,
+    })),
+  );
 }
 
 describe('documents in the browser, against the real agent, host, embedder and index', () => {
-  let assistant: RunningAssistant;
-  let browser: Browser;
-  let page: Page | undefined;
-
-  beforeAll(async () => {
-    assistant = await startAssistant();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await assistant?.close();
-  });
-
-  afterEach(async () => {
-    await page?.close();
-    page = undefined;
-  });
-
-  async function openApp(): Promise<Page> {
-    page = await browser.newPage();
-    await page.goto(assistant.host.url);
-    await expect.poll(() => page!.getByTestId('model-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('warm');
-    return page;
-  }
+  const session = assistantInBrowser();
+  const openApp = () => session.openApp({ timeout: 60_000 });
 
   it('adds dropped files with progress and a summary (a bad file says why), cites the document under an answer, and opens the passage', async () => {
     const failures: Array<{ source: string; reason: string }> = [];
+    const { assistant } = session;
     const unlisten = assistant.agent.listen((event) => {
       if (event.type === 'docs-progress' && event.file?.status === 'failed') failures.push({ source: event.file.source, reason: event.file.reason ?? '' });
     });
     onTestFinished(unlisten);
     const app = await openApp();
-    await watchJobs(app);
+    const jobSnapshots = await watchJobs(app);
     const files = await filesInPage(app, [
       textFile('sourdough.md', SOURDOUGH),
       textFile('empty.txt', ''),
@@ -155,7 +110,7 @@ describe('documents in the browser, against the real agent, host, embedder and i
     expect(await job('scanned.pdf').getByTestId('document-failure').textContent()).toBe(`scanned.pdf: ${reasonOf('scanned.pdf')}`);
 
     // While the document was being added the user saw a bar and how far it was.
-    const seen = await jobSnapshots(app);
+    const seen = await jobSnapshots();
     const sourdoughStates = seen.filter((snapshot) => snapshot.label === 'sourdough.md');
     expect(sourdoughStates.some((snapshot) => snapshot.state === 'running' && snapshot.bar && /^\d+ of 1 file/.test(snapshot.progress ?? ''))).toBe(true);
 
@@ -214,6 +169,7 @@ describe('documents in the browser, against the real agent, host, embedder and i
   });
 
   it('adds files chosen with "Add documents…", refuses one too big to send from the browser, and cancels a long job', async () => {
+    const { assistant } = session;
     const app = await openApp();
     await app.getByTestId('documents-button').click();
     const panel = app.getByTestId('documents-panel');
@@ -252,21 +208,12 @@ describe('documents in the browser, against the real agent, host, embedder and i
 });
 
 describe('documents when the vector index cannot be reached', () => {
-  let assistant: RunningAssistant | undefined;
-  let browser: Browser | undefined;
-
-  afterAll(async () => {
-    await browser?.close();
-    await assistant?.close();
-  });
+  // A remote Chroma where nothing listens: ingestion keeps everything in SQLite, and search falls back to keywords.
+  const session = assistantInBrowser(async () => startAssistant({ documents: { chromaUrl: (await unreachableUrl('')).replace(/\/$/, '') } }));
 
   it('says plainly that search is limited to keywords, and still cites the document', async () => {
-    // A remote Chroma where nothing listens: ingestion keeps everything in SQLite, and search falls back to keywords.
-    assistant = await startAssistant({ documents: { chromaUrl: (await unreachableUrl('')).replace(/\/$/, '') } });
-    browser = await launchBrowser();
-    const app = await browser.newPage();
-    await app.goto(assistant.host.url);
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('warm');
+    const { assistant } = session;
+    const app = await session.openApp({ timeout: 60_000 });
     await app.getByTestId('documents-button').click();
     await app.getByTestId('documents-file-input').setInputFiles([{ name: 'sourdough.md', mimeType: 'text/markdown', buffer: Buffer.from(SOURDOUGH) }]);
     const panel = app.getByTestId('documents-panel');

@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, DoneEvent } from '../src-shared/contract/index.js';
 import { startRangeFileServer, type RangeFileServer } from '../src-main/testing/rangeFileServer.node.js';
+import { ask, recordEachState, untilWarm } from './support/appInBrowser.js';
 import type { RunningAssistant } from './support/assistantHarness.js';
 import { launchBrowser } from './support/browser.js';
 import {
@@ -22,43 +23,25 @@ const CHAT_ID = 'first-run-chat';
 const OTHER_ID = 'stories-copy';
 const QUESTION = 'Once upon a time there was a little red fox who';
 
-interface ProgressSnapshot {
-  text: string;
-  percent: string | null;
+type MarkedWindow = Window & { pageId: number };
+
+/** Records every state of the download bars the user saw (read back with the function returned). */
+function watchDownloads(page: Page) {
+  return recordEachState(page, () =>
+    [...document.querySelectorAll<HTMLElement>('[data-testid="download-progress"]')].map((bar) => ({
+      text: bar.querySelector('[data-testid="download-progress-text"]')?.textContent ?? '',
+      percent: bar.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow') ?? null,
+    })),
+  );
 }
 
-type ProgressWindow = Window & { progressSnapshots: ProgressSnapshot[]; pageId: number };
-
-/** Records every state of the download bars the user saw, and marks the page so a reload would show. */
-async function watchPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const snapshots: ProgressSnapshot[] = [];
-    const w = window as unknown as ProgressWindow;
-    w.progressSnapshots = snapshots;
-    w.pageId = Math.random();
-    new MutationObserver(() => {
-      for (const bar of document.querySelectorAll<HTMLElement>('[data-testid="download-progress"]')) {
-        snapshots.push({
-          text: bar.querySelector('[data-testid="download-progress-text"]')?.textContent ?? '',
-          percent: bar.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow') ?? null,
-        });
-      }
-    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
-}
-
-const progressSnapshots = (page: Page) => page.evaluate(() => (window as unknown as ProgressWindow).progressSnapshots);
-const pageId = (page: Page) => page.evaluate(() => (window as unknown as ProgressWindow).pageId);
+/** Marks the page, so a reload would show: returns the mark, which `pageId` reads back until the page reloads. */
+const markPage = (page: Page) => page.evaluate(() => ((window as unknown as MarkedWindow).pageId = Math.random()));
+const pageId = (page: Page) => page.evaluate(() => (window as unknown as MarkedWindow).pageId);
 
 /** How many times `text` is on screen (in the visible text of the page). */
 const timesShown = (page: Page, text: string) =>
   page.evaluate((needle) => document.body.innerText.split(needle).length - 1, text);
-
-async function ask(page: Page, question: string): Promise<void> {
-  const input = page.getByTestId('question-input');
-  await input.fill(question);
-  await input.press('Enter');
-}
 
 /** The page's last answer once it is complete; fails on an answer that ended otherwise. */
 async function answered(page: Page): Promise<string> {
@@ -136,8 +119,8 @@ describe('first run and models in the browser, against the real agent, host and 
     expect(await app.locator('.model-status-message').count()).toBe(0);
     expect(await app.getByTestId('send-button').isDisabled()).toBe(true);
 
-    await watchPage(app);
-    const before = await pageId(app);
+    const progressSnapshots = await watchDownloads(app);
+    const before = await markPage(app);
     await app.getByTestId('first-run-download').click();
 
     // Cancel part-way: the bar goes, and what arrived is kept for the next try.
@@ -151,12 +134,12 @@ describe('first run and models in the browser, against the real agent, host and 
     await app.getByTestId('first-run-download').click();
     await bar.waitFor();
     await card.waitFor({ state: 'detached', timeout: 60_000 });
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state'), { timeout: 30_000 }).toBe('warm');
+    await untilWarm(app, 30_000);
     expect(await app.getByTestId('model-status').textContent()).toContain(CHAT_ID);
 
     // The bar moved: some states between 0 and 100 %, each saying how much of the 1.1 MB arrived, with a speed and
     // time left once they were known.
-    const seen = await progressSnapshots(app);
+    const seen = await progressSnapshots();
     const percents = [...new Set(seen.map((snapshot) => Number(snapshot.percent)))];
     expect(percents.filter((percent) => percent > 0 && percent < 100).length).toBeGreaterThanOrEqual(2);
     expect(seen.some((snapshot) => / of 1\.1 MB · [\d.]+ (KB|MB)\/s · \d+ s left$/.test(snapshot.text))).toBe(true);
@@ -199,7 +182,7 @@ describe('first run and models in the browser, against the real agent, host and 
     await app.getByTestId('first-run-download').click();
 
     await app.getByTestId('first-run-card').waitFor({ state: 'detached', timeout: 60_000 });
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state'), { timeout: 30_000 }).toBe('warm');
+    await untilWarm(app, 30_000);
     // The second launch asked only for the rest, and the rest is all that was sent.
     expect(server.requests.map((request) => request.range)).toEqual([undefined, `bytes=${keptBytes}-`]);
     expect(server.requests[1]).toMatchObject({ status: 206, bytesSent: modelBytes.length - keptBytes });
@@ -239,7 +222,7 @@ describe('first run and models in the browser, against the real agent, host and 
     await app.getByTestId('model-file-path').fill(TEST_LLM_MODEL);
     await app.getByTestId('model-file-use').click();
     await app.getByTestId('first-run-card').waitFor({ state: 'detached', timeout: 30_000 });
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state')).toBe('warm');
+    await untilWarm(app);
     await ask(app, QUESTION);
     expect((await answered(app)).length).toBeGreaterThan(0);
   });
@@ -253,7 +236,7 @@ describe('first run and models in the browser, against the real agent, host and 
     assistant = await startAssistantWithoutModel(folders);
     const events = recordEvents(assistant);
     const app = await openApp(assistant);
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state')).toBe('warm');
+    await untilWarm(app);
     expect(await app.getByTestId('first-run-card').count()).toBe(0);
 
     await app.getByTestId('models-button').click();
@@ -303,7 +286,7 @@ describe('first run and models in the browser, against the real agent, host and 
 
     await app.getByTestId('first-run-ollama').click();
     await app.getByTestId('first-run-card').waitFor({ state: 'detached', timeout: 30_000 });
-    await expect.poll(() => app.getByTestId('model-status').getAttribute('data-state')).toBe('warm');
+    await untilWarm(app);
     expect(await app.getByTestId('model-status').textContent()).toContain('ollama');
     expect(await app.getByTestId('model-status').textContent()).toContain('llama3.2');
     await ask(app, 'Hi there');
@@ -312,12 +295,12 @@ describe('first run and models in the browser, against the real agent, host and 
     await app.getByTestId('models-button').click();
     const installed = (name: string) => app.locator(`[data-testid="ollama-model"][data-model-id="${name}"]`);
     await expect.poll(() => installed('llama3.2:latest').getAttribute('data-state')).toBe('active');
-    await watchPage(app);
+    const progressSnapshots = await watchDownloads(app);
     await app.getByTestId('ollama-pull-name').fill('qwen2.5:0.5b');
     await app.getByTestId('ollama-pull').click();
     await app.locator('[data-testid="download-progress"][data-model-id="qwen2.5:0.5b"]').waitFor();
     await installed('qwen2.5:0.5b').waitFor({ timeout: 30_000 });
-    const seen = await progressSnapshots(app);
+    const seen = await progressSnapshots();
     expect(seen.some((snapshot) => Number(snapshot.percent) > 0 && Number(snapshot.percent) < 100)).toBe(true);
     expect(seen.some((snapshot) => / of 48 MB/.test(snapshot.text))).toBe(true);
 

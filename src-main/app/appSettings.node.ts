@@ -25,6 +25,7 @@ const SAVED_AS: Record<SavedKey, SettingName> = {
   llmThreads: 'threads',
   stt: 'stt',
   whisperModel: 'whisperModel',
+  embedder: 'embedder',
 };
 
 /** The voice settings that are kept; `muted` is for the moment, not for the next start. */
@@ -112,6 +113,7 @@ function overriddenByFlags(overrides: AgentConfigOverrides): Partial<Record<Save
     llmThreads: overrides.llm?.threads,
     stt: overrides.voice?.stt,
     whisperModel: overrides.voice?.whisperModel,
+    embedder: overrides.documents?.embedder,
   };
 }
 

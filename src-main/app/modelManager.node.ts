@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import {
   AgentError,
@@ -16,7 +17,9 @@ import type { LlmModelTarget } from '../agent/llm/llmProviderManager.node.js';
 import type { LlmProvider } from '../agent/llm/llmProvider.js';
 import { isSameOllamaModel, probeOllama } from '../agent/llm/ollamaProvider.node.js';
 import { DownloadFailure, downloadModelFile, partialPath, rejectedPath } from '../models/modelDownloader.node.js';
-import { findManifestEntry, type ModelManifestEntry } from '../models/modelManifest.js';
+import { downloadModelFolder, partialFolderBytes } from '../models/modelFolderDownload.node.js';
+import { findManifestEntry, isFolderEntry, type ModelManifestEntry } from '../models/modelManifest.js';
+import { inspectOnnxModelFolder } from '../documents/onnxEmbedder.node.js';
 import type { KnownModels } from '../models/modelManifest.node.js';
 import { describeModels, downloadModelsDir, downloadTargetPath, pullCommand, type ModelLocationOptions, type ModelStatus } from '../models/modelResolver.node.js';
 import { OllamaPullFailure, pullOllamaModel } from '../models/ollamaModelPull.node.js';
@@ -137,6 +140,9 @@ export class ModelManager {
       if (entry.testOnly && !fromUser && !isActive) continue;
       models.push(await this.catalogEntry(status, fromUser));
     }
+    // The built-in embedder, so the panel can switch back to it; shown first among the embedding models.
+    const firstEmbedding = models.findIndex((model) => model.role === 'embedding');
+    models.splice(firstEmbedding === -1 ? models.length : firstEmbedding, 0, this.builtInEmbedderEntry());
     if (activeFile !== undefined && !statuses.some((status) => status.found && samePath(status.path, activeFile))) {
       models.push({
         id: path.basename(activeFile),
@@ -207,17 +213,7 @@ export class ModelManager {
     this.startPull(id, 'manifest', async (pull, reporter) => {
       const startedAt = performance.now();
       try {
-        const result = await downloadModelFile({
-          url: entry.url,
-          destination,
-          sizeBytes: entry.sizeBytes,
-          sha256: entry.sha256,
-          ...(entry.sha1 !== undefined && { sha1: entry.sha1 }),
-          signal: pull.controller.signal,
-          onProgress: (progress) => reporter.update('downloading', progress.bytes, progress.total ?? entry.sizeBytes, progress.bytesPerSecond),
-          onVerifying: () => reporter.update('verifying', entry.sizeBytes, entry.sizeBytes, 0),
-          resumeCommand: pullCommand(entry.id),
-        });
+        const result = await this.download(entry, destination, pull, reporter);
         this.options.logger.info(
           { model: id, bytes: result.bytes, resumedFromBytes: result.resumedFromBytes, ms: Math.round(performance.now() - startedAt) },
           'model downloaded',
@@ -234,6 +230,26 @@ export class ModelManager {
       }
     });
     return { started: true };
+  }
+
+  /** One file with the resumable, checksummed downloader; a folder model file by file with the same downloader. */
+  private async download(entry: ModelManifestEntry, destination: string, pull: RunningPull, reporter: ProgressReporter): Promise<{ path: string; bytes: number; resumedFromBytes: number }> {
+    const common = {
+      destination,
+      signal: pull.controller.signal,
+      onProgress: (progress: { bytes: number; total: number | null; bytesPerSecond: number }) =>
+        reporter.update('downloading', progress.bytes, progress.total ?? entry.sizeBytes, progress.bytesPerSecond),
+      onVerifying: () => reporter.update('verifying', entry.sizeBytes, entry.sizeBytes, 0),
+      resumeCommand: pullCommand(entry.id),
+    };
+    if (isFolderEntry(entry)) return downloadModelFolder({ ...common, files: entry.files });
+    return downloadModelFile({
+      ...common,
+      url: entry.url,
+      sizeBytes: entry.sizeBytes,
+      sha256: entry.sha256,
+      ...(entry.sha1 !== undefined && { sha1: entry.sha1 }),
+    });
   }
 
   /** Pulls a model through Ollama's /api/pull, with the same progress events. */
@@ -288,10 +304,12 @@ export class ModelManager {
     await this.cancel(id);
     const destination = downloadTargetPath(entry, this.location);
     let deleted = false;
-    for (const file of [destination, partialPath(destination), rejectedPath(destination)]) {
+    // A folder model: its folder and its interrupted download's `.partial` folder.
+    const leftovers = isFolderEntry(entry) ? [destination, partialPath(destination)] : [destination, partialPath(destination), rejectedPath(destination)];
+    for (const file of leftovers) {
       try {
         await stat(file);
-        await rm(file, { force: true });
+        await rm(file, { force: true, recursive: isFolderEntry(entry) });
         deleted = true;
       } catch {
         // Not there.
@@ -301,13 +319,26 @@ export class ModelManager {
     return { deleted };
   }
 
-  /** Makes a manifest model (chat or Whisper) or an Ollama model the active one, and saves the choice. */
-  async useId(id: string): Promise<{ role: 'llm' | 'stt-whisper' | 'vad'; model: string }> {
+  /**
+   * Makes a manifest model (chat or Whisper) or an Ollama model the active one, and saves the choice. An embedding model
+   * (or the built-in `use-lite`) is saved as the document embedder for the next start, and `message` says so.
+   */
+  async useId(id: string): Promise<{ role: CatalogModel['role']; model: string; message?: string }> {
+    if (id === BUILT_IN_EMBEDDER) return this.useEmbedder(BUILT_IN_EMBEDDER);
     const entry = findManifestEntry(this.options.known.manifest, id);
     if (entry) {
       const status = this.statusOf(entry);
       if (!status.found || status.sizeMatches === false) {
-        throw new AgentError('MODEL_MISSING', `${id} is not downloaded yet: download it, or copy ${path.basename(status.path)} to ${path.dirname(downloadTargetPath(entry, this.location))}.`);
+        const copy = isFolderEntry(entry) ? `copy its folder to ${path.dirname(downloadTargetPath(entry, this.location))}` : `copy ${path.basename(status.path)} to ${path.dirname(downloadTargetPath(entry, this.location))}`;
+        throw new AgentError('MODEL_MISSING', `${id} is not downloaded yet: download it, or ${copy}.`);
+      }
+      if (entry.role === 'embedding') {
+        try {
+          inspectOnnxModelFolder(status.path);
+        } catch (error) {
+          throw new AgentError('MODEL_CORRUPT', toErrorShape(error).message);
+        }
+        return this.useEmbedder(entry.id);
       }
       if (entry.role === 'vad') throw new AgentError('INVALID_MESSAGE', `${id} finds speech in audio; there is no other to choose.`);
       if (entry.role === 'stt-whisper') {
@@ -330,18 +361,89 @@ export class ModelManager {
   }
 
   /**
+   * Saves the document embedder for the next start (the library loads its embedder at start, and embeds every document
+   * again, with progress, when the embedder changed). ASSISTANT_EMBEDDER still wins while it is set.
+   */
+  private useEmbedder(choice: string): { role: 'embedding'; model: string; message: string } {
+    this.options.settings.update({ embedder: choice });
+    const overriddenBy = this.options.settings.view().overriddenBy['embedder'];
+    let message: string;
+    if (overriddenBy !== undefined) message = `${choice} is saved as the document embedder, but ${overriddenBy} is set and chooses the embedder while it is.`;
+    else if (this.isRunningEmbedder(choice)) message = `${choice} is the document embedder already.`;
+    else message = `${choice} becomes the document embedder at the next start; your documents are then embedded again, with progress.`;
+    return { role: 'embedding', model: choice, message };
+  }
+
+  /** The embedder this launch runs (ASSISTANT_EMBEDDER or the saved choice at start), as the setting names it. */
+  private runningEmbedderChoice(): string | undefined {
+    const { documents } = this.options.config;
+    if (!documents.enabled) return undefined;
+    return documents.embedder?.trim() || BUILT_IN_EMBEDDER;
+  }
+
+  /** The embedder the next start runs: ASSISTANT_EMBEDDER while set, else the saved choice. */
+  private nextEmbedderChoice(): string {
+    if (this.options.settings.view().overriddenBy['embedder'] !== undefined) return this.options.config.documents.embedder?.trim() || BUILT_IN_EMBEDDER;
+    return this.options.settings.saved.embedder?.trim() || BUILT_IN_EMBEDDER;
+  }
+
+  private isRunningEmbedder(id: string, folder?: string): boolean {
+    const running = this.runningEmbedderChoice();
+    return running !== undefined && sameEmbedder(running, id, folder);
+  }
+
+  private builtInEmbedderEntry(): CatalogModel {
+    const running = this.isRunningEmbedder(BUILT_IN_EMBEDDER);
+    return {
+      id: BUILT_IN_EMBEDDER,
+      role: 'embedding',
+      source: 'built-in',
+      description: 'Universal Sentence Encoder lite, built in: finds passages in your documents by meaning, no download needed.',
+      license: 'Apache-2.0',
+      sizeBytes: null,
+      state: running ? 'active' : 'ready',
+      ...(!running && sameEmbedder(this.nextEmbedderChoice(), BUILT_IN_EMBEDDER) && { nextStart: true }),
+      isDefault: true,
+      testOnly: false,
+    };
+  }
+
+  /**
    * Checks the model choices of a settings:set before they are saved, like models:use does: a manifest id of the right
    * role, or a file that passes the GGUF (chat) or ggml (Whisper) header checks. Returns the patch with file paths made
    * absolute; throws NOT_FOUND, MODEL_MISSING or MODEL_CORRUPT naming the setting otherwise.
    */
-  async checkSettingsPatch<T extends { llmModel?: string; whisperModel?: string; llmThreads?: number }>(patch: T): Promise<T> {
+  async checkSettingsPatch<T extends { llmModel?: string; whisperModel?: string; llmThreads?: number; embedder?: string }>(patch: T): Promise<T> {
     const checked = { ...patch };
     if (patch.llmThreads !== undefined && patch.llmThreads > MAX_LLM_THREADS) {
       throw new AgentError('INVALID_MESSAGE', `llmThreads ${patch.llmThreads} is more than this machine can use; choose 1 to ${MAX_LLM_THREADS}.`);
     }
     if (patch.llmModel !== undefined) checked.llmModel = await this.checkModelChoice('llm', 'llmModel', patch.llmModel);
     if (patch.whisperModel !== undefined) checked.whisperModel = await this.checkModelChoice('stt-whisper', 'whisperModel', patch.whisperModel);
+    if (patch.embedder !== undefined) checked.embedder = this.checkEmbedderChoice(patch.embedder);
     return checked;
+  }
+
+  /** `use-lite`, an embedding model id of the manifest, or a folder that holds an ONNX embedding model (made absolute). */
+  private checkEmbedderChoice(value: string): string {
+    const choice = value.trim();
+    if (choice.toLowerCase() === BUILT_IN_EMBEDDER) return BUILT_IN_EMBEDDER;
+    const entry = findManifestEntry(this.options.known.manifest, choice.toLowerCase());
+    if (entry) {
+      if (entry.role !== 'embedding') throw new AgentError('INVALID_MESSAGE', `embedder: ${choice} is a ${entry.role} model, not an embedding model.`);
+      return entry.id;
+    }
+    if (!/[/\\]/.test(choice) && !choice.startsWith('.') && !choice.startsWith('~')) {
+      const ids = [BUILT_IN_EMBEDDER, ...this.options.known.manifest.filter((known) => known.role === 'embedding' && !known.testOnly).map((known) => known.id)];
+      throw new AgentError('NOT_FOUND', `embedder: unknown embedder "${choice}". Known: ${ids.join(', ')}; or give the folder of an ONNX embedding model.`);
+    }
+    const folder = path.resolve(choice.replace(/^~(?=$|[/\\])/, os.homedir()));
+    try {
+      inspectOnnxModelFolder(folder);
+    } catch (error) {
+      throw new AgentError('MODEL_CORRUPT', `embedder was not saved: ${toErrorShape(error).message}`);
+    }
+    return folder;
   }
 
   private async checkModelChoice(role: 'llm' | 'stt-whisper', setting: string, value: string): Promise<string> {
@@ -435,9 +537,10 @@ export class ModelManager {
     const running = this.pulls.get(entry.id);
     const present = status.found && status.sizeMatches !== false;
     const target = downloadTargetPath(entry, this.location);
-    const partialBytes = running ? undefined : fileSize(partialPath(target));
+    const partialBytes = running ? undefined : isFolderEntry(entry) ? await partialFolderBytes(target, entry.files) : fileSize(partialPath(target));
     const state = running ? 'downloading' : !present ? 'missing' : this.isActive(entry, status) ? 'active' : 'ready';
     const receivedBytes = running ? running.receivedBytes : state === 'missing' && partialBytes ? partialBytes : undefined;
+    const nextStart = entry.role === 'embedding' && state === 'ready' && sameEmbedder(this.nextEmbedderChoice(), entry.id, status.path);
     return {
       id: entry.id,
       role: entry.role,
@@ -448,6 +551,7 @@ export class ModelManager {
       state,
       ...(receivedBytes !== undefined && { receivedBytes: Math.round(receivedBytes) }),
       path: present ? status.path : target,
+      ...(nextStart && { nextStart: true }),
       isDefault: entry.default === true,
       testOnly: entry.testOnly === true,
     };
@@ -465,6 +569,7 @@ export class ModelManager {
       if (effective.stt === 'sphinx') return false;
       return effective.whisperModel === entry.id || (effective.whisperModel !== null && samePath(effective.whisperModel, status.path));
     }
+    if (entry.role === 'embedding') return this.isRunningEmbedder(entry.id, status.path);
     return status.found;
   }
 
@@ -501,8 +606,10 @@ export class ModelManager {
  * to copy it to (offline), or "choose a model file" for a chat model. The full story is in the log.
  */
 export function downloadFailureSentence(entry: ModelManifestEntry, destination: string, error: unknown): string {
-  const host = hostOf(entry.url);
-  const instead = `copy ${path.basename(destination)} to ${path.dirname(destination)}${entry.role === 'llm' ? ', or choose a model file' : ''}`;
+  const host = hostOf(isFolderEntry(entry) ? (entry.files[0]?.url ?? '') : entry.url);
+  const instead = isFolderEntry(entry)
+    ? `copy the ${path.basename(destination)} folder (${entry.files.map((file) => file.path).join(', ')}) to ${path.dirname(destination)}`
+    : `copy ${path.basename(destination)} to ${path.dirname(destination)}${entry.role === 'llm' ? ', or choose a model file' : ''}`;
   if (error instanceof DownloadFailure) {
     switch (error.kind) {
       case 'unreachable':
@@ -534,6 +641,17 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** The embedder that is built in (no download): what an unset ASSISTANT_EMBEDDER means. */
+const BUILT_IN_EMBEDDER = 'use-lite';
+
+/** Whether an embedder setting (an id, or a folder) names this model (its id, or the folder it is in). */
+function sameEmbedder(choice: string, id: string, folder?: string): boolean {
+  const value = choice.trim();
+  if (value.toLowerCase() === id) return true;
+  if (folder === undefined || !(/[/\\]/.test(value) || value.startsWith('.') || value.startsWith('~'))) return false;
+  return samePath(value.replace(/^~(?=$|[/\\])/, os.homedir()), folder);
 }
 
 function samePath(a: string, b: string): boolean {

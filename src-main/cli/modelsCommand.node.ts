@@ -2,16 +2,20 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { AgentError } from '../../src-shared/contract/index.js';
-import { findManifestEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
+import { findManifestEntry, isFolderEntry, type FileModelEntry, type FolderModelEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
 import { knownModelManifest } from '../models/modelManifest.node.js';
-import { downloadModelFile, hashFile, type DownloadProgress } from '../models/modelDownloader.node.js';
+import { downloadModelFile, hashFile, isDownloadRunning, partialPath, type DownloadProgress } from '../models/modelDownloader.node.js';
+import { downloadModelFolder, partialFolderBytes } from '../models/modelFolderDownload.node.js';
 import {
   describeModels,
   downloadTargetPath,
+  folderCompleteness,
+  folderFilePaths,
   formatBytes,
   pullCommand,
   resolveModelPath,
   type ModelLocationOptions,
+  type ModelStatus,
 } from '../models/modelResolver.node.js';
 
 export interface CommandOutput {
@@ -36,13 +40,14 @@ export interface ModelsCommandOptions {
 const USAGE = `Usage: assistant models <command> [options]
 
 Commands:
-  list              Show every known model, whether it is present, and where.
-  pull <id>         Download a model into the models dir (resumes an interrupted download).
+  list              Show every known model, its state (ready, missing, downloading), and where.
+  pull <id>         Download a model into the models dir (resumes an interrupted download). An embedding
+                    model is a folder of files, each checksummed; the folder appears once all are verified.
   path <id>         Print the path a model resolves to; exit code 1 if it is missing.
 
 Options:
   --models-dir <dir>  Models dir to look in and download to (default: $ASSISTANT_MODELS_DIR, else <project>/models).
-  --url <url>         Download from this URL instead of the manifest's (pull only).
+  --url <url>         Download from this URL instead of the manifest's (pull only; single-file models).
   -h, --help          Show this help.
 `;
 
@@ -71,7 +76,7 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo, opti
     };
     switch (command) {
       case 'list':
-        return listModels(io, location);
+        return await listModels(io, location);
       case 'path':
         if (id === undefined) return usageError(io, 'models path needs a model id, e.g. "assistant models path whisper-base-en".');
         return printModelPath(io, id, location);
@@ -108,23 +113,20 @@ function usageError(io: ModelsCommandIo, message: string): number {
   return 2;
 }
 
-function listModels(io: ModelsCommandIo, location: ModelLocationOptions): number {
+async function listModels(io: ModelsCommandIo, location: ModelLocationOptions): Promise<number> {
   const { models, overrides, downloadDir } = describeModels(location);
-  const rows = models.map((model) => {
-    const status = !model.found
-      ? 'missing'
-      : model.sizeMatches
-        ? `present (${model.source})`
-        : `WRONG SIZE (${formatBytes(model.sizeOnDisk ?? 0)})`;
-    return [
+  const rows: string[][] = [];
+  for (const model of models) {
+    const status = await modelState(model, location);
+    rows.push([
       model.entry.id,
       model.entry.role,
       model.entry.default ? 'default' : model.entry.testOnly ? 'test only' : '',
       formatBytes(model.entry.sizeBytes),
       status,
       model.path,
-    ];
-  });
+    ]);
+  }
   io.stdout.write(`${table([['ID', 'ROLE', '', 'SIZE', 'STATUS', 'PATH'], ...rows])}\n`);
   io.stdout.write(`\nDownloads go to ${downloadDir}\n`);
   for (const override of overrides) {
@@ -137,6 +139,33 @@ function listModels(io: ModelsCommandIo, location: ModelLocationOptions): number
     io.stdout.write(`Missing default ${model.entry.role} model: run "${pullCommand(model.entry.id)}"\n`);
   }
   return 0;
+}
+
+/**
+ * `ready (where)`; `missing`, with how much an interrupted download keeps; `downloading N%` while a pull (this or another
+ * process) holds the download lock; WRONG SIZE / INCOMPLETE for a file or folder that is not what the manifest says.
+ */
+async function modelState(model: ModelStatus, location: ModelLocationOptions): Promise<string> {
+  const { entry } = model;
+  if (model.found && model.sizeMatches) return `ready (${model.source})`;
+  const target = downloadTargetPath(entry, location);
+  const kept = isFolderEntry(entry) ? await partialFolderBytes(target, entry.files) : fileSizeOrZero(partialPath(target));
+  const percent = `${Math.floor((kept / entry.sizeBytes) * 100)}%`;
+  if (isDownloadRunning(target)) return `downloading ${percent}`;
+  if (model.found) {
+    return isFolderEntry(entry)
+      ? `INCOMPLETE (${formatBytes(model.sizeOnDisk ?? 0)} of ${formatBytes(entry.sizeBytes)})`
+      : `WRONG SIZE (${formatBytes(model.sizeOnDisk ?? 0)})`;
+  }
+  return kept > 0 ? `missing (${percent} downloaded, pull resumes)` : 'missing';
+}
+
+function fileSizeOrZero(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 function printModelPath(io: ModelsCommandIo, id: string, location: ModelLocationOptions): number {
@@ -163,6 +192,13 @@ async function pullModel(
     io.stderr.write(`Unknown model "${id}". Known models: ${known}.\n`);
     return 1;
   }
+  const resumeCommand = pullCommand(entry.id) + (location.modelsDir !== undefined ? ` --models-dir ${location.modelsDir}` : '');
+  if (isFolderEntry(entry)) {
+    if (urlOverride !== undefined) {
+      return usageError(io, `--url is for single-file models; ${entry.id} is a folder of ${entry.files.length} files. Point ASSISTANT_MODELS_MANIFEST at a manifest with your mirror's URLs instead.`);
+    }
+    return pullFolderModel(io, entry, location, resumeCommand, signal);
+  }
   const destination = downloadTargetPath(entry, location);
   if (existsSync(destination)) {
     if (await matchesManifest(destination, entry)) {
@@ -184,7 +220,7 @@ async function pullModel(
       ...(entry.sha1 !== undefined && { sha1: entry.sha1 }),
       ...(signal && { signal }),
       onProgress: (update) => progress.update(update),
-      resumeCommand: pullCommand(entry.id) + (location.modelsDir !== undefined ? ` --models-dir ${location.modelsDir}` : ''),
+      resumeCommand,
     });
     progress.stop();
     if (result.resumedFromBytes > 0) io.stderr.write(`Resumed from ${formatBytes(result.resumedFromBytes)}.\n`);
@@ -206,8 +242,56 @@ async function pullModel(
   }
 }
 
+/** A folder model (an ONNX embedding model): every file downloaded and verified into `<folder>.partial/`, then the folder renamed into place. */
+async function pullFolderModel(
+  io: ModelsCommandIo,
+  entry: FolderModelEntry,
+  location: ModelLocationOptions,
+  resumeCommand: string,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const destination = downloadTargetPath(entry, location);
+  if (folderCompleteness(destination, entry) !== null) {
+    if (await folderMatchesManifest(destination, entry)) {
+      io.stdout.write(`${entry.id} is already present and verified: ${destination}\n`);
+      return 0;
+    }
+    io.stderr.write(`${destination} does not hold every file of ${entry.id} as the manifest says (size or checksum); downloading what is missing.\n`);
+  }
+  const hosts = [...new Set(entry.files.map((file) => new URL(file.url).host))].join(', ');
+  io.stderr.write(`Downloading ${entry.id} (${entry.files.length} files, ${formatBytes(entry.sizeBytes)}, ${entry.license}) from ${hosts}\n`);
+  const progress = io.stderr.isTTY ? new TerminalProgress(io.stderr, entry) : new LineProgress(io.stderr, entry);
+  try {
+    const result = await downloadModelFolder({
+      destination,
+      files: entry.files,
+      ...(signal && { signal }),
+      onProgress: (update) => progress.update(update),
+      resumeCommand,
+    });
+    progress.stop();
+    if (result.resumedFromBytes > 0) io.stderr.write(`Resumed from ${formatBytes(result.resumedFromBytes)}.\n`);
+    io.stdout.write(`Saved ${entry.id} to ${result.path} (${entry.files.length} files, sha256 verified).\n`);
+    return 0;
+  } catch (error) {
+    progress.stop();
+    io.stderr.write(`${error instanceof AgentError ? `${error.code}: ${error.message}` : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** A folder counts as installed only if every file of the manifest is there with its size and sha256. */
+async function folderMatchesManifest(folder: string, entry: FolderModelEntry): Promise<boolean> {
+  if (!folderCompleteness(folder, entry)?.complete) return false;
+  const files = folderFilePaths(folder, entry);
+  for (const [index, file] of files.entries()) {
+    if ((await hashFile(file)).sha256 !== entry.files[index]?.sha256) return false;
+  }
+  return true;
+}
+
 /** An existing file counts as installed only if it has the manifest's size and every checksum it lists. */
-async function matchesManifest(file: string, entry: ModelManifestEntry): Promise<boolean> {
+async function matchesManifest(file: string, entry: FileModelEntry): Promise<boolean> {
   if (statSync(file).size !== entry.sizeBytes) return false;
   const digests = await hashFile(file, Boolean(entry.sha1));
   return (!entry.sha256 || entry.sha256 === digests.sha256) && (!entry.sha1 || entry.sha1 === digests.sha1);

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseModelManifest } from '../models/modelManifest.js';
 import { loadModelManifest } from '../models/modelManifest.node.js';
+import { closedPort } from '../testing/closedPort.node.js';
 import { runModelsCommand, type CommandOutput } from './modelsCommand.node.js';
 import { sharedModelsDir } from '../models/projectPaths.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 
 const stories = loadModelManifest().find((entry) => entry.id === 'stories260k')!;
 const storiesBytes = readFileSync(path.join(sharedModelsDir(), stories.file));
+const sileroBytes = readFileSync(path.join(sharedModelsDir(), 'vad', 'silero-v6.2.0-ggml.bin'));
 
 class CapturedOutput implements CommandOutput {
   text = '';
@@ -136,5 +139,173 @@ describe('usage', () => {
     const missingId = await run(['pull']);
     expect(missingId.code).toBe(2);
     expect(missingId.stderr).toContain('Usage: assistant models');
+  });
+});
+
+/**
+ * An embedding model as a folder of files (transformers.js layout), each served by its own local Range server: small
+ * real files (a config and a tokenizer config written here, the real Silero VAD model standing in for tokenizer.json
+ * and the real stories260K.gguf for the ONNX weights, so two files of similar size carry the progress).
+ */
+describe('a folder model (embedding): pull, list, checksum, resume, offline', () => {
+  const files: Record<string, Buffer> = {
+    'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', hidden_size: 384, num_hidden_layers: 6 }, null, 2)),
+    'tokenizer_config.json': Buffer.from(JSON.stringify({ do_lower_case: true, model_max_length: 512, tokenizer_class: 'BertTokenizer' })),
+    'tokenizer.json': sileroBytes,
+    'onnx/model_quantized.onnx': storiesBytes,
+  };
+  const paths = Object.keys(files);
+  const totalBytes = Object.values(files).reduce((sum, bytes) => sum + bytes.length, 0);
+  const beforeWeights = totalBytes - storiesBytes.length;
+  /** The bytes each server sends; a test may change them in place (same length) to corrupt or repair a file. */
+  const served = Object.fromEntries(paths.map((file) => [file, Buffer.from(files[file]!)]));
+  const servers: Record<string, RangeFileServer> = {};
+  let offlineUrl: string;
+
+  const entry = (id: string, urlOf: (file: string) => string) => ({
+    id,
+    role: 'embedding',
+    folder: `embeddings/${id}`,
+    files: paths.map((file) => ({ path: file, url: urlOf(file), sizeBytes: files[file]!.length, sha256: createHash('sha256').update(files[file]!).digest('hex') })),
+    license: 'MIT',
+    description: 'A test embedding model served by local servers.',
+  });
+  let manifest: ReturnType<typeof parseModelManifest>;
+  const folderOf = (id: string) => path.join(modelsDir, 'embeddings', id);
+  const pullFolder = (id: string, options: Parameters<typeof runModelsCommand>[2] = {}) => run(['pull', id, '--models-dir', modelsDir], { manifest, ...options });
+  const requestsTo = (file: string) => servers[file]!.requests;
+
+  beforeAll(async () => {
+    for (const file of paths) servers[file] = await startRangeFileServer(served[file]!, path.basename(file));
+    offlineUrl = `http://127.0.0.1:${await closedPort()}`;
+    manifest = parseModelManifest(
+      [...loadModelManifest(), entry('test-embed', (file) => servers[file]!.url), entry('test-embed-offline', (file) => `${offlineUrl}/${file}`)],
+      'test manifest',
+    );
+  });
+  afterAll(() => Promise.all(Object.values(servers).map((server) => server.close())));
+  beforeEach(() => {
+    for (const file of paths) {
+      served[file]!.set(files[file]!);
+      servers[file]!.behaviour = {};
+      servers[file]!.requests.length = 0;
+    }
+  });
+
+  it('downloads every file with progress summed over the folder, then the folder appears complete; a second pull fetches nothing', async () => {
+    const before = await run(['list', '--models-dir', modelsDir], { manifest, projectRoot: path.join(modelsDir, 'project') });
+    // Size is the sum of the files.
+    expect(before.stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+missing/);
+
+    const result = await pullFolder('test-embed');
+    expect(result.code).toBe(0);
+    const folder = folderOf('test-embed');
+    for (const file of paths) expect(readFileSync(path.join(folder, file)).equals(files[file]!), file).toBe(true);
+    expect(result.stdout).toContain(`Saved test-embed to ${folder} (4 files, sha256 verified).`);
+    expect(result.stderr).toContain('Downloading test-embed (4 files, 2.0 MiB, MIT)');
+    // One bar for the folder: percentages of the whole folder, ending at 100 % of the summed size.
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith('test-embed: '));
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.at(-1)).toMatch(/^test-embed: 100% \(2\.0 MiB of 2\.0 MiB/);
+    // Summed: every tenth of the folder is passed on the way, none is skipped when the next file starts.
+    const steps = lines.map((line) => Math.floor(Number(line.match(/: (\d+)%/)?.[1]) / 10));
+    expect(steps).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // No leftovers: no partial folder, no locks.
+    expect(readdirSync(path.join(modelsDir, 'embeddings'))).toEqual(['test-embed']);
+    expect(readdirSync(folder).sort()).toEqual(['config.json', 'onnx', 'tokenizer.json', 'tokenizer_config.json']);
+
+    const listed = await run(['list', '--models-dir', modelsDir], { manifest, projectRoot: path.join(modelsDir, 'project') });
+    expect(listed.stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+ready \(models-dir\)\s+\S*embeddings\/test-embed/);
+    const again = await pullFolder('test-embed');
+    expect(again).toMatchObject({ code: 0, stdout: `test-embed is already present and verified: ${folder}\n` });
+    expect(paths.map((file) => requestsTo(file).length)).toEqual([1, 1, 1, 1]);
+    expect((await run(['path', 'test-embed', '--models-dir', modelsDir], { manifest })).stdout).toBe(`${folder}\n`);
+  });
+
+  it('a corrupted file fails with CHECKSUM_MISMATCH and no model folder; the next pull fetches only that file again', async () => {
+    served['tokenizer.json']![10] ^= 0xff;
+    const result = await pullFolder('test-embed');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('CHECKSUM_MISMATCH');
+    expect(result.stderr).toContain(createHash('sha256').update(files['tokenizer.json']!).digest('hex'));
+    expect(existsSync(folderOf('test-embed'))).toBe(false);
+    expect(existsSync(path.join(`${folderOf('test-embed')}.partial`, 'tokenizer.json.rejected'))).toBe(true);
+
+    served['tokenizer.json']!.set(files['tokenizer.json']!);
+    for (const file of paths) requestsTo(file).length = 0;
+    const again = await pullFolder('test-embed');
+    expect(again.code).toBe(0);
+    expect(paths.map((file) => requestsTo(file).length)).toEqual([0, 0, 1, 1]);
+    expect(readdirSync(folderOf('test-embed')).sort()).toEqual(['config.json', 'onnx', 'tokenizer.json', 'tokenizer_config.json']);
+  });
+
+  it('an interrupted pull keeps what arrived (list shows it) and the next one resumes with a Range request', async () => {
+    servers['onnx/model_quantized.onnx']!.behaviour = { dropAfterBytes: 400_000 };
+    const first = await pullFolder('test-embed');
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('DOWNLOAD_FAILED');
+    expect(first.stderr).toContain(`npx assistant models pull test-embed --models-dir ${modelsDir}`);
+    expect(existsSync(folderOf('test-embed'))).toBe(false);
+    const kept = statSync(path.join(`${folderOf('test-embed')}.partial`, 'onnx', 'model_quantized.onnx.partial')).size;
+    expect(kept).toBeGreaterThan(0);
+    const listed = await run(['list', '--models-dir', modelsDir], { manifest });
+    const percent = Math.floor(((beforeWeights + kept) / totalBytes) * 100);
+    expect(listed.stdout).toMatch(new RegExp(`test-embed\\s+embedding\\s+2\\.0 MiB\\s+missing \\(${percent}% downloaded, pull resumes\\)`));
+
+    servers['onnx/model_quantized.onnx']!.behaviour = {};
+    const second = await pullFolder('test-embed');
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/Resumed from \d/);
+    expect(requestsTo('onnx/model_quantized.onnx').at(-1)).toMatchObject({ range: `bytes=${kept}-`, status: 206 });
+    expect(paths.map((file) => requestsTo(file).length)).toEqual([1, 1, 1, 2]);
+    expect(readFileSync(path.join(folderOf('test-embed'), 'onnx', 'model_quantized.onnx')).equals(storiesBytes)).toBe(true);
+  });
+
+  it('Ctrl-C (the signal) cancels a pull, keeping the files so far; the next pull resumes', async () => {
+    servers['onnx/model_quantized.onnx']!.behaviour = { chunkDelayMs: 30 };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 150);
+    const cancelled = await pullFolder('test-embed', { signal: controller.signal });
+    expect(cancelled.code).toBe(1);
+    expect(cancelled.stderr).toMatch(/CANCELLED: The download of test-embed was cancelled\. The .* received so far are kept in .*test-embed\.partial/);
+    expect(existsSync(folderOf('test-embed'))).toBe(false);
+
+    servers['onnx/model_quantized.onnx']!.behaviour = {};
+    const resumed = await pullFolder('test-embed');
+    expect(resumed.code).toBe(0);
+    expect(requestsTo('onnx/model_quantized.onnx').at(-1)?.range).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(requestsTo('config.json')).toHaveLength(1);
+  });
+
+  it('offline: one clear error, and no folder left behind', async () => {
+    const result = await pullFolder('test-embed-offline');
+    expect(result.code).toBe(1);
+    const errorLines = result.stderr.split('\n').filter((line) => line.startsWith('DOWNLOAD_FAILED'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toContain(`The download of ${offlineUrl}/config.json failed`);
+    expect(errorLines[0]).toContain('ECONNREFUSED');
+    expect(existsSync(path.join(modelsDir, 'embeddings'))).toBe(false);
+  });
+
+  it('refuses --url for a folder model (it has several files)', async () => {
+    const result = await run(['pull', 'test-embed', '--url', servers['config.json']!.url, '--models-dir', modelsDir], { manifest });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--url is for single-file models; test-embed is a folder of 4 files');
+  });
+
+  it('a hand-copied folder with every file is ready; one missing a file is INCOMPLETE and pull completes it', async () => {
+    const folder = folderOf('test-embed');
+    for (const file of paths.slice(0, 3)) {
+      const target = path.join(folder, file);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, files[file]!);
+    }
+    const incomplete = await run(['list', '--models-dir', modelsDir], { manifest });
+    expect(incomplete.stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+INCOMPLETE/);
+    const pulled = await pullFolder('test-embed');
+    expect(pulled.code).toBe(0);
+    // The three files already there were kept (checked by their sha256), only the missing one was fetched.
+    expect(paths.map((file) => requestsTo(file).length)).toEqual([0, 0, 0, 1]);
+    expect((await run(['list', '--models-dir', modelsDir], { manifest })).stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+ready/);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -90,10 +90,11 @@ interface LockOwner {
 }
 
 /**
- * Takes the per-file download lock, or throws ALREADY_DOWNLOADING naming the process that holds it.
- * A lock left by a process that is gone (crash, kill -9) is taken over.
+ * Takes the per-file download lock (a folder model's download takes one for its folder too), or throws
+ * ALREADY_DOWNLOADING naming the process that holds it. A lock left by a process that is gone (crash, kill -9) is
+ * taken over. Returns the release.
  */
-async function acquireDownloadLock(destination: string): Promise<() => Promise<void>> {
+export async function acquireDownloadLock(destination: string): Promise<() => Promise<void>> {
   const lock = downloadLockPath(destination);
   const owner: LockOwner = { pid: process.pid, startedAt: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -140,6 +141,16 @@ async function readLockOwner(lock: string): Promise<LockOwner | null> {
   }
 }
 
+/** Whether a live process (this one or another) is downloading `destination` now: it holds the download lock. */
+export function isDownloadRunning(destination: string): boolean {
+  try {
+    const parsed = JSON.parse(readFileSync(downloadLockPath(destination), 'utf8')) as Partial<LockOwner>;
+    return typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 && isAlive(parsed.pid);
+  } catch {
+    return false;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -171,7 +182,8 @@ export async function downloadModelFile(request: ModelDownloadRequest): Promise<
   }
 }
 
-async function removeEmptyFolders(from: string, upTo: string): Promise<void> {
+/** Removes `from` and its parents up to `upTo` while they are empty (folders a failed download made and left empty). */
+export async function removeEmptyFolders(from: string, upTo: string): Promise<void> {
   let folder = from;
   for (;;) {
     try {

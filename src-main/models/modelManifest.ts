@@ -1,50 +1,138 @@
 import { z } from 'zod';
 
 /** What a model is used for; each role has its own env override and at most one user default. */
-export const ModelRole = z.enum(['llm', 'stt-whisper', 'vad']);
+export const ModelRole = z.enum(['llm', 'stt-whisper', 'vad', 'embedding']);
 export type ModelRole = z.infer<typeof ModelRole>;
+
+/** The roles whose model is one file; an `embedding` model is a folder of files (transformers.js layout). */
+export const FileModelRole = z.enum(['llm', 'stt-whisper', 'vad']);
+export type FileModelRole = z.infer<typeof FileModelRole>;
 
 const hexDigest = (length: number) =>
   z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`), `must be ${length} lowercase hex characters`);
+
+const isRelativeInside = (file: string) =>
+  !file.startsWith('/') && !file.includes('\\') && file.split('/').every((part) => part !== '' && part !== '..' && part !== '.');
 
 /** A path inside the models dir: relative, forward slashes, never climbing out of it. */
 const RelativeModelFile = z
   .string()
   .min(1)
-  .refine(
-    (file) => !file.startsWith('/') && !file.includes('\\') && file.split('/').every((part) => part !== '' && part !== '..' && part !== '.'),
-    'must be a relative path inside the models dir (no leading "/", no "." or ".." parts)',
-  );
+  .refine(isRelativeInside, 'must be a relative path inside the models dir (no leading "/", no "." or ".." parts)');
 
-export const ModelManifestEntry = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"'),
-  role: ModelRole,
-  file: RelativeModelFile,
-  url: z.url({ protocol: /^https?$/ }),
-  sizeBytes: z.number().int().positive(),
-  /** null when no trustworthy checksum is published; the download is then reported as unverified. */
-  sha256: hexDigest(64).nullable(),
-  sha1: hexDigest(40).optional(),
+const ModelId = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"');
+const ModelUrl = z.url({ protocol: /^https?$/ });
+const SizeBytes = z.number().int().positive();
+
+const entryCommon = {
+  id: ModelId,
   license: z.string().min(1),
   description: z.string().min(1),
   default: z.literal(true).optional(),
   testOnly: z.literal(true).optional(),
+};
+
+/** A model that is one file, e.g. `llm/qwen.gguf`. */
+export const FileModelEntry = z.strictObject({
+  ...entryCommon,
+  role: FileModelRole,
+  file: RelativeModelFile,
+  url: ModelUrl,
+  sizeBytes: SizeBytes,
+  /** null when no trustworthy checksum is published; the download is then reported as unverified. */
+  sha256: hexDigest(64).nullable(),
+  sha1: hexDigest(40).optional(),
 });
+export type FileModelEntry = z.infer<typeof FileModelEntry>;
+
+/** One file of a folder model: where it goes inside the folder, where it comes from, and what it must be. */
+export const ModelFolderFile = z.strictObject({
+  /** Relative to the model's folder, e.g. `onnx/model_quantized.onnx`. */
+  path: z
+    .string()
+    .min(1)
+    .refine(
+      (file) => isRelativeInside(file) && file.split('/').every((part) => !part.startsWith('.')),
+      'must be a relative path inside the model folder (no leading "/", no hidden, "." or ".." parts)',
+    ),
+  url: ModelUrl,
+  sizeBytes: SizeBytes,
+  /** Required: a folder is only installed when every one of its files is verified. */
+  sha256: hexDigest(64),
+});
+export type ModelFolderFile = z.infer<typeof ModelFolderFile>;
+
+/**
+ * A model that is a folder of files, e.g. an ONNX embedding model in transformers.js layout in `embeddings/<id>/`.
+ * `sizeBytes` is the sum of the files' sizes: filled in when left out, checked when given.
+ */
+export const FolderModelEntry = z
+  .strictObject({
+    ...entryCommon,
+    role: z.literal('embedding'),
+    folder: RelativeModelFile,
+    files: z.array(ModelFolderFile).min(1),
+    sizeBytes: SizeBytes.optional(),
+  })
+  .superRefine((entry, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, file] of entry.files.entries()) {
+      const clash = [...seen].find((other) => other === file.path || other.startsWith(`${file.path}/`) || file.path.startsWith(`${other}/`));
+      if (clash !== undefined) ctx.addIssue({ code: 'custom', path: ['files', index, 'path'], message: `"${file.path}" clashes with "${clash}"` });
+      seen.add(file.path);
+    }
+    const total = entry.files.reduce((sum, file) => sum + file.sizeBytes, 0);
+    if (entry.sizeBytes !== undefined && entry.sizeBytes !== total) {
+      ctx.addIssue({ code: 'custom', path: ['sizeBytes'], message: `is ${entry.sizeBytes} but the files add up to ${total}` });
+    }
+  })
+  .transform((entry) => ({ ...entry, sizeBytes: entry.files.reduce((sum, file) => sum + file.sizeBytes, 0) }));
+export type FolderModelEntry = z.infer<typeof FolderModelEntry>;
+
+/** One model of the manifest: a single file (`file`, `url`, `sha256`) or, for role `embedding`, a folder of `files`. */
+export const ModelManifestEntry = z.discriminatedUnion('role', [FileModelEntry, FolderModelEntry]);
 export type ModelManifestEntry = z.infer<typeof ModelManifestEntry>;
 
+export function isFolderEntry(entry: ModelManifestEntry): entry is FolderModelEntry {
+  return entry.role === 'embedding';
+}
+
+/** The entry's path inside the models dir: its file, or its folder. */
+export function entryLocation(entry: ModelManifestEntry): string {
+  return isFolderEntry(entry) ? entry.folder : entry.file;
+}
+
 /** Where each role's files live in the models dir, and how their names end: an entry can name nothing else there. */
-export const ROLE_FILE_RULES: Readonly<Record<ModelRole, { folder: string; extension: string }>> = {
+export const ROLE_FILE_RULES: Readonly<Record<FileModelRole, { folder: string; extension: string }>> = {
   llm: { folder: 'llm/', extension: '.gguf' },
   'stt-whisper': { folder: 'whisper/', extension: '.bin' },
   vad: { folder: 'vad/', extension: '.bin' },
 };
 
+/** Where folder models of a role live: one folder each, directly inside this one. */
+export const ROLE_FOLDER_RULES: Readonly<Record<'embedding', string>> = {
+  embedding: 'embeddings/',
+};
+
 /** Why `file` is not a model file of `role` (outside its folder, wrong extension, hidden), or undefined when it is. */
-export function modelFileProblem(role: ModelRole, file: string): string | undefined {
+export function modelFileProblem(role: FileModelRole, file: string): string | undefined {
   const { folder, extension } = ROLE_FILE_RULES[role];
   const name = file.split('/').at(-1) ?? '';
   if (!file.startsWith(folder) || !file.toLowerCase().endsWith(extension) || name.startsWith('.') || name.length <= extension.length) {
     return `file "${file}" must be a ${extension} file inside ${folder} (role ${role})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `folder` is not a model folder of `role` (not one folder directly inside the role's folder, hidden, or named like
+ * the download's `.partial`/`.rejected` leftovers), or undefined when it is.
+ */
+export function modelFolderProblem(role: 'embedding', folder: string): string | undefined {
+  const parent = ROLE_FOLDER_RULES[role];
+  const name = folder.slice(parent.length);
+  if (!folder.startsWith(parent) || name === '' || name.includes('/') || name.startsWith('.') || /\.(partial|rejected|lock)$/i.test(name)) {
+    return `folder "${folder}" must be one folder directly inside ${parent} (role ${role})`;
   }
   return undefined;
 }
@@ -54,8 +142,9 @@ export const ModelManifest = z
   .superRefine((entries, ctx) => {
     const seen = new Set<string>();
     for (const [index, entry] of entries.entries()) {
-      const fileProblem = modelFileProblem(entry.role, entry.file);
-      if (fileProblem) ctx.addIssue({ code: 'custom', path: [index, 'file'], message: `model "${entry.id}": ${fileProblem}` });
+      const problem = isFolderEntry(entry) ? modelFolderProblem(entry.role, entry.folder) : modelFileProblem(entry.role, entry.file);
+      const field = isFolderEntry(entry) ? 'folder' : 'file';
+      if (problem) ctx.addIssue({ code: 'custom', path: [index, field], message: `model "${entry.id}": ${problem}` });
       if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', message: `duplicate model id "${entry.id}"` });
       seen.add(entry.id);
       if (entry.default && entry.testOnly) {

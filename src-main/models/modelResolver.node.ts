@@ -1,13 +1,25 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
-import { findManifestEntry, defaultManifestEntry, type ModelManifest, type ModelManifestEntry, type ModelRole } from './modelManifest.js';
+import {
+  entryLocation,
+  findManifestEntry,
+  defaultManifestEntry,
+  isFolderEntry,
+  type FileModelRole,
+  type ModelManifest,
+  type ModelManifestEntry,
+  type ModelRole,
+} from './modelManifest.js';
 import { knownModelManifest } from './modelManifest.node.js';
 import { modelPathProblem } from '../agent/llm/modelFileCheck.node.js';
 import { projectModelsDir, projectRoot, sharedModelsDir } from './projectPaths.node.js';
 
-/** Env vars that point one role at a model file, beating every models dir. */
-export const MODEL_ENV_VARS: Record<ModelRole, string> = {
+/**
+ * Env vars that point one role at a model file, beating every models dir. Embedding models have none here: the
+ * embedder is chosen by ASSISTANT_EMBEDDER (use-lite, a known id, or a folder), see documents/embedderChoice.
+ */
+export const MODEL_ENV_VARS: Record<FileModelRole, string> = {
   llm: 'ASSISTANT_LLM_MODEL',
   'stt-whisper': 'ASSISTANT_WHISPER_MODEL',
   vad: 'ASSISTANT_VAD_MODEL',
@@ -71,9 +83,30 @@ export function downloadModelsDir(options: ModelLocationOptions = {}): string {
   return configuredModelsDir(options) ?? projectModelsDir(options.projectRoot ?? projectRoot());
 }
 
-/** Where `pull` puts a model, and where a user copies it by hand when offline. */
+/** Where `pull` puts a model (its file, or its folder), and where a user copies it by hand when offline. */
 export function downloadTargetPath(entry: ModelManifestEntry, options: ModelLocationOptions = {}): string {
-  return path.join(downloadModelsDir(options), ...entry.file.split('/'));
+  return path.join(downloadModelsDir(options), ...entryLocation(entry).split('/'));
+}
+
+/** The paths of a folder model's files inside `folder`, in manifest order. */
+export function folderFilePaths(folder: string, entry: { files: readonly { path: string }[] }): string[] {
+  return entry.files.map((file) => path.join(folder, ...file.path.split('/')));
+}
+
+/**
+ * Whether a folder holds every file of a folder model with its manifest size (a download only puts verified files
+ * there, and renames the folder into place once all are). Null when the folder is not there at all.
+ */
+export function folderCompleteness(folder: string, entry: { files: readonly { path: string; sizeBytes: number }[] }): { bytesOnDisk: number; complete: boolean } | null {
+  if (!isDirectory(folder)) return null;
+  let bytesOnDisk = 0;
+  let complete = true;
+  for (const [index, file] of folderFilePaths(folder, entry).entries()) {
+    const size = fileSizeOf(file);
+    bytesOnDisk += size ?? 0;
+    if (size !== entry.files[index]?.sizeBytes) complete = false;
+  }
+  return { bytesOnDisk, complete };
 }
 
 /**
@@ -90,6 +123,10 @@ export function resolveModelPath(idOrPath: string, options: ResolveModelOptions 
   const explicitPath = options.explicitPath ?? (entry === undefined && looksLikePath(idOrPath) ? idOrPath : undefined);
   if (explicitPath !== undefined) {
     const file = path.resolve(explicitPath);
+    if (entry !== undefined && isFolderEntry(entry)) {
+      if (isDirectory(file)) return { found: true, id: entry.id, path: file, source: 'path', entry };
+      return missing(entry.id, [{ source: 'path', label: 'path given', path: file }], entry, options, `The model folder ${file} does not exist.`);
+    }
     if (isFile(file)) return { found: true, id: entry?.id ?? null, path: file, source: 'path', ...(entry && { entry }) };
     const problem = notAFile(file, entry?.file ?? file);
     return missing(entry?.id ?? idOrPath, [{ source: 'path', label: 'path given', path: file }], entry, options,
@@ -100,6 +137,13 @@ export function resolveModelPath(idOrPath: string, options: ResolveModelOptions 
     const known = manifest.map((model) => model.id).join(', ');
     const message = `Unknown model "${idOrPath}". Known models: ${known}. Run "npx assistant models list" to see them, or give a path to a model file.`;
     return { found: false, id: idOrPath, looked: [], fix: 'npx assistant models list', message };
+  }
+
+  if (isFolderEntry(entry)) {
+    const looked = modelDirCandidates(entry, options);
+    const hit = looked.find((place) => place.path !== null && isDirectory(place.path));
+    if (hit?.path) return { found: true, id: entry.id, path: hit.path, source: hit.source, entry };
+    return missing(entry.id, looked, entry, options, `Model "${entry.id}" (${entry.folder}/) was not found.`);
   }
 
   const envVar = MODEL_ENV_VARS[entry.role];
@@ -141,14 +185,17 @@ export interface ModelStatus {
   /** Where it was found, or where `pull` would put it. */
   path: string;
   source: ModelSource | null;
-  /** Bytes on disk; null when missing. */
+  /** Bytes on disk (a folder model: its files' sum); null when missing. */
   sizeOnDisk: number | null;
-  /** False when the file on disk is not the size the manifest says (an interrupted copy, another version). */
+  /**
+   * False when the file on disk is not the size the manifest says (an interrupted copy, another version); for a
+   * folder model, when any of its files is missing or not its manifest size.
+   */
   sizeMatches: boolean | null;
 }
 
 export interface RoleOverride {
-  role: ModelRole;
+  role: FileModelRole;
   envVar: string;
   path: string;
   exists: boolean;
@@ -166,6 +213,14 @@ export function describeModels(options: ModelLocationOptions = {}): ModelsDescri
   const manifest = options.manifest ?? knownModelManifest(options.env);
   const env = options.env ?? process.env;
   const models = manifest.map((entry): ModelStatus => {
+    if (isFolderEntry(entry)) {
+      for (const place of modelDirCandidates(entry, options)) {
+        const state = place.path === null ? null : folderCompleteness(place.path, entry);
+        if (state === null || place.path === null) continue;
+        return { entry, found: true, path: place.path, source: place.source, sizeOnDisk: state.bytesOnDisk, sizeMatches: state.complete };
+      }
+      return { entry, found: false, path: downloadTargetPath(entry, options), source: null, sizeOnDisk: null, sizeMatches: null };
+    }
     const hit = modelDirCandidates(entry, options).find((place) => place.path !== null && isFile(place.path));
     if (!hit?.path) {
       return { entry, found: false, path: downloadTargetPath(entry, options), source: null, sizeOnDisk: null, sizeMatches: null };
@@ -173,7 +228,7 @@ export function describeModels(options: ModelLocationOptions = {}): ModelsDescri
     const sizeOnDisk = statSync(hit.path).size;
     return { entry, found: true, path: hit.path, source: hit.source, sizeOnDisk, sizeMatches: sizeOnDisk === entry.sizeBytes };
   });
-  const overrides = (Object.entries(MODEL_ENV_VARS) as [ModelRole, string][]).flatMap(([role, envVar]) => {
+  const overrides = (Object.entries(MODEL_ENV_VARS) as [FileModelRole, string][]).flatMap(([role, envVar]) => {
     const value = nonEmpty(env[envVar]);
     if (value === undefined) return [];
     const file = path.resolve(value);
@@ -184,7 +239,7 @@ export function describeModels(options: ModelLocationOptions = {}): ModelsDescri
 
 function modelDirCandidates(entry: ModelManifestEntry, options: ModelLocationOptions): PlaceLooked[] {
   const root = options.projectRoot ?? projectRoot();
-  const inDir = (dir: string) => path.join(dir, ...entry.file.split('/'));
+  const inDir = (dir: string) => path.join(dir, ...entryLocation(entry).split('/'));
   const configured = configuredModelsDir(options);
   const configuredLabel = options.modelsDir !== undefined ? '--models-dir' : `$${MODELS_DIR_ENV_VAR}`;
   return [
@@ -211,10 +266,10 @@ function missing(
     return { found: false, id, looked, fix: 'npx assistant models list', message: `${headline}\nLooked in:\n${places}` };
   }
   const fix = pullCommand(entry.id);
-  const message =
-    `${headline}\nLooked in:\n${places}\n` +
-    `Fix: run "${fix}" to download it (${formatBytes(entry.sizeBytes)}), ` +
-    `or copy ${entry.file.split('/').pop()} to ${downloadTargetPath(entry, options)} if you are offline.`;
+  const offline = isFolderEntry(entry)
+    ? `or put its files (${entry.files.map((file) => file.path).join(', ')}) in ${downloadTargetPath(entry, options)} if you are offline.`
+    : `or copy ${entry.file.split('/').pop()} to ${downloadTargetPath(entry, options)} if you are offline.`;
+  const message = `${headline}\nLooked in:\n${places}\nFix: run "${fix}" to download it (${formatBytes(entry.sizeBytes)}), ${offline}`;
   return { found: false, id, looked, fix, message };
 }
 
@@ -237,6 +292,23 @@ function isFile(file: string): boolean {
     return statSync(file).isFile();
   } catch {
     return false;
+  }
+}
+
+function isDirectory(folder: string): boolean {
+  try {
+    return statSync(folder).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function fileSizeOf(file: string): number | null {
+  try {
+    const stat = statSync(file);
+    return stat.isFile() ? stat.size : null;
+  } catch {
+    return null;
   }
 }
 

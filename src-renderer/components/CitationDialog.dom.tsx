@@ -24,8 +24,8 @@ export function CitationDialog() {
     <dialog ref={dialog} className="citation-dialog" data-testid="citation-dialog" aria-labelledby="citation-dialog-title" onClose={close}>
       {citation && (
         <>
-          <header className="models-header">
-            <h2 className="models-title" id="citation-dialog-title">
+          <header className="panel-header">
+            <h2 className="panel-title" id="citation-dialog-title">
               {fileName(citation.source)}#{citation.chunk}
             </h2>
             <button type="button" className="banner-dismiss" data-testid="citation-dialog-close" aria-label="Close passage" onClick={close}>
@@ -41,7 +41,7 @@ export function CitationDialog() {
             </p>
           )}
           {open.error !== null ? (
-            <p className="models-error" data-testid="citation-dialog-error" role="alert">
+            <p className="panel-error" data-testid="citation-dialog-error" role="alert">
               {open.error}
             </p>
           ) : open.chunk === null ? (

@@ -2,10 +2,13 @@ import type { DocumentInfo } from '../../src-shared/contract/index.js';
 import { fileName } from '../state/documentJobs.js';
 import { useDocuments } from '../state/documentsStore.dom.js';
 import { formatBytes } from '../state/modelFormat.js';
+import { ItemTableHead } from './Panel.dom.js';
 
 function formatDate(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+const DOCUMENT_COLUMNS = ['Document', 'Chunks', 'Size', 'Added'];
 
 /** The ingested documents: name (full path on hover), chunks, size, when it was added, and Remove. */
 export function DocumentList() {
@@ -19,18 +22,8 @@ export function DocumentList() {
     );
   }
   return (
-    <table className="documents-table" data-testid="documents-table">
-      <thead>
-        <tr>
-          <th scope="col">Document</th>
-          <th scope="col">Chunks</th>
-          <th scope="col">Size</th>
-          <th scope="col">Added</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+    <table className="item-table documents-table" data-testid="documents-table">
+      <ItemTableHead columns={DOCUMENT_COLUMNS} />
       <tbody>
         {documents.map((document) => (
           <DocumentRow key={document.id} document={document} />
@@ -45,7 +38,7 @@ function DocumentRow({ document }: { document: DocumentInfo }) {
   const remove = useDocuments((state) => state.remove);
   const name = fileName(document.source);
   return (
-    <tr className="documents-row" data-testid="document-row" data-document-id={document.id} data-source={document.source}>
+    <tr className="item-row" data-testid="document-row" data-document-id={document.id} data-source={document.source}>
       <td className="documents-name" title={document.source} data-field="name">
         {name}
         <span className="models-id">{document.format}</span>
@@ -80,7 +73,7 @@ export function WatchedFolders() {
   return (
     <div className="documents-watched" data-testid="watched-folders">
       <h3 className="models-subtitle">Watched folders</h3>
-      <ul className="documents-watched-list">
+      <ul className="item-list">
         {watched.map((folder) => (
           <li key={folder} data-testid="watched-folder" data-folder={folder}>
             <code title={folder}>{folder}</code>

@@ -4,6 +4,7 @@ import { jobEnded } from '../state/documentJobs.js';
 import { useDocuments } from '../state/documentsStore.dom.js';
 import { DocumentJobProgress } from './DocumentJobProgress.dom.js';
 import { DocumentList, WatchedFolders } from './DocumentList.dom.js';
+import { Panel, PanelButton, PanelError } from './Panel.dom.js';
 
 /** Opens and closes the documents panel; shows how far a running job is. */
 export function DocumentsButton() {
@@ -13,24 +14,7 @@ export function DocumentsButton() {
   const going = jobs.filter((job) => !jobEnded(job));
   const only = going.length === 1 ? going[0]! : undefined;
   const badge = only ? (only.filesTotal > 0 && only.state === 'running' ? `${only.filesDone}/${only.filesTotal}` : 'adding') : going.length > 1 ? `${going.length} jobs` : null;
-  return (
-    <button
-      type="button"
-      className={`button button--small models-button${open ? ' models-button--open' : ''}`}
-      data-testid="documents-button"
-      aria-expanded={open}
-      aria-controls="documents-panel"
-      onClick={toggle}
-    >
-      Documents
-      {badge !== null && (
-        <span className="models-button-badge" data-testid="documents-button-progress">
-          {' '}
-          · {badge}
-        </span>
-      )}
-    </button>
-  );
+  return <PanelButton name="documents" label="Documents" open={open} onToggle={toggle} badge={badge} />;
 }
 
 /** "Add documents…": the system's file chooser, several files at once. */
@@ -83,13 +67,7 @@ export function DocumentsPanel() {
   const limited = status ? limitedText(status.vectorStore) : null;
 
   return (
-    <section className="models-panel documents-panel" id="documents-panel" data-testid="documents-panel" aria-label="Documents">
-      <header className="models-header">
-        <h2 className="models-title">Documents</h2>
-        <button type="button" className="banner-dismiss" aria-label="Close documents panel" onClick={close}>
-          ×
-        </button>
-      </header>
+    <Panel name="documents" title="Documents" className="documents-panel" onClose={close}>
       <div className="documents-toolbar">
         <AddDocumentsButton />
         <span className="models-id">or drop files{usesPaths ? ' and folders' : ''} anywhere on the window</span>
@@ -110,18 +88,11 @@ export function DocumentsPanel() {
           {limited}
         </p>
       )}
-      {libraryError !== null && (
-        <p className="models-error" data-testid="documents-error" role="alert">
-          {libraryError}
-        </p>
-      )}
+      {libraryError !== null && <PanelError data-testid="documents-error">{libraryError}</PanelError>}
       {messages.map((message) => (
-        <p key={message.id} className="models-error" data-testid="documents-message" role="alert">
+        <PanelError key={message.id} data-testid="documents-message" onDismiss={() => dismissMessage(message.id)}>
           {message.message}
-          <button type="button" className="banner-dismiss" aria-label="Dismiss" onClick={() => dismissMessage(message.id)}>
-            ×
-          </button>
-        </p>
+        </PanelError>
       ))}
       {jobs.length > 0 && (
         <div className="document-jobs" data-testid="document-jobs">
@@ -132,6 +103,6 @@ export function DocumentsPanel() {
       )}
       <DocumentList />
       <WatchedFolders />
-    </section>
+    </Panel>
   );
 }

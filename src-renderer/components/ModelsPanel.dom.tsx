@@ -5,6 +5,7 @@ import { useModels } from '../state/modelsStore.dom.js';
 import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 import { ModelDownloadProgress } from './ModelDownloadProgress.dom.js';
 import { ModelFileChooser } from './ModelFileChooser.dom.js';
+import { ItemTableHead, Panel, PanelButton, PanelError } from './Panel.dom.js';
 
 const ORIGIN = 'panel';
 
@@ -17,34 +18,20 @@ export function ModelsButton() {
   const only = downloads.length === 1 ? downloads[0]! : undefined;
   const onlyPercent = only ? percentDone(only.receivedBytes, only.totalBytes) : null;
   const badge = only ? (onlyPercent === null ? 'downloading' : `${onlyPercent}%`) : downloads.length > 1 ? `${downloads.length} downloads` : null;
-  return (
-    <button
-      type="button"
-      className={`button button--small models-button${open ? ' models-button--open' : ''}`}
-      data-testid="models-button"
-      aria-expanded={open}
-      aria-controls="models-panel"
-      onClick={toggle}
-    >
-      Models
-      {badge !== null && (
-        <span className="models-button-badge" data-testid="models-button-progress">
-          {' '}
-          · {badge}
-        </span>
-      )}
-    </button>
-  );
+  return <PanelButton name="models" label="Models" open={open} onToggle={toggle} badge={badge} />;
 }
 
 const ROLE_TITLES: Record<CatalogModelRole, string> = {
   llm: 'Chat',
   'stt-whisper': 'Speech recognition (Whisper)',
   vad: 'Speech detection',
+  embedding: 'Document search (embeddings)',
 };
 
-/** Roles whose models can be switched at runtime from here. */
-const USABLE_ROLES = new Set<CatalogModelRole>(['llm', 'stt-whisper']);
+const MODEL_COLUMNS = ['Model', 'Size', 'License', 'State'];
+
+/** Roles whose model can be chosen from here (a Whisper or embedding model takes over at the next start). */
+const USABLE_ROLES = new Set<CatalogModelRole>(['llm', 'stt-whisper', 'embedding']);
 
 /**
  * Every known model: the manifest's (with role, size, license and state), Ollama's installed ones when it runs, and a
@@ -55,6 +42,7 @@ export function ModelsPanel() {
   const catalog = useModels((state) => state.catalog);
   const close = useModels((state) => state.closePanel);
   const actionError = useModels((state) => (state.actionError?.origin === ORIGIN ? state.actionError.message : null));
+  const notice = useModels((state) => (state.notice?.origin === ORIGIN ? state.notice.message : null));
   const use = useModels((state) => state.use);
   const usingFile = useModels((state) => Object.entries(state.pending).some(([key, action]) => key.startsWith('path:') && action === 'use'));
   if (!open) return null;
@@ -64,13 +52,7 @@ export function ModelsPanel() {
   const roles = (Object.keys(ROLE_TITLES) as CatalogModelRole[]).filter((role) => listed.some((model) => model.role === role));
 
   return (
-    <section className="models-panel" id="models-panel" data-testid="models-panel" aria-label="Models">
-      <header className="models-header">
-        <h2 className="models-title">Models</h2>
-        <button type="button" className="banner-dismiss" aria-label="Close models panel" onClick={close}>
-          ×
-        </button>
-      </header>
+    <Panel name="models" title="Models" className="models-panel" onClose={close}>
       {catalog === null ? (
         <p className="models-empty">Loading…</p>
       ) : (
@@ -78,23 +60,14 @@ export function ModelsPanel() {
           <p className="models-dir">
             Downloads go to <code data-testid="models-dir">{catalog.modelsDir}</code>
           </p>
-          {actionError !== null && (
-            <p className="models-error" data-testid="models-error" role="alert">
-              {actionError}
+          {actionError !== null && <PanelError data-testid="models-error">{actionError}</PanelError>}
+          {notice !== null && (
+            <p className="models-dir models-notice" data-testid="models-notice" role="status">
+              {notice}
             </p>
           )}
-          <table className="models-table" data-testid="models-table">
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col">Size</th>
-                <th scope="col">License</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+          <table className="item-table" data-testid="models-table">
+            <ItemTableHead columns={MODEL_COLUMNS} />
             {roles.map((role) => (
               <tbody key={role}>
                 <tr className="models-role-row">
@@ -116,7 +89,7 @@ export function ModelsPanel() {
           </div>
         </>
       )}
-    </section>
+    </Panel>
   );
 }
 
@@ -145,12 +118,17 @@ function ModelRow({ model }: { model: CatalogModel }) {
 
   return (
     <>
-      <tr className={`models-row models-row--${shownState}`} data-testid="model-row" data-model-id={model.id} data-role={model.role} data-state={shownState}>
+      <tr className={`item-row models-row--${shownState}`} data-testid="model-row" data-model-id={model.id} data-role={model.role} data-state={shownState}>
         <td className="models-name">
           <span title={model.description}>{modelDisplayName(model)}</span>
           <span className="models-id">{model.id}</span>
           {model.isDefault && <span className="tag">default</span>}
           {model.testOnly && <span className="tag">test only</span>}
+          {model.nextStart && (
+            <span className="tag" data-testid="model-next-start">
+              from next start
+            </span>
+          )}
         </td>
         <td data-field="size">{model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)}</td>
         <td data-field="license">{model.license ?? '—'}</td>
@@ -179,14 +157,14 @@ function ModelRow({ model }: { model: CatalogModel }) {
               {pending === 'use' ? 'Loading…' : 'Use'}
             </button>
           )}
-          {shownState === 'ready' && model.source !== 'file' && !confirmingDelete && (
+          {shownState === 'ready' && model.source !== 'file' && model.source !== 'built-in' && !confirmingDelete && (
             <button type="button" className="button button--small" data-testid="model-delete" disabled={pending !== undefined} onClick={() => setConfirmingDelete(true)}>
               Delete
             </button>
           )}
           {confirmingDelete && shownState === 'ready' && (
             <span className="models-confirm">
-              Delete the file?
+              {model.role === 'embedding' ? 'Delete the folder?' : 'Delete the file?'}
               <button
                 type="button"
                 className="button button--small button--danger"
@@ -216,12 +194,9 @@ function ModelRow({ model }: { model: CatalogModel }) {
       {showFailure && (
         <tr className="models-progress-row">
           <td colSpan={5}>
-            <p className="models-error" data-testid="model-failure" data-model-id={model.id} role="alert">
+            <PanelError data-testid="model-failure" data-model-id={model.id} onDismiss={() => dismissFailure(model.id)}>
               {failure.message}
-              <button type="button" className="banner-dismiss" aria-label="Dismiss" onClick={() => dismissFailure(model.id)}>
-                ×
-              </button>
-            </p>
+            </PanelError>
           </td>
         </tr>
       )}
@@ -271,7 +246,7 @@ function OllamaSection() {
       {installed.length === 0 ? (
         <p className="models-empty">No models installed in Ollama yet.</p>
       ) : (
-        <ul className="models-ollama-list">
+        <ul className="item-list">
           {installed.map((model) => (
             <li key={model.id} data-testid="ollama-model" data-model-id={model.id} data-state={model.state}>
               <span>{model.id}</span>
@@ -303,12 +278,9 @@ function OllamaSection() {
         />
       ))}
       {pullFailures.map(([id, failure]) => (
-        <p key={id} className="models-error" data-testid="model-failure" data-model-id={id} role="alert">
+        <PanelError key={id} data-testid="model-failure" data-model-id={id} onDismiss={() => dismissFailure(id)}>
           {failure.message}
-          <button type="button" className="banner-dismiss" aria-label="Dismiss" onClick={() => dismissFailure(id)}>
-            ×
-          </button>
-        </p>
+        </PanelError>
       ))}
       <form className="models-ollama-pull" onSubmit={submit}>
         <label>

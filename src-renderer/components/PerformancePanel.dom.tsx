@@ -1,23 +1,13 @@
 import type { StageStats } from '../../src-shared/contract/index.js';
 import { useStats, type TurnStatsResult } from '../state/statsStore.dom.js';
 import { formatDuration, formatMs, timeAxis } from '../state/timeAxis.js';
+import { Panel, PanelButton } from './Panel.dom.js';
 
 /** Opens and closes the performance panel. */
 export function PerformanceButton() {
   const open = useStats((state) => state.open);
   const toggle = useStats((state) => state.toggle);
-  return (
-    <button
-      type="button"
-      className={`button button--small performance-button${open ? ' performance-button--open' : ''}`}
-      data-testid="performance-button"
-      aria-expanded={open}
-      aria-controls="performance-panel"
-      onClick={toggle}
-    >
-      Performance
-    </button>
-  );
+  return <PanelButton name="performance" label="Performance" open={open} onToggle={toggle} />;
 }
 
 const PERCENTILES = ['p50', 'p90', 'p95', 'p99'] as const;
@@ -30,13 +20,7 @@ export function PerformancePanel() {
   const close = useStats((state) => state.close);
   if (!open) return null;
   return (
-    <section className="performance-panel" id="performance-panel" data-testid="performance-panel" aria-label="Performance">
-      <header className="performance-header">
-        <h2 className="performance-title">Performance</h2>
-        <button type="button" className="banner-dismiss" aria-label="Close performance panel" onClick={close}>
-          ×
-        </button>
-      </header>
+    <Panel name="performance" title="Performance" className="performance-panel" onClose={close}>
       {error !== null && (
         <p className="performance-error" data-testid="performance-error" role="alert">
           {error}
@@ -54,7 +38,7 @@ export function PerformancePanel() {
           <TurnWaterfall spans={stats.lastTurn} />
         </div>
       )}
-    </section>
+    </Panel>
   );
 }
 

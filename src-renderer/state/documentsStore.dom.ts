@@ -215,7 +215,7 @@ export function createDocumentsStore(client: HostAgentClient, options: Documents
       start() {
         return followHost(client, {
           onEvent,
-          load: () => void refresh(),
+          load: refresh,
           afterDrop() {
             // Events were missed while away: jobs seen running may have ended. docs:status names the ones still going.
             set({ jobs: get().jobs.filter((job) => jobEnded(job) || job.state === 'sending'), cancelling: {} });

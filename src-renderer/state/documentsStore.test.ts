@@ -151,7 +151,7 @@ describe('the documents store', () => {
 
   it('says why an upload was refused, and takes the placeholder away', async () => {
     const host = fakeHost(() => {
-      throw new AgentError('INVALID_ARGUMENT', 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).');
+      throw new AgentError('NOT_FOUND', 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).');
     });
     const store = createDocumentsStore(host.client, { readBase64 });
     await store.getState().addFiles([new File(['x'], 'bread.md')]);

@@ -3,8 +3,8 @@ import type { HostAgentClient } from '../transport/hostConnection.js';
 
 export interface HostFollower {
   onEvent(event: AgentEvent): void;
-  /** Loads what the store shows: at once when connected, and again on every (re)connect. */
-  load(): void;
+  /** Loads what the store shows: at once when connected, and again on every (re)connect. Not awaited. */
+  load(): unknown;
   /** Runs before `load` on a reconnect after a drop, when events may have been missed meanwhile. */
   afterDrop?(): void;
 }
@@ -22,9 +22,9 @@ export function followHost(client: HostAgentClient, { onEvent, load, afterDrop }
       afterDrop?.();
       wasClosed = false;
     }
-    load();
+    void load();
   });
-  if (client.connectionState === 'open') load();
+  if (client.connectionState === 'open') void load();
   return () => {
     unlistenEvents();
     unlistenConnection();

@@ -39,6 +39,8 @@ export interface ModelsState {
   pending: Record<string, ModelAction>;
   /** Why the last Use, Delete or Cancel failed, and where it was asked. */
   actionError: { message: string; origin: PullOrigin } | null;
+  /** What the last Use said when it takes effect later (an embedding model: at the next start), and where it was asked. */
+  notice: { message: string; origin: PullOrigin } | null;
   /** The user started a first-run action (download, Ollama, a file): the card stays until the chat model is warm. */
   firstRunEngaged: boolean;
   panelOpen: boolean;
@@ -137,7 +139,7 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
     }
 
     async function run<T>(key: string, action: ModelAction, origin: PullOrigin, command: () => Promise<T>): Promise<T | undefined> {
-      set({ pending: withEntry(get().pending, key, action), actionError: null });
+      set({ pending: withEntry(get().pending, key, action), actionError: null, notice: null });
       try {
         return await command();
       } catch (error) {
@@ -154,13 +156,14 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
       failures: {},
       pending: {},
       actionError: null,
+      notice: null,
       firstRunEngaged: false,
       panelOpen: false,
 
       start() {
         return followHost(client, {
           onEvent,
-          load: () => void refresh(),
+          load: refresh,
           afterDrop() {
             // Progress seen before the drop may be stale (the host may have restarted): the catalog is the truth now.
             set({ progress: {} });
@@ -223,6 +226,7 @@ export function createModelsStore(client: HostAgentClient): ModelsStore {
 
       async use(target, origin) {
         const result = await run(useKey(target), 'use', origin, () => client.call('models:use', target));
+        if (result?.message !== undefined) set({ notice: { message: result.message, origin } });
         void refresh();
         return result !== undefined;
       },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DoneEvent } from '../../src-shared/contract/index.js';
 import { fakeHostClient, settle } from '../testing/fakeHostClient.js';
 import { createStatsStore, type TurnStatsResult } from './statsStore.dom.js';
 
@@ -32,7 +33,7 @@ function fakeClient() {
   };
 }
 
-const done = { type: 'done', turnId: TURN, conversationId: TURN, text: 'x', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings: { ttftMs: 1, totalMs: 2, tokens: 1, tokensPerSecond: null } } as const;
+const done: DoneEvent = { type: 'done', turnId: TURN, conversationId: TURN, text: 'x', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings: { ttftMs: 1, totalMs: 2, tokens: 1, tokensPerSecond: null }, citations: [] };
 
 describe('the performance panel store', () => {
   it('asks for stats only while open: when opened, and after each answer', async () => {

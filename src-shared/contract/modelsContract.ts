@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { VoiceSettings } from './voiceContract.js';
 
-/** What a model is used for (mirrors the manifest's roles). */
-export const CatalogModelRole = z.enum(['llm', 'stt-whisper', 'vad']);
+/** What a model is used for (mirrors the manifest's roles); `embedding`: the documents' embedder. */
+export const CatalogModelRole = z.enum(['llm', 'stt-whisper', 'vad', 'embedding']);
 export type CatalogModelRole = z.infer<typeof CatalogModelRole>;
 
 /**
  * A model as the models panel shows it. `missing`: known but not on disk; `downloading`: a pull is running;
- * `ready`: on disk and verified; `active`: the one answering now (chat) or listening (Whisper).
+ * `ready`: on disk and verified; `active`: the one answering now (chat), listening (Whisper) or embedding the
+ * documents (embedding).
  */
 export const CatalogModelState = z.enum(['missing', 'downloading', 'ready', 'active']);
 export type CatalogModelState = z.infer<typeof CatalogModelState>;
@@ -15,16 +16,21 @@ export type CatalogModelState = z.infer<typeof CatalogModelState>;
 export const CatalogModel = z.object({
   id: z.string().min(1).max(200),
   role: CatalogModelRole,
-  /** `manifest`: built in; `user-manifest`: ASSISTANT_MODELS_MANIFEST; `ollama`: installed in Ollama; `file`: a path the user chose. */
-  source: z.enum(['manifest', 'user-manifest', 'ollama', 'file']),
+  /**
+   * `manifest`: built in; `user-manifest`: ASSISTANT_MODELS_MANIFEST; `ollama`: installed in Ollama; `file`: a path the
+   * user chose; `built-in`: part of the app, nothing to download or delete (the USE-lite embedder).
+   */
+  source: z.enum(['manifest', 'user-manifest', 'ollama', 'file', 'built-in']),
   description: z.string(),
   license: z.string().nullable(),
   sizeBytes: z.number().int().nonnegative().nullable(),
   state: CatalogModelState,
   /** Bytes on disk so far while downloading (resumes from there). */
   receivedBytes: z.number().int().nonnegative().optional(),
-  /** Where the file is (or will be), for "copy it here" when offline. */
+  /** Where the file (an embedding model: the folder) is or will be, for "copy it here" when offline. */
   path: z.string().optional(),
+  /** Chosen in the settings, and in use from the next start (the document embedder is loaded at start). */
+  nextStart: z.literal(true).optional(),
   /** The manifest's default for its role. */
   isDefault: z.boolean(),
   testOnly: z.boolean(),
@@ -62,6 +68,8 @@ export const SavedSettings = z.object({
   stt: z.enum(['auto', 'whisper', 'sphinx']).optional(),
   /** A manifest model id or a path to a ggml .bin file. */
   whisperModel: z.string().min(1).max(4096).optional(),
+  /** The document embedder from the next start: use-lite, an embedding model id, or an ONNX model folder. */
+  embedder: z.string().min(1).max(4096).optional(),
   voice: VoiceSettings.partial().optional(),
 });
 export type SavedSettings = z.infer<typeof SavedSettings>;
@@ -96,10 +104,13 @@ export const modelsCommandSchemas = {
   'models:cancel': { args: z.object({ id: ModelId }), result: z.object({ cancelled: z.boolean() }) },
   /** Deletes a downloaded model file (never the active one). */
   'models:delete': { args: z.object({ id: ModelId }), result: z.object({ deleted: z.boolean() }) },
-  /** Makes a model the active one for its role, loading and warming it now, without a restart; saved in the settings. */
+  /**
+   * Makes a model the active one for its role, loading and warming it now, without a restart; saved in the settings.
+   * An embedding model is saved as the document embedder for the next start; `message` then says so, to be shown.
+   */
   'models:use': {
     args: z.union([z.object({ id: ModelId }), z.object({ path: z.string().min(1).max(4096) })]),
-    result: z.object({ role: CatalogModelRole, model: z.string() }),
+    result: z.object({ role: CatalogModelRole, model: z.string(), message: z.string().optional() }),
   },
   'settings:get': { args: z.object({}).optional(), result: SettingsView },
   'settings:set': { args: SavedSettings, result: SettingsView },

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentEvent, type AgentStatus, type ModelProgressEvent } from '../../src-shared/contract/index.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
-import type { ModelManifestEntry } from '../models/modelManifest.js';
+import type { FileModelEntry } from '../models/modelManifest.js';
+import { sharedModelsDir } from '../models/projectPaths.node.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { OllamaProtocolServer } from '../testing/ollamaProtocolServer.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
@@ -22,7 +23,7 @@ const sha256 = createHash('sha256').update(modelBytes).digest('hex');
 const workDir = tempDataDir('models-backend-');
 const modelsDir = path.join(workDir, 'models');
 
-function entry(id: string, url: string, extra: Partial<ModelManifestEntry> = {}): ModelManifestEntry {
+function entry(id: string, url: string, extra: Partial<FileModelEntry> = {}): FileModelEntry {
   return {
     id,
     role: 'llm',
@@ -66,6 +67,7 @@ function recorder(agent: Agent) {
   return {
     events,
     progressOf,
+    until,
     /** The pull's last event (done, failed or cancelled). */
     finished: (id: string) => until(() => progressOf(id).find((event) => ['done', 'failed', 'cancelled'].includes(event.state))),
     firstBytes: (id: string) => until(() => progressOf(id).find((event) => event.state === 'downloading' && event.receivedBytes > 0)),
@@ -82,9 +84,39 @@ async function ask(agent: Agent, text: string) {
   return turns.forTurn(turnId);
 }
 
+/**
+ * An embedding model is a folder of files: small real files, each served by its own Range server (a config and a
+ * tokenizer config written here, the real Silero VAD model standing in for tokenizer.json, the real stories260K.gguf
+ * for the ONNX weights). Each entry asks with its own query string, so the requests of one pull can be told apart.
+ */
+const embedFiles: Record<string, Buffer> = {
+  'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', hidden_size: 384, num_hidden_layers: 6 })),
+  'tokenizer_config.json': Buffer.from(JSON.stringify({ do_lower_case: true, model_max_length: 512 })),
+  'tokenizer.json': readFileSync(path.join(sharedModelsDir(), 'vad', 'silero-v6.2.0-ggml.bin')),
+  'onnx/model_quantized.onnx': modelBytes,
+};
+const embedPaths = Object.keys(embedFiles);
+const embedBytes = Object.values(embedFiles).reduce((sum, bytes) => sum + bytes.length, 0);
+const bytesBeforeWeights = embedBytes - modelBytes.length;
+/** What each server sends: a test may change it in place (same length) to corrupt a file and repair it again. */
+const embedServed = Object.fromEntries(embedPaths.map((file) => [file, Buffer.from(embedFiles[file]!)]));
+
+function embedEntry(id: string, urlOf: (file: string) => string) {
+  return {
+    id,
+    role: 'embedding',
+    folder: `embeddings/${id}`,
+    files: embedPaths.map((file) => ({ path: file, url: urlOf(file), sizeBytes: embedFiles[file]!.length, sha256: createHash('sha256').update(embedFiles[file]!).digest('hex') })),
+    license: 'Apache-2.0',
+    description: `${id}: a folder of files served by the test's HTTP servers.`,
+  };
+}
+
 describe('models backend (real agent, real GGUF over a local HTTP server)', () => {
   let server: RangeFileServer;
   let offlineUrl: string;
+  const embedServers: Record<string, RangeFileServer> = {};
+  const embedRequests = (id: string) => Object.fromEntries(embedPaths.map((file) => [file, embedServers[file]!.requests.filter((request) => request.url.endsWith(`?${id}`))]));
   const dataDir = path.join(workDir, 'data');
   const config: AgentConfigOverrides = { dataDir, voice: { enabled: false }, llm: { provider: 'embedded', threads: 1 }, maxAnswerTokens: 24 };
   const agents: Agent[] = [];
@@ -97,6 +129,8 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
   beforeAll(async () => {
     server = await startRangeFileServer(modelBytes, 'stories.gguf');
     offlineUrl = `http://127.0.0.1:${await closedPort()}/stories.gguf`;
+    for (const file of embedPaths) embedServers[file] = await startRangeFileServer(embedServed[file]!, path.basename(file));
+    const embedUrl = (id: string) => (file: string) => `${embedServers[file]!.url}?${id}`;
     const manifestFile = path.join(workDir, 'test-manifest.json');
     writeFileSync(
       manifestFile,
@@ -107,6 +141,10 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
         entry('test-shared-a', `${server.url}?shared-a`, { file: 'llm/test-shared.gguf' }),
         entry('test-shared-b', `${server.url}?shared-b`, { file: 'llm/test-shared.gguf' }),
         { ...entry('test-whisper', `${server.url}?whisper`), role: 'stt-whisper', file: 'whisper/test-whisper.bin' },
+        embedEntry('test-embed', embedUrl('test-embed')),
+        embedEntry('test-embed-bad', embedUrl('test-embed-bad')),
+        embedEntry('test-embed-resume', embedUrl('test-embed-resume')),
+        embedEntry('test-embed-offline', (file) => `${new URL(offlineUrl).origin}/${file}`),
       ]),
     );
     vi.stubEnv('ASSISTANT_MODELS_MANIFEST', manifestFile);
@@ -117,6 +155,7 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.close()));
     await server.close();
+    await Promise.all(Object.values(embedServers).map((each) => each.close()));
     vi.unstubAllEnvs();
   });
 
@@ -322,6 +361,159 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
     copyFileSync(TEST_LLM_MODEL, path.join(modelsDir, 'whisper', 'test-whisper.bin'));
     expect(await agent.call('models:use', { id: 'test-whisper' })).toEqual({ role: 'stt-whisper', model: 'test-whisper' });
     expect((await agent.call('settings:get')).effective.whisperModel).toBe('test-whisper');
+  });
+
+  it('an embedding model (a folder of files) downloads with progress summed over its files and appears only once every file is verified', async () => {
+    const agent = agents.at(-1)!;
+    const events = recorder(agent);
+    const folder = path.join(modelsDir, 'embeddings', 'test-embed');
+    const catalog = await agent.call('models:list');
+    expect(catalog.models.find((model) => model.id === 'test-embed')).toMatchObject({ role: 'embedding', state: 'missing', sizeBytes: embedBytes, path: folder, license: 'Apache-2.0' });
+    // The built-in embedder is listed first among the embedding models, and is the one in use.
+    const embedding = catalog.models.filter((model) => model.role === 'embedding');
+    expect(embedding[0]).toMatchObject({ id: 'use-lite', source: 'built-in', state: 'active', sizeBytes: null });
+
+    embedServers['onnx/model_quantized.onnx']!.behaviour = { chunkDelayMs: 40 };
+    expect(await agent.call('models:pull', { id: 'test-embed' })).toEqual({ started: true });
+    // While the weights arrive, the folder is not there yet: its files wait in the .partial folder.
+    const midway = await events.until(() => events.progressOf('test-embed').find((event) => event.receivedBytes > bytesBeforeWeights + 100_000));
+    expect(midway).toMatchObject({ state: 'downloading', totalBytes: embedBytes });
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(`${folder}.partial`)).toBe(true);
+    expect((await agent.call('models:list')).models.find((model) => model.id === 'test-embed')?.state).toBe('downloading');
+    const done = await events.finished('test-embed');
+    embedServers['onnx/model_quantized.onnx']!.behaviour = {};
+
+    expect(done).toMatchObject({ state: 'done', receivedBytes: embedBytes, totalBytes: embedBytes });
+    const progress = events.progressOf('test-embed');
+    const received = progress.map((event) => event.receivedBytes);
+    expect(received).toEqual([...received].sort((a, b) => a - b));
+    expect(progress.every((event) => event.totalBytes === embedBytes)).toBe(true);
+    // Summed: progress passes the files before the weights, then counts the weights on top of them.
+    expect(received.some((bytes) => bytes > bytesBeforeWeights && bytes < embedBytes)).toBe(true);
+    expect(progress.map((event) => event.state)).toContain('verifying');
+    for (const file of embedPaths) expect(readFileSync(path.join(folder, file)).equals(embedFiles[file]!), file).toBe(true);
+    expect(readdirSync(path.join(modelsDir, 'embeddings'))).toEqual(['test-embed']);
+    expect((await agent.call('models:list')).models.find((model) => model.id === 'test-embed')).toMatchObject({ state: 'ready', path: folder });
+    expect(events.events.filter((event) => event.type === 'error' || event.type === 'notice')).toEqual([]);
+    // Pulling it again fetches nothing.
+    const requests = embedPaths.map((file) => embedServers[file]!.requests.length);
+    expect(await agent.call('models:pull', { id: 'test-embed' })).toEqual({ started: false });
+    expect(embedPaths.map((file) => embedServers[file]!.requests.length)).toEqual(requests);
+  });
+
+  it('models:use of an embedding model saves it as the embedder for the next start, where the documents use it from the download folder', async () => {
+    const agent = agents.at(-1)!;
+    await expect(agent.call('models:use', { id: 'test-embed-resume' })).rejects.toMatchObject({ code: 'MODEL_MISSING' });
+    const used = await agent.call('models:use', { id: 'test-embed' });
+    expect(used).toEqual({
+      role: 'embedding',
+      model: 'test-embed',
+      message: 'test-embed becomes the document embedder at the next start; your documents are then embedded again, with progress.',
+    });
+    expect((await agent.call('settings:get')).saved.embedder).toBe('test-embed');
+    // No hot swap: USE-lite stays in use for this launch; the chosen model is marked for the next start.
+    expect(agent.documents?.embedder.id).toMatch(/^use-lite@/);
+    const before = (await agent.call('models:list')).models;
+    expect(before.find((model) => model.id === 'test-embed')).toMatchObject({ state: 'ready', nextStart: true });
+    expect(before.find((model) => model.id === 'use-lite')).toMatchObject({ state: 'active' });
+    expect(before.find((model) => model.id === 'use-lite')?.nextStart).toBeUndefined();
+
+    await agent.close();
+    const restarted = start();
+    await restarted.whenReady();
+    // Found where the download put it (ASSISTANT_MODELS_DIR), not in the project's models folder.
+    expect(restarted.documents?.embedder).toMatchObject({ id: 'onnx:test-embed@q8', dimensions: 384 });
+    const after = (await restarted.call('models:list')).models;
+    expect(after.find((model) => model.id === 'test-embed')).toMatchObject({ state: 'active' });
+    expect(after.find((model) => model.id === 'use-lite')).toMatchObject({ state: 'ready' });
+    await expect(restarted.call('models:delete', { id: 'test-embed' })).rejects.toMatchObject({ code: 'MODEL_IN_USE' });
+
+    // Back to the built-in one, again from the next start.
+    expect(await restarted.call('models:use', { id: 'use-lite' })).toMatchObject({ role: 'embedding', model: 'use-lite', message: expect.stringContaining('next start') });
+    expect((await restarted.call('settings:get')).saved.embedder).toBe('use-lite');
+    expect((await restarted.call('models:list')).models.find((model) => model.id === 'use-lite')).toMatchObject({ state: 'ready', nextStart: true });
+    // ASSISTANT_EMBEDDER still wins over the saved choice.
+    vi.stubEnv('ASSISTANT_EMBEDDER', 'use-lite');
+    try {
+      const overridden = await restarted.call('models:use', { id: 'test-embed' });
+      expect(overridden.message).toBe('test-embed is saved as the document embedder, but ASSISTANT_EMBEDDER is set and chooses the embedder while it is.');
+    } finally {
+      vi.stubEnv('ASSISTANT_EMBEDDER', '');
+    }
+    await restarted.call('models:use', { id: 'use-lite' });
+  });
+
+  it('an embedding model with a corrupted file fails with a checksum sentence and no model folder; the next pull fetches only that file', async () => {
+    const agent = agents.at(-1)!;
+    const events = recorder(agent);
+    const folder = path.join(modelsDir, 'embeddings', 'test-embed-bad');
+    embedServed['tokenizer.json']![100] ^= 0xff;
+    try {
+      await agent.call('models:pull', { id: 'test-embed-bad' });
+      const failed = await events.finished('test-embed-bad');
+      expect(failed.state).toBe('failed');
+      expect(failed.message).toBe(
+        `The file from ${new URL(embedServers['config.json']!.url).host} is not the expected test-embed-bad (checksum mismatch) and was set aside: download it again, or copy the test-embed-bad folder (config.json, tokenizer_config.json, tokenizer.json, onnx/model_quantized.onnx) to ${path.join(modelsDir, 'embeddings')}.`,
+      );
+      expect(existsSync(folder)).toBe(false);
+      // The files verified before it are kept for the next pull.
+      const listed = (await agent.call('models:list')).models.find((model) => model.id === 'test-embed-bad');
+      const keptBytes = embedFiles['config.json']!.length + embedFiles['tokenizer_config.json']!.length;
+      expect(listed).toMatchObject({ state: 'missing', receivedBytes: keptBytes });
+    } finally {
+      embedServed['tokenizer.json']!.set(embedFiles['tokenizer.json']!);
+    }
+    const again = recorder(agent);
+    await agent.call('models:pull', { id: 'test-embed-bad' });
+    expect((await again.finished('test-embed-bad')).state).toBe('done');
+    expect(Object.values(embedRequests('test-embed-bad')).map((requests) => requests.length)).toEqual([1, 1, 2, 1]);
+    expect(readdirSync(folder).sort()).toEqual(['config.json', 'onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(await agent.call('models:delete', { id: 'test-embed-bad' })).toEqual({ deleted: true });
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it('an embedding model pull can be cancelled (a second pull meanwhile is refused); the next pull resumes the file it stopped in with a Range request', async () => {
+    const agent = agents.at(-1)!;
+    const events = recorder(agent);
+    const weights = 'onnx/model_quantized.onnx';
+    embedServers[weights]!.behaviour = { chunkDelayMs: 60 };
+    await agent.call('models:pull', { id: 'test-embed-resume' });
+    await events.until(() => events.progressOf('test-embed-resume').find((event) => event.receivedBytes > bytesBeforeWeights));
+    await expect(agent.call('models:pull', { id: 'test-embed-resume' })).rejects.toMatchObject({ code: 'ALREADY_DOWNLOADING' });
+    expect(await agent.call('models:cancel', { id: 'test-embed-resume' })).toEqual({ cancelled: true });
+    expect((await events.finished('test-embed-resume')).state).toBe('cancelled');
+    const folder = path.join(modelsDir, 'embeddings', 'test-embed-resume');
+    expect(existsSync(folder)).toBe(false);
+    const partialWeights = statSync(path.join(`${folder}.partial`, 'onnx', 'model_quantized.onnx.partial')).size;
+    expect(partialWeights).toBeGreaterThan(0);
+    const listed = (await agent.call('models:list')).models.find((model) => model.id === 'test-embed-resume');
+    expect(listed).toMatchObject({ state: 'missing', receivedBytes: bytesBeforeWeights + partialWeights });
+
+    embedServers[weights]!.behaviour = {};
+    const again = recorder(agent);
+    await agent.call('models:pull', { id: 'test-embed-resume' });
+    expect((await again.finished('test-embed-resume')).state).toBe('done');
+    const requests = embedRequests('test-embed-resume');
+    expect(requests[weights]!.at(-1)).toMatchObject({ range: `bytes=${partialWeights}-`, status: 206 });
+    expect(embedPaths.map((file) => requests[file]!.length)).toEqual([1, 1, 1, 2]);
+    expect(readFileSync(path.join(folder, weights)).equals(modelBytes)).toBe(true);
+    expect(existsSync(`${folder}.partial`)).toBe(false);
+  });
+
+  it('offline: an embedding model pull fails at once with one short sentence naming the folder to copy, and leaves nothing behind', async () => {
+    const agent = agents.at(-1)!;
+    const events = recorder(agent);
+    await agent.call('models:pull', { id: 'test-embed-offline' });
+    const failed = await events.finished('test-embed-offline');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.progressOf('test-embed-offline')).toEqual([failed]);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      message: `No connection to ${new URL(offlineUrl).host}: copy the test-embed-offline folder (config.json, tokenizer_config.json, tokenizer.json, onnx/model_quantized.onnx) to ${path.join(modelsDir, 'embeddings')}.`,
+    });
+    expect(events.events.filter((event) => event.type === 'error' || event.type === 'notice')).toEqual([]);
+    expect(readdirSync(path.join(modelsDir, 'embeddings')).filter((name) => name.startsWith('test-embed-offline'))).toEqual([]);
   });
 });
 

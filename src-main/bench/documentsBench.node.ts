@@ -115,8 +115,16 @@ async function measureTurns(config: AgentConfigOverrides, questions: readonly st
  * size, cold and with the query's embedding cached; and the time to first token with retrieval against the same turns
  * without documents, in the same run on the same model.
  */
-export async function runDocumentsBench(options: { config: AgentConfigOverrides; runs: number; chunkLevels: readonly number[]; log(line: string): void }): Promise<BenchRow[]> {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'assistant-bench-docs-'));
+export async function runDocumentsBench(options: {
+  config: AgentConfigOverrides;
+  runs: number;
+  chunkLevels: readonly number[];
+  /** Keep the generated corpus and its index here and reuse them next time (ingestion is then only measured for new files). */
+  keepDir?: string;
+  log(line: string): void;
+}): Promise<BenchRow[]> {
+  const scratch = options.keepDir ?? mkdtempSync(path.join(os.tmpdir(), 'assistant-bench-docs-'));
+  mkdirSync(scratch, { recursive: true });
   const profile = path.join(scratch, 'profile');
   const config = resolveAgentConfig({ ...options.config, dataDir: profile });
   const library = createDocumentLibrary(config, { emit: (event) => currentListener?.(event), logger: silentLogger });
@@ -127,6 +135,7 @@ export async function runDocumentsBench(options: { config: AgentConfigOverrides;
     for (const [level, chunks] of options.chunkLevels.entries()) {
       const wanted = Math.ceil(chunks / SECTIONS_PER_FILE);
       const folder = path.join(scratch, `notes-${level}`);
+      // The same files each time (a kept corpus is then unchanged and costs only its hashes).
       writeNotes(folder, files, wanted - files);
       options.log(`documents: ingesting up to ${wanted * SECTIONS_PER_FILE} chunks…`);
       throughput.push(...(await ingestTimed(library, folder)));
@@ -158,6 +167,7 @@ export async function runDocumentsBench(options: { config: AgentConfigOverrides;
     }
     return rows;
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    if (!options.keepDir) rmSync(scratch, { recursive: true, force: true });
+    else rmSync(path.join(scratch, 'no-docs'), { recursive: true, force: true });
   }
 }

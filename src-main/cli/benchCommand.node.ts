@@ -13,6 +13,8 @@ const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-d
                        [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
 
 --docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
+--docs-keep <dir>: keep the generated corpus and its index there, and reuse them in the next run (ingestion is then
+  measured only for files not yet in it).
 --only docs: only the documents benchmark.
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
@@ -33,6 +35,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       'no-voice': { type: 'boolean' },
       'no-docs': { type: 'boolean' },
       'docs-chunks': { type: 'string' },
+      'docs-keep': { type: 'string' },
       only: { type: 'string' },
       ...settingFlagOptions(['stt']),
       help: { type: 'boolean', short: 'h' },
@@ -60,7 +63,9 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   const onlyDocs = values.only === 'docs';
   const rows = onlyDocs ? [] : await runTextChatBench({ config, runs, log });
   if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
-  if (!values['no-docs']) rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log })));
+  if (!values['no-docs']) {
+    rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log, ...(values['docs-keep'] !== undefined && { keepDir: values['docs-keep'] }) })));
+  }
   if (!values['no-voice'] && !onlyDocs) {
     const stt = resolveAgentConfig(config).voice.stt;
     try {

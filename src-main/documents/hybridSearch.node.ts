@@ -66,8 +66,11 @@ export class HybridSearch {
     // Nobody has documents yet: nothing to embed, and the vector server is not started.
     if (isBlank(query) || db.chunkCount() === 0) return { results: [] };
 
+    // The embedding runs in its worker while the keyword search runs here: the two overlap.
+    const embedding = embedder.embed([query], signal);
+    embedding.catch(() => undefined);
     const keywordHits = db.keywordSearch(query, t.candidates);
-    const [queryVector] = await embedder.embed([query], signal);
+    const [queryVector] = await embedding;
     if (!queryVector) return { results: [] };
 
     let vectorIds: string[] = [];

@@ -109,7 +109,7 @@ async function downloadFolderLocked(request: ModelFolderDownloadRequest): Promis
         url: file.url,
         destination: target,
         sizeBytes: file.sizeBytes,
-        sha256: null,
+        sha256: file.sha256,
         ...(request.signal && { signal: request.signal }),
         ...(request.resumeCommand !== undefined && { resumeCommand: request.resumeCommand }),
         ...(request.idleTimeoutMs !== undefined && { idleTimeoutMs: request.idleTimeoutMs }),

@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidSettingError } from '../agent/agentSettings.node.js';
-import { findManifestEntry, ModelRole, parseModelManifest, type ModelManifestEntry } from './modelManifest.js';
+import { ONNX_EMBEDDING_MODEL_IDS } from '../documents/embedderChoice.node.js';
+import { inspectOnnxModelFolder } from '../documents/onnxEmbedder.node.js';
+import {
+  FileModelRole,
+  findManifestEntry,
+  isFolderEntry,
+  parseModelManifest,
+  type FileModelEntry,
+  type FolderModelEntry,
+  type ModelManifestEntry,
+} from './modelManifest.js';
 import { knownModelManifest, loadKnownModels, loadModelManifest, modelManifestPath } from './modelManifest.node.js';
 import { resolveDefaultModel } from './modelResolver.node.js';
 import { projectRoot, sharedModelsDir } from './projectPaths.node.js';
 
-const validEntry: ModelManifestEntry = {
+const validEntry: FileModelEntry = {
   id: 'example',
   role: 'vad',
   file: 'vad/example.bin',
@@ -28,19 +38,46 @@ describe('models/manifest.json', () => {
     expect(modelManifestPath()).toBe(path.join(projectRoot(), 'models', 'manifest.json'));
   });
 
-  it('has unique ids and exactly one user default per role, none of them test-only', () => {
+  it('has unique ids and exactly one user default per file role, none of them test-only; no embedding default (USE-lite is built in)', () => {
     const ids = manifest.map((entry) => entry.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const role of ModelRole.options) {
+    for (const role of FileModelRole.options) {
       const defaults = manifest.filter((entry) => entry.role === role && entry.default);
       expect(defaults, `default for ${role}`).toHaveLength(1);
       expect(defaults[0]?.testOnly).toBeUndefined();
     }
+    expect(manifest.filter((entry) => entry.role === 'embedding' && entry.default)).toEqual([]);
   });
 
-  it('gives every model a checksum to verify downloads against', () => {
+  it('gives every model (every file of a folder model) a checksum to verify downloads against', () => {
     for (const entry of manifest) {
-      expect(entry.sha256 ?? entry.sha1, entry.id).toBeTruthy();
+      if (isFolderEntry(entry)) for (const file of entry.files) expect(file.sha256, `${entry.id} ${file.path}`).toMatch(/^[0-9a-f]{64}$/);
+      else expect(entry.sha256 ?? entry.sha1, entry.id).toBeTruthy();
+    }
+  });
+
+  it('has every ONNX embedder the documents know by id, each a folder where the embedder looks for it, from a pinned revision', () => {
+    const embedding = manifest.filter(isFolderEntry);
+    expect(embedding.map((entry) => entry.id).sort()).toEqual([...ONNX_EMBEDDING_MODEL_IDS].sort());
+    for (const entry of embedding) {
+      expect(entry.folder).toBe(`embeddings/${entry.id}`);
+      expect(entry.files.map((file) => file.path).sort()).toEqual(['config.json', 'onnx/model_quantized.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+      expect(entry.sizeBytes).toBe(entry.files.reduce((sum, file) => sum + file.sizeBytes, 0));
+      for (const file of entry.files) expect(file.url).toMatch(new RegExp(`^https://huggingface\\.co/Xenova/[^/]+/resolve/[0-9a-f]{40}/${file.path}$`));
+    }
+    expect(findManifestEntry(manifest, 'all-minilm-l6-v2')).toMatchObject({ role: 'embedding', license: 'Apache-2.0', sizeBytes: 23_685_047 });
+    expect(findManifestEntry(manifest, 'bge-small-en-v1.5')).toMatchObject({ role: 'embedding', license: 'MIT', sizeBytes: 34_726_871 });
+  });
+
+  it('lays its embedding files out as the ONNX embedder reads a model folder', () => {
+    for (const entry of manifest.filter(isFolderEntry)) {
+      const folder = path.join(mkdtempSync(path.join(tmpdir(), 'manifest-layout-')), ...entry.folder.split('/'));
+      for (const file of entry.files) {
+        const target = path.join(folder, ...file.path.split('/'));
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, file.path === 'config.json' ? JSON.stringify({ hidden_size: 384 }) : '');
+      }
+      expect(inspectOnnxModelFolder(folder), entry.id).toMatchObject({ dtype: 'q8', dimensions: 384 });
     }
   });
 
@@ -75,6 +112,51 @@ describe('parseModelManifest', () => {
     expect(() => parseModelManifest(raw, 'models/manifest.json')).toThrow(problem);
   });
 
+  const folderEntry = {
+    id: 'tiny-embed',
+    role: 'embedding',
+    folder: 'embeddings/tiny-embed',
+    files: [
+      { path: 'config.json', url: 'https://example.org/tiny/config.json', sizeBytes: 10, sha256: 'c'.repeat(64) },
+      { path: 'onnx/model_quantized.onnx', url: 'https://example.org/tiny/model.onnx', sizeBytes: 90, sha256: 'd'.repeat(64) },
+    ],
+    license: 'MIT',
+    description: 'A tiny embedding model.',
+  };
+  const withFile = (file: Partial<(typeof folderEntry.files)[number]>) => ({ ...folderEntry, files: [{ ...folderEntry.files[0]!, ...file }] });
+
+  it('accepts a folder entry (role embedding) and fills in its size, the sum of its files', () => {
+    const [entry] = parseModelManifest([folderEntry], 'test') as FolderModelEntry[];
+    expect(entry).toEqual({ ...folderEntry, sizeBytes: 100 });
+    expect(parseModelManifest([{ ...folderEntry, sizeBytes: 100 }], 'test')[0]?.sizeBytes).toBe(100);
+  });
+
+  it.each([
+    ['a folder outside embeddings/', { ...folderEntry, folder: 'llm/tiny-embed' }, 'must be one folder directly inside embeddings/'],
+    ['a folder climbing out with ..', { ...folderEntry, folder: 'embeddings/../llm' }, 'relative path inside the models dir'],
+    ['an absolute folder', { ...folderEntry, folder: '/etc' }, 'relative path inside the models dir'],
+    ['embeddings/ itself', { ...folderEntry, folder: 'embeddings' }, 'must be one folder directly inside embeddings/'],
+    ['a folder two levels down', { ...folderEntry, folder: 'embeddings/a/b' }, 'must be one folder directly inside embeddings/'],
+    ['a folder named like a partial download', { ...folderEntry, folder: 'embeddings/tiny.partial' }, 'must be one folder directly inside embeddings/'],
+    ['a file climbing out of its folder', withFile({ path: '../../llm/x.gguf' }), 'relative path inside the model folder'],
+    ['an absolute file path', withFile({ path: '/etc/passwd' }), 'relative path inside the model folder'],
+    ['a hidden file', withFile({ path: '.cache/config.json' }), 'no hidden'],
+    ['a backslash in a file path', withFile({ path: 'onnx\\model.onnx' }), 'relative path inside the model folder'],
+    ['a file without a checksum', withFile({ sha256: null as unknown as string }), 'files[0].sha256'],
+    ['a file with a bad checksum', withFile({ sha256: 'abc' }), '64 lowercase hex'],
+    ['a file with a non-http url', withFile({ url: 'file:///etc/passwd' }), 'Invalid URL'],
+    ['two files at one path', { ...folderEntry, files: [folderEntry.files[0], folderEntry.files[0]] }, 'clashes with "config.json"'],
+    ['a file where another needs a folder', { ...folderEntry, files: [{ ...folderEntry.files[0]!, path: 'onnx' }, folderEntry.files[1]] }, 'clashes with "onnx"'],
+    ['no files', { ...folderEntry, files: [] }, 'files'],
+    ['a size that is not the sum of the files', { ...folderEntry, sizeBytes: 99 }, 'is 99 but the files add up to 100'],
+    ['a folder with a single-file field', { ...folderEntry, file: 'embeddings/tiny-embed/model.onnx' }, 'file'],
+    ['a chat model given as a folder', { ...folderEntry, role: 'llm' }, 'file'],
+    ['an embedding model given as one file', { ...validEntry, role: 'embedding', file: 'embeddings/model.onnx' }, 'folder'],
+  ])('rejects %s in a folder entry, naming the problem', (_, raw, problem) => {
+    expect(() => parseModelManifest([raw], 'models/manifest.json')).toThrow(/models\/manifest\.json/);
+    expect(() => parseModelManifest([raw], 'models/manifest.json')).toThrow(problem);
+  });
+
   it('allows a null sha256 (unverifiable upstream file)', () => {
     expect(parseModelManifest([{ ...validEntry, sha256: null }], 'test')[0]?.sha256).toBeNull();
   });
@@ -104,6 +186,20 @@ describe('a user manifest (ASSISTANT_MODELS_MANIFEST)', () => {
   it('is not needed: unset (or empty) means the built-in manifest alone', () => {
     expect(loadKnownModels({}).manifest).toEqual(builtIn);
     expect(loadKnownModels({ ASSISTANT_MODELS_MANIFEST: '' }).fromUserManifest.size).toBe(0);
+  });
+
+  it('adds a folder model (an embedding model of the team mirror) like any other', () => {
+    const mirrorEmbed = {
+      id: 'team-embed',
+      role: 'embedding',
+      folder: 'embeddings/team-embed',
+      files: [{ path: 'config.json', url: 'https://mirror.example.org/team-embed/config.json', sizeBytes: 5, sha256: 'e'.repeat(64) }],
+      license: 'MIT',
+      description: 'The team embedder.',
+    };
+    const known = loadKnownModels(withUserManifest([mirrorEmbed]));
+    expect(known.manifest.at(-1)).toEqual({ ...mirrorEmbed, sizeBytes: 5 });
+    expect([...known.fromUserManifest]).toEqual(['team-embed']);
   });
 
   it('adds new models at the end, marked as coming from the user manifest', () => {
@@ -146,6 +242,11 @@ describe('a user manifest (ASSISTANT_MODELS_MANIFEST)', () => {
     ['a chat model without the .gguf extension', [{ ...mirrorEntry, file: 'llm/x.gguf.partial' }], 'must be a .gguf file inside llm/'],
     ['a Whisper model outside whisper/', [{ ...mirrorEntry, role: 'stt-whisper', file: 'vad/x.bin' }], 'must be a .bin file inside whisper/'],
     ['a VAD model that is not a .bin', [{ ...mirrorEntry, role: 'vad', file: 'vad/notes.txt' }], 'must be a .bin file inside vad/'],
+    [
+      'an embedding folder outside embeddings/',
+      [{ id: 'x', role: 'embedding', folder: 'llm', files: [{ path: 'a.gguf', url: 'https://mirror.example.org/a', sizeBytes: 1, sha256: 'e'.repeat(64) }], license: 'MIT', description: 'x' }],
+      '[0].folder: model "x": folder "llm" must be one folder directly inside embeddings/',
+    ],
   ])('rejects %s with one line naming the file and the problem', (_, content, problem) => {
     const env = content === undefined ? { ASSISTANT_MODELS_MANIFEST: path.join(tmpdir(), 'no-such-dir', 'models.json') } : withUserManifest(content);
     const file = env.ASSISTANT_MODELS_MANIFEST!;

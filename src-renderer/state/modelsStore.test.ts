@@ -97,6 +97,22 @@ describe('the models store', () => {
     expect(store.getState().catalog?.models[0]).toMatchObject({ state: 'missing', receivedBytes: 400 });
   });
 
+  it('shows what Use of an embedding model said (it applies at the next start) where it was asked, until the next action', async () => {
+    const message = 'all-minilm-l6-v2 becomes the document embedder at the next start; your documents are then embedded again, with progress.';
+    const host = fakeHost((command) => {
+      if (command === 'models:use') return { role: 'embedding', model: 'all-minilm-l6-v2', message };
+      if (command === 'models:delete') return { deleted: true };
+      return {};
+    });
+    const store = createModelsStore(host.client);
+    store.getState().start();
+    expect(await store.getState().use({ id: 'all-minilm-l6-v2' }, 'panel')).toBe(true);
+    expect(store.getState().notice).toEqual({ message, origin: 'panel' });
+    expect(store.getState().actionError).toBeNull();
+    await store.getState().remove('bge-small-en-v1.5', 'panel');
+    expect(store.getState().notice).toBeNull();
+  });
+
   it('keeps the first-run card engaged until the chat model is warm', async () => {
     const host = fakeHost();
     const store = createModelsStore(host.client);

@@ -22,6 +22,8 @@ export interface AgentCoreOptions {
   prepareSteps?: readonly PluggedPrepareStep[];
   /** Checks every answer sentence before it is shown, spoken, stored or cached. */
   outputCheck?: OutputCheck;
+  /** The question as it may be stored and logged (the guardrails mask personal data). */
+  redactForStorage?: (text: string) => string;
   /** Every ended stage of every turn (metrics). */
   onStageEnd?(record: StageRecord): void;
 }
@@ -37,12 +39,22 @@ const RECENT_TURNS = 100;
 export function createAgentCore(options: AgentCoreOptions) {
   const { config, logger } = options;
   const listeners = new Set<(event: AgentEvent) => void>();
+  let recordVerdict: (event: Extract<AgentEvent, { type: 'guard-verdict' }>) => void = () => undefined;
   const emit = (event: AgentEvent) => {
+    // Guard verdicts are part of the turn: stored with it (a blocked turn's too).
+    if (event.type === 'guard-verdict') recordVerdict(event);
     for (const listener of listeners) listener(event);
   };
 
   const db = openSqliteDatabase(config.dataDir, config.sqliteNativeBinding);
   const store = new ConversationStore(db);
+  recordVerdict = (event) => {
+    try {
+      store.recordVerdict(event);
+    } catch (error) {
+      logger.error({ reason: toErrorShape(error).message }, 'could not store a guard verdict');
+    }
+  };
   const recovered = store.recoverCrashedTurns();
   if (recovered > 0) logger.warn({ answers: recovered }, 'answers cut off by a crash were kept, marked crashed');
   const cache = new ResponseCache(db, config.cache);
@@ -91,6 +103,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     logger,
     ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
     ...(options.outputCheck && { outputCheck: loggingCheckFailures(options.outputCheck, logger) }),
+    ...(options.redactForStorage && { redactForStorage: options.redactForStorage }),
   });
   const ready = llm.start();
 

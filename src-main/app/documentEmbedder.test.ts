@@ -42,7 +42,7 @@ describe('the document embedder finds an embedding model where the downloads go'
     expect(() => embedderLocation('bge-small-en-v1.5', env)).toThrow(
       expect.objectContaining({
         code: 'EMBEDDER_FAILED',
-        message: 'The embedding model bge-small-en-v1.5 is not downloaded: download it in the Models panel or run "npx assistant models pull bge-small-en-v1.5" (33 MiB), or choose use-lite.',
+        message: 'The embedding model bge-small-en-v1.5 is not downloaded: download it in the Models panel or run "npx assistant models pull bge-small-en-v1.5" (33.1 MiB), or choose use-lite.',
       }),
     );
     expect(embedderLocation(undefined, env)).toBeUndefined();

@@ -57,6 +57,9 @@ interface RunningPull {
   ended: Promise<void>;
 }
 
+/** The embedder that is built in (no download): what an unset ASSISTANT_EMBEDDER means. */
+const BUILT_IN_EMBEDDER = 'use-lite';
+
 type ProgressState = ModelProgressEvent['state'];
 
 /** How a pull ended; `then`: the chat model to make active when none is (first run). */
@@ -410,8 +413,9 @@ export class ModelManager {
 
   /**
    * Checks the model choices of a settings:set before they are saved, like models:use does: a manifest id of the right
-   * role, or a file that passes the GGUF (chat) or ggml (Whisper) header checks. Returns the patch with file paths made
-   * absolute; throws NOT_FOUND, MODEL_MISSING or MODEL_CORRUPT naming the setting otherwise.
+   * role, or a file that passes the GGUF (chat) or ggml (Whisper) header checks, or a folder that holds an ONNX model
+   * (embedder). Returns the patch with paths made absolute; throws NOT_FOUND, MODEL_MISSING or MODEL_CORRUPT naming the
+   * setting otherwise.
    */
   async checkSettingsPatch<T extends { llmModel?: string; whisperModel?: string; llmThreads?: number; embedder?: string }>(patch: T): Promise<T> {
     const checked = { ...patch };
@@ -642,9 +646,6 @@ function hostOf(url: string): string {
     return url;
   }
 }
-
-/** The embedder that is built in (no download): what an unset ASSISTANT_EMBEDDER means. */
-const BUILT_IN_EMBEDDER = 'use-lite';
 
 /** Whether an embedder setting (an id, or a folder) names this model (its id, or the folder it is in). */
 function sameEmbedder(choice: string, id: string, folder?: string): boolean {

@@ -442,13 +442,24 @@ describe('models backend (real agent, real GGUF over a local HTTP server)', () =
       vi.stubEnv('ASSISTANT_EMBEDDER', '');
     }
     await restarted.call('models:use', { id: 'use-lite' });
+
+    // settings:set checks an embedder choice like models:use does, before anything is saved.
+    await expect(restarted.call('settings:set', { embedder: 'test-whisper' })).rejects.toMatchObject({ code: 'INVALID_MESSAGE', message: 'embedder: test-whisper is a stt-whisper model, not an embedding model.' });
+    await expect(restarted.call('settings:set', { embedder: 'no-such-embedder' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('Known: use-lite, ') });
+    await expect(restarted.call('settings:set', { embedder: workDir })).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringContaining(`embedder was not saved: The embedding model folder ${workDir} has no config.json`) });
+    expect((await restarted.call('settings:get')).saved.embedder).toBe('use-lite');
+    const folder = path.join(modelsDir, 'embeddings', 'test-embed');
+    expect((await restarted.call('settings:set', { embedder: folder })).saved.embedder).toBe(folder);
+    expect((await restarted.call('settings:set', { embedder: 'TEST-EMBED' })).saved.embedder).toBe('test-embed');
+    await restarted.call('settings:set', { embedder: 'use-lite' });
   });
 
   it('an embedding model with a corrupted file fails with a checksum sentence and no model folder; the next pull fetches only that file', async () => {
     const agent = agents.at(-1)!;
     const events = recorder(agent);
     const folder = path.join(modelsDir, 'embeddings', 'test-embed-bad');
-    embedServed['tokenizer.json']![100] ^= 0xff;
+    const tokenizer = embedServed['tokenizer.json']!;
+    tokenizer[100] = tokenizer[100]! ^ 0xff;
     try {
       await agent.call('models:pull', { id: 'test-embed-bad' });
       const failed = await events.finished('test-embed-bad');

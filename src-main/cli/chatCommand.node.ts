@@ -81,15 +81,15 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
 
   let conversationId = values.conversation;
   let activeTurn: string | undefined;
-  /** Asks one question; resolves with true when it ended without error. */
-  const askOnce = async (question: string): Promise<boolean> => {
+  /** Asks one question; resolves with 'ok', 'blocked' (a guard refused it) or 'failed'. */
+  const askOnce = async (question: string): Promise<'ok' | 'blocked' | 'failed'> => {
     try {
       const started = await agent.call('chat:send', conversationId ? { text: question, conversationId } : { text: question });
       conversationId = started.conversationId;
       activeTurn = started.turnId;
       const ending = await new Promise<AgentEvent>((resolve) => {
         const stop = agent.listen((event) => {
-          if ((event.type === 'done' || event.type === 'error') && event.turnId === started.turnId) {
+          if ((event.type === 'done' || event.type === 'error' || event.type === 'blocked') && event.turnId === started.turnId) {
             stop();
             resolve(event);
           }
@@ -98,7 +98,11 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
       activeTurn = undefined;
       if (ending.type === 'error') {
         if (!json) io.stderr.write(`\nError (${ending.code}): ${ending.message}\n`);
-        return false;
+        return 'failed';
+      }
+      if (ending.type === 'blocked') {
+        if (!json) io.stderr.write(`Not answered (${ending.guard} check): ${ending.reason}\n`);
+        return 'blocked';
       }
       if (!json && ending.type === 'done') {
         io.stdout.write('\n');
@@ -108,12 +112,12 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
         const note = ending.cached ? 'cached' : ending.interrupted ? 'interrupted' : `${ending.timings.ttftMs ?? '-'} ms to first token`;
         if (io.stderr.isTTY) io.stderr.write(`(${note})\n`);
       }
-      return true;
+      return 'ok';
     } catch (error) {
       const shape = toErrorShape(error);
       if (json) io.stdout.write(jsonLine({ type: 'error', ...shape }));
       else io.stderr.write(`Error (${shape.code}): ${shape.message}\n`);
-      return false;
+      return 'failed';
     }
   };
 
@@ -132,7 +136,11 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
 
   try {
     const question = positionals.join(' ');
-    if (positionals.length > 0) return (await askOnce(question)) ? (interrupted ? 130 : 0) : 1;
+    if (positionals.length > 0) {
+      // Exit codes: 0 answered, 1 failed, 3 refused by a guard, 130 stopped with Ctrl+C.
+      const outcome = await askOnce(question);
+      return outcome === 'blocked' ? 3 : outcome === 'failed' ? 1 : interrupted ? 130 : 0;
+    }
     return await runRepl(stdin, io, async (line) => {
       interrupted = false;
       await askOnce(line);

@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseModelManifest } from '../models/modelManifest.js';
+import { isFolderEntry, parseModelManifest, type FileModelEntry } from '../models/modelManifest.js';
 import { loadModelManifest } from '../models/modelManifest.node.js';
 import { closedPort } from '../testing/closedPort.node.js';
 import { runModelsCommand, type CommandOutput } from './modelsCommand.node.js';
 import { sharedModelsDir } from '../models/projectPaths.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
 
-const stories = loadModelManifest().find((entry) => entry.id === 'stories260k')!;
+const stories = loadModelManifest().find((entry): entry is FileModelEntry => entry.id === 'stories260k' && !isFolderEntry(entry))!;
 const storiesBytes = readFileSync(path.join(sharedModelsDir(), stories.file));
 const sileroBytes = readFileSync(path.join(sharedModelsDir(), 'vad', 'silero-v6.2.0-ggml.bin'));
 
@@ -223,7 +223,8 @@ describe('a folder model (embedding): pull, list, checksum, resume, offline', ()
   });
 
   it('a corrupted file fails with CHECKSUM_MISMATCH and no model folder; the next pull fetches only that file again', async () => {
-    served['tokenizer.json']![10] ^= 0xff;
+    const tokenizer = served['tokenizer.json']!;
+    tokenizer[10] = tokenizer[10]! ^ 0xff;
     const result = await pullFolder('test-embed');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('CHECKSUM_MISMATCH');
@@ -275,6 +276,23 @@ describe('a folder model (embedding): pull, list, checksum, resume, offline', ()
     expect(resumed.code).toBe(0);
     expect(requestsTo('onnx/model_quantized.onnx').at(-1)?.range).toMatch(/^bytes=[1-9]\d*-$/);
     expect(requestsTo('config.json')).toHaveLength(1);
+  });
+
+  it('while one pull runs, list says downloading and a second pull of the same folder is refused', async () => {
+    servers['onnx/model_quantized.onnx']!.behaviour = { chunkDelayMs: 40 };
+    const first = pullFolder('test-embed');
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(path.join(`${folderOf('test-embed')}.partial`, 'onnx', 'model_quantized.onnx.partial')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const listed = await run(['list', '--models-dir', modelsDir], { manifest });
+    expect(listed.stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+downloading \d+%/);
+    const second = await pullFolder('test-embed');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`ALREADY_DOWNLOADING: test-embed is already being downloaded (by process ${process.pid}); it resumes when that one stops.`);
+    servers['onnx/model_quantized.onnx']!.behaviour = {};
+    expect((await first).code).toBe(0);
+    expect(readFileSync(path.join(folderOf('test-embed'), 'onnx', 'model_quantized.onnx')).equals(storiesBytes)).toBe(true);
   });
 
   it('offline: one clear error, and no folder left behind', async () => {

@@ -27,6 +27,8 @@ export interface VoiceFileTurn {
   audio: Int16Array[];
   audioSampleRate: number;
   errors: Array<{ code: string; message: string }>;
+  /** A guard refused the question (its reason was spoken). */
+  blocked?: Extract<AgentEvent, { type: 'blocked' }>;
   /**
    * Why no turn was answered although nothing failed: 'no-speech' when the VAD heard no utterance in the input
    * (silence, noise, a click), 'no-words' when it did but the recogniser heard no words in it.
@@ -95,6 +97,8 @@ export async function runVoiceFileTurn(
     } else if (event.type === 'error') {
       result.errors.push({ code: event.code, message: event.message });
       if (!turnId || event.turnId === turnId) finish();
+    } else if (event.type === 'blocked' && event.turnId === turnId) {
+      result.blocked = event;
     }
   });
   const run = async (): Promise<void> => {

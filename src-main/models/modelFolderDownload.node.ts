@@ -53,19 +53,27 @@ export function partialFolderPath(destination: string): string {
 export async function downloadModelFolder(request: ModelFolderDownloadRequest): Promise<ModelFolderDownloadResult> {
   const parent = path.dirname(request.destination);
   const firstCreated = await mkdir(parent, { recursive: true });
-  let release: (() => Promise<void>) | undefined;
+  const removeMadeFolders = async () => {
+    if (firstCreated !== undefined) await removeEmptyFolders(parent, firstCreated);
+  };
+  let release: () => Promise<void>;
   try {
     release = await acquireDownloadLock(request.destination);
+  } catch (error) {
+    // Another writer has it (its folders are its own): only what this call made goes.
+    await removeMadeFolders();
+    throw error;
+  }
+  try {
     return await downloadFolderLocked(request);
   } catch (error) {
-    await release?.();
-    release = undefined;
-    // Nothing arrived: leave no empty folders behind that this call made.
+    await release();
+    // Nothing arrived: leave no empty folders behind.
     await removeEmptyFolders(partialFolderPath(request.destination), partialFolderPath(request.destination));
-    if (firstCreated !== undefined) await removeEmptyFolders(parent, firstCreated);
+    await removeMadeFolders();
     throw error;
   } finally {
-    await release?.();
+    await release();
   }
 }
 

@@ -85,7 +85,7 @@ describe('models/manifest.json', () => {
     ['stories260k', 'llm/stories260K.gguf'],
     ['silero-vad', 'vad/silero-v6.2.0-ggml.bin'],
   ])('matches the real shared file for %s (size and sha256 computed here)', (id, file) => {
-    const entry = manifest.find((model) => model.id === id);
+    const entry = manifest.find((model): model is FileModelEntry => model.id === id && !isFolderEntry(model));
     const sharedFile = path.join(sharedModelsDir(), file);
     expect(entry?.file).toBe(file);
     expect(entry?.sizeBytes).toBe(statSync(sharedFile).size);
@@ -158,7 +158,7 @@ describe('parseModelManifest', () => {
   });
 
   it('allows a null sha256 (unverifiable upstream file)', () => {
-    expect(parseModelManifest([{ ...validEntry, sha256: null }], 'test')[0]?.sha256).toBeNull();
+    expect(parseModelManifest([{ ...validEntry, sha256: null }], 'test')[0]).toMatchObject({ sha256: null });
   });
 });
 
@@ -225,7 +225,7 @@ describe('a user manifest (ASSISTANT_MODELS_MANIFEST)', () => {
     const project = mkdtempSync(path.join(tmpdir(), 'user-manifest-project-'));
     const resolution = resolveDefaultModel('llm', { env, projectRoot: project });
     expect(resolution).toMatchObject({ found: false, id: 'team-chat' });
-    expect(findManifestEntry(knownModelManifest(env), 'team-chat')?.url).toBe(mirrorEntry.url);
+    expect(findManifestEntry(knownModelManifest(env), 'team-chat')).toMatchObject({ url: mirrorEntry.url });
   });
 
   it.each([

@@ -22,6 +22,7 @@ export function tempDataDir(prefix = 'assistant-test-'): string {
 export interface CollectedTurn {
   tokens: { text: string; at: number }[];
   done?: DoneEvent;
+  blocked?: Extract<AgentEvent, { type: 'blocked' }>;
   error?: Extract<AgentEvent, { type: 'error' }>;
 }
 
@@ -46,11 +47,16 @@ export function collectTurnEvents(agent: AgentService): { forTurn(turnId: string
       turn.error = event;
       waiters.get(event.turnId)?.(turn);
     }
+    if (event.type === 'blocked') {
+      const turn = turnOf(event.turnId);
+      turn.blocked = event;
+      waiters.get(event.turnId)?.(turn);
+    }
   });
   return {
     forTurn(turnId) {
       const turn = turnOf(turnId);
-      if (turn.done || turn.error) return Promise.resolve(turn);
+      if (turn.done || turn.error || turn.blocked) return Promise.resolve(turn);
       return new Promise((resolve) => waiters.set(turnId, resolve));
     },
   };

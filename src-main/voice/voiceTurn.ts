@@ -101,6 +101,12 @@ export class VoiceTurn {
         this.emitTimings();
         this.end();
       });
+    } else if (event.type === 'blocked') {
+      // A refused question gets its short explanation spoken, as the text view shows it.
+      speaking.sentence(0, `I can't help with that. ${event.reason}`);
+      void speaking.end().then(() => {
+        if (!this.stopped) this.end();
+      });
     } else if (event.type === 'error') {
       speaking.cancel();
       this.end();

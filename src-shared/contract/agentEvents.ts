@@ -13,6 +13,7 @@ import {
 import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
 import { ModelProgressEvent } from './modelsContract.js';
 import { Citation, DocsProgressEvent } from './documentsContract.js';
+import { AnswerWithheldEvent, BlockedEvent, GuardVerdictEvent } from './guardsContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -60,6 +61,9 @@ export const AgentEvent = z.discriminatedUnion('type', [
   AnswerSentenceEvent,
   StageEvent,
   DoneEvent,
+  BlockedEvent,
+  GuardVerdictEvent,
+  AnswerWithheldEvent,
   ErrorEvent,
   StatusEvent,
   NoticeEvent,

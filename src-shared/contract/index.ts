@@ -11,3 +11,4 @@ export * from './dataContract.js';
 export * from './turnStages.js';
 export * from './modelsContract.js';
 export * from './documentsContract.js';
+export * from './guardsContract.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VoiceSettings } from './voiceContract.js';
+import { GuardSettings } from './guardsContract.js';
 
 /** What a model is used for (mirrors the manifest's roles); `embedding`: the documents' embedder. */
 export const CatalogModelRole = z.enum(['llm', 'stt-whisper', 'vad', 'embedding']);
@@ -71,6 +72,8 @@ export const SavedSettings = z.object({
   /** The document embedder from the next start: use-lite, an embedding model id, or an ONNX model folder. */
   embedder: z.string().min(1).max(4096).optional(),
   voice: VoiceSettings.partial().optional(),
+  /** Guardrails: each on or off, with its action (block, redact, warn) and whether it fails open. */
+  guards: GuardSettings.optional(),
 });
 export type SavedSettings = z.infer<typeof SavedSettings>;
 

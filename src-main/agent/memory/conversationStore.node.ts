@@ -46,6 +46,10 @@ export class ConversationStore {
         'INSERT INTO messages (conversation_id, turn_id, role, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       updateMessage: db.prepare('UPDATE messages SET text = ?, status = ? WHERE id = ?'),
+      insertVerdict: db.prepare(
+        'INSERT INTO turn_verdicts (turn_id, guard, subject, outcome, action, reason, ms, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      verdictsOf: db.prepare('SELECT guard, subject, outcome, action, reason, ms FROM turn_verdicts WHERE turn_id = ? ORDER BY id'),
       // Turn by turn, each question before its answer. A turn's two rows are written together, so this is the
       // order of ids; grouping by turn also pairs rows that older versions stored interleaved.
       listMessages: db.prepare<[string, string], MessageRow>(
@@ -153,6 +157,22 @@ export class ConversationStore {
 
   listMessages(conversationId: string): ChatMessage[] {
     return this.statements.listMessages.all(conversationId, conversationId).map(toMessage);
+  }
+
+  /** A guard's verdict on a text of a turn (never the text itself). */
+  recordVerdict(verdict: { turnId: string; guard: string; subject: string; outcome: string; action?: string; reason?: string; ms: number }): void {
+    this.statements.insertVerdict.run(verdict.turnId, verdict.guard, verdict.subject, verdict.outcome, verdict.action ?? null, verdict.reason ?? null, verdict.ms, Date.now());
+  }
+
+  verdictsOf(turnId: string): Array<{ guard: string; subject: string; outcome: string; action: string | null; reason: string | null; ms: number }> {
+    return this.statements.verdictsOf.all(turnId) as Array<{
+      guard: string;
+      subject: string;
+      outcome: string;
+      action: string | null;
+      reason: string | null;
+      ms: number;
+    }>;
   }
 
   recordTimings(record: {

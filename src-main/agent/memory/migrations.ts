@@ -59,4 +59,22 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX turn_stages_by_time ON turn_stages(recorded_at);
     `,
   },
+  {
+    version: 3,
+    name: 'guard verdicts of every turn (kept for a blocked turn too: it is what the audit needs)',
+    sql: `
+      CREATE TABLE turn_verdicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        turn_id TEXT NOT NULL,
+        guard TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        action TEXT,
+        reason TEXT,
+        ms REAL NOT NULL,
+        recorded_at INTEGER NOT NULL
+      );
+      CREATE INDEX turn_verdicts_by_turn ON turn_verdicts(turn_id);
+    `,
+  },
 ];

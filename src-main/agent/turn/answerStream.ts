@@ -3,7 +3,7 @@ import { StreamingSentenceSplitter } from '../../../src-shared/speech/sentenceSp
 import type { AgentLogger } from '../agentLogger.js';
 
 /** What an output check decides about one sentence of an answer. */
-export type OutputVerdict = { action: 'pass' } | { action: 'replace'; text: string } | { action: 'block'; reason: string };
+export type OutputVerdict = { action: 'pass' } | { action: 'replace'; text: string } | { action: 'block'; reason: string; guard?: string };
 
 /**
  * Checks each sentence of an answer before it is spoken, stored or cached. The guardrails fill this in. A check that
@@ -11,11 +11,17 @@ export type OutputVerdict = { action: 'pass' } | { action: 'replace'; text: stri
  */
 export interface OutputCheck {
   checkSentence(sentence: string, signal: AbortSignal): Promise<OutputVerdict> | OutputVerdict;
+  /**
+   * `checked-sentences`: nothing is shown before it is checked, so tokens go out a checked sentence at a time (the
+   * guardrails). Absent: tokens go out as generated and only sentences wait for their check.
+   */
+  readonly tokens?: 'as-generated' | 'checked-sentences';
 }
 
 /** `check`, with its failures logged: a sentence withheld because its check broke is something the operator should see. */
 export function loggingCheckFailures(check: OutputCheck, logger: AgentLogger): OutputCheck {
   return {
+    ...(check.tokens && { tokens: check.tokens }),
     async checkSentence(sentence, signal) {
       try {
         return await check.checkSentence(sentence, signal);
@@ -37,6 +43,8 @@ export interface AnswerStreamListener {
   token(chunk: string): void;
   /** A sentence that passed its checks, in order. */
   sentence(index: number, text: string): void;
+  /** A sentence an output check withheld: shown as a short marker, never spoken or stored. */
+  withheld?(reason: string, guard: string): void;
 }
 
 /**
@@ -62,11 +70,17 @@ export class AnswerStream {
 
   /** The answer as it passed the checks: the text to store and cache. Exactly the generated text when nothing was changed. */
   get checkedText(): string {
-    return this.modified ? this.checked.join(' ') : this.raw;
+    return this.modified || this.holdsTokens ? this.checked.join(' ') : this.raw;
+  }
+
+  private get holdsTokens(): boolean {
+    return this.check.tokens === 'checked-sentences';
   }
 
   subscribe(listener: AnswerStreamListener): () => void {
-    if (this.raw !== '') listener.token(this.raw);
+    if (this.holdsTokens) {
+      if (this.checked.length > 0) listener.token(this.checked.join(' '));
+    } else if (this.raw !== '') listener.token(this.raw);
     this.checked.forEach((sentence, index) => listener.sentence(index, sentence));
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -75,7 +89,7 @@ export class AnswerStream {
   push(chunk: string): void {
     if (chunk === '' || this.controller.signal.aborted) return;
     this.raw += chunk;
-    for (const listener of this.listeners) listener.token(chunk);
+    if (!this.holdsTokens) for (const listener of this.listeners) listener.token(chunk);
     for (const sentence of this.splitter.push(chunk)) this.enqueue(sentence);
   }
 
@@ -102,10 +116,16 @@ export class AnswerStream {
       }
       if (this.controller.signal.aborted) return;
       if (verdict.action !== 'pass') this.modified = true;
-      if (verdict.action === 'block') return;
+      if (verdict.action === 'block') {
+        for (const listener of this.listeners) listener.withheld?.(verdict.reason, verdict.guard ?? 'output check');
+        return;
+      }
       const text = verdict.action === 'replace' ? verdict.text : sentence;
       const index = this.checked.push(text) - 1;
-      for (const listener of this.listeners) listener.sentence(index, text);
+      for (const listener of this.listeners) {
+        if (this.holdsTokens) listener.token(index === 0 ? text : ` ${text}`);
+        listener.sentence(index, text);
+      }
     });
   }
 }

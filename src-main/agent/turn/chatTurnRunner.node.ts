@@ -16,6 +16,7 @@ import {
   type PluggedPrepareStep,
   type PrepareStep,
   type RetrievedContext,
+  TurnBlocked,
   type StepOutcome,
   type TurnInput,
   type VerdictStep,
@@ -35,6 +36,11 @@ export interface ChatTurnDeps {
   prepareSteps?: readonly PluggedPrepareStep[];
   /** Checks every answer sentence before it is shown, spoken, stored or cached. */
   outputCheck?: OutputCheck;
+  /**
+   * The question as it may be kept: stored, used as the conversation's title, logged. The model still gets the question
+   * as asked, for this turn (the guardrails mask personal data here).
+   */
+  redactForStorage?: (text: string) => string;
   emit(event: AgentEvent): void;
 }
 
@@ -66,6 +72,8 @@ interface QueuedTurn {
   conversationId: string;
   answerId: number;
   question: string;
+  /** The question as stored and logged (personal data masked). */
+  keptQuestion: string;
   timeline: TurnTimeline;
   earlierStages: NonNullable<TurnRequest['earlierStages']>;
   /** Settles when the conversation's previous turn has ended. */
@@ -110,13 +118,14 @@ export class ChatTurnRunner {
     const llmState = this.deps.llm.status.state;
     if (llmState === 'missing' || llmState === 'error') await this.deps.llm.ready();
 
-    const conversationId = request.conversationId ?? store.createConversation(titleFrom(question)).id;
+    const kept = this.deps.redactForStorage?.(question) ?? question;
+    const conversationId = request.conversationId ?? store.createConversation(titleFrom(kept)).id;
     if (request.conversationId === undefined) this.deps.emit({ type: 'conversations-changed' });
     const turnId = randomUUID();
     const timeline = observer.begin(turnId, request.origin);
     // Question and answer rows are stored together, at once: a question waiting behind another one is not lost if
     // the process dies, and the conversation's rows stay in question-answer pairs.
-    store.addMessage(conversationId, turnId, 'user', question, 'complete');
+    store.addMessage(conversationId, turnId, 'user', kept, 'complete');
     const answerId = store.addMessage(conversationId, turnId, 'assistant', '', 'streaming');
 
     // A conversation is a sequence: this turn starts when the previous turn of the conversation has ended, so it
@@ -128,6 +137,7 @@ export class ChatTurnRunner {
       conversationId,
       answerId,
       question,
+      keptQuestion: kept,
       timeline,
       earlierStages: request.earlierStages ?? [],
       previous,
@@ -174,9 +184,9 @@ export class ChatTurnRunner {
   private async run(turn: QueuedTurn, cancelled: AbortSignal): Promise<void> {
     const { config, store, emit } = this.deps;
     const { turnId, conversationId, answerId, question, timeline } = turn;
-    emit({ type: 'turn-started', turnId, conversationId, question });
+    emit({ type: 'turn-started', turnId, conversationId, question: turn.keptQuestion });
     // Question and answer text go to the logs only at debug level: the user's words are not for the default logs.
-    this.deps.logger.debug({ turnId, conversationId, question }, 'question');
+    this.deps.logger.debug({ turnId, conversationId, question: turn.keptQuestion }, 'question');
     for (const stage of turn.earlierStages) timeline.record(stage.name, stage.start, stage.end);
     if (turn.previous) {
       timeline.start('queue');
@@ -311,10 +321,10 @@ export class ChatTurnRunner {
     const contextSteps = prepareSteps.filter((step): step is ContextStep => step.kind === 'context');
     const verdictSteps = prepareSteps.filter((step): step is VerdictStep => step.kind === 'verdict');
     const context = Promise.all(contextSteps.map(run)).then((outcomes) => outcomes.flatMap((outcome) => this.optional(turn, outcome) ?? []));
-    const verdicts = Promise.all(verdictSteps.map(run)).then((outcomes) => {
-      for (const outcome of outcomes) {
+    const verdicts = Promise.all(verdictSteps.map((step) => run(step).then((outcome) => ({ step: step.name, outcome })))).then((results) => {
+      for (const { step, outcome } of results) {
         const verdict = this.optional(turn, outcome);
-        if (verdict && !verdict.allowed) throw new AgentError('INPUT_REJECTED', verdict.reason);
+        if (verdict && !verdict.allowed) throw new TurnBlocked(verdict.guard ?? step, verdict.reason);
       }
     });
     const plan = Promise.all([provider, history, context]).then(([p, h, c]) => ({ provider: p, plan: this.plan(p, turn.question, h, c) }));
@@ -424,6 +434,12 @@ export class ChatTurnRunner {
     } else {
       const shown = store.listMessages(turn.conversationId).find((m) => m.turnId === turn.turnId && m.role === 'assistant')?.text ?? '';
       store.updateMessage(turn.answerId, shown, 'interrupted');
+    }
+    if (error instanceof TurnBlocked) {
+      // A security event of its own in the log: which guard refused it and why (never the question).
+      logger.warn({ audit: 'turn-blocked', turnId: turn.turnId, guard: error.guard, reason: shape.message }, 'turn blocked by a guard');
+      emit({ type: 'blocked', turnId: turn.turnId, conversationId: turn.conversationId, guard: error.guard, reason: shape.message });
+      return;
     }
     // An AgentError is an expected refusal with its own message to the user; anything else is a bug to look into.
     if (error instanceof AgentError) logger.warn({ turnId: turn.turnId, code: shape.code }, 'turn failed');

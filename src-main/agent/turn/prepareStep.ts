@@ -29,7 +29,17 @@ export interface RetrievedContext {
 }
 
 /** An input check's answer. Generation may already run; the first token waits for every verdict. */
-export type InputVerdict = { allowed: true } | { allowed: false; reason: string };
+export type InputVerdict = { allowed: true } | { allowed: false; reason: string; /** The guard that refused it. */ guard?: string };
+
+/** A turn refused by an input check: it ends with a `blocked` event, not an error, and leaves nothing behind. */
+export class TurnBlocked extends AgentError {
+  constructor(
+    readonly guard: string,
+    reason: string,
+  ) {
+    super('INPUT_REJECTED', reason);
+  }
+}
 
 /** A step whose result the prompt needs (retrieval): generation waits for it. */
 export interface ContextStep extends PrepareStep<RetrievedContext[]> {

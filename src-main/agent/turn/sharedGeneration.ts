@@ -75,6 +75,7 @@ export class SharedGeneration {
         listener.token(chunk);
       },
       sentence: (index, text) => listener.sentence(index, text),
+      withheld: (reason, guard) => listener.withheld?.(reason, guard),
     });
     this.listeners.add(listener);
 

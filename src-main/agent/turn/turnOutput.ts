@@ -32,6 +32,7 @@ export class TurnOutput {
     token: (text) => this.out({ type: 'token', turnId: this.options.turnId, conversationId: this.options.conversationId, text }),
     sentence: (index, text) =>
       this.out({ type: 'answer-sentence', turnId: this.options.turnId, conversationId: this.options.conversationId, index, text }),
+    withheld: (reason, guard) => this.out({ type: 'answer-withheld', turnId: this.options.turnId, conversationId: this.options.conversationId, guard, reason }),
   };
 
   /** Every verdict passed: what was held goes out, and from now on everything at once. */
@@ -69,10 +70,10 @@ export class TurnOutput {
       emit(event);
       timeline.end('first-token', deliveredAt);
       this.scheduleFlush();
-    } else {
+    } else if (event.type === 'answer-sentence') {
       emit(event);
       timeline.end('first-sentence', deliveredAt);
-    }
+    } else emit(event);
   }
 
   private scheduleFlush(): void {

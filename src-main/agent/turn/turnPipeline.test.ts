@@ -59,10 +59,9 @@ async function pipelineAgent(options: Omit<CreateAgentOptions, 'config'> = {}, c
 }
 
 async function untilEnded(h: Harness, turnId: string): Promise<AgentEvent> {
-  await vi.waitFor(() => expect(h.events.some((e) => (e.type === 'done' || e.type === 'error') && e.turnId === turnId)).toBe(true), {
-    timeout: 20_000,
-  });
-  return h.events.find((e) => (e.type === 'done' || e.type === 'error') && e.turnId === turnId)!;
+  const ends = (e: AgentEvent) => (e.type === 'done' || e.type === 'error' || e.type === 'blocked') && e.turnId === turnId;
+  await vi.waitFor(() => expect(h.events.some(ends)).toBe(true), { timeout: 20_000 });
+  return h.events.find(ends)!;
 }
 
 const stagesOf = (h: Harness, turnId: string) =>
@@ -113,7 +112,7 @@ describe('the turn pipeline on real node-llama-cpp (stories260K), with test prep
     expect(h.events.indexOf(verdictEnd)).toBeLessThan(h.events.findIndex((e) => e.type === 'token' && e.turnId === turnId));
   });
 
-  it('a rejected question shows no token at all, ends with INPUT_REJECTED and stores nothing', async () => {
+  it('a rejected question shows no token at all, ends with a blocked event naming the check, and stores nothing', async () => {
     const step: VerdictStep = {
       name: 'test-input-check',
       kind: 'verdict',
@@ -123,7 +122,7 @@ describe('the turn pipeline on real node-llama-cpp (stories260K), with test prep
     };
     harness = await pipelineAgent({ prepareSteps: [step] });
     const { turnId, conversationId } = await harness.agent.call('chat:send', { text: 'Once upon a time there was a dog' });
-    expect(await untilEnded(harness, turnId)).toMatchObject({ type: 'error', code: 'INPUT_REJECTED', message: 'Test check: not allowed.' });
+    expect(await untilEnded(harness, turnId)).toMatchObject({ type: 'blocked', guard: 'test-input-check', reason: 'Test check: not allowed.' });
     expect(ofTurn(harness, turnId, 'token')).toHaveLength(0);
     expect(await harness.agent.call('conversations:messages', { id: conversationId })).toEqual([]);
     // The question started a conversation: that is gone too, not left empty in the list.

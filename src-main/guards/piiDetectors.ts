@@ -1,0 +1,303 @@
+import { findPhoneNumbersInText, type CountryCode } from 'libphonenumber-js/max';
+import { countrySpecs, isValidIBAN } from 'ibantools';
+import type { FlaggedSpan } from './guard.js';
+
+/** The kinds of personal data the PII guard finds; each is masked as `[KIND]`. */
+export type PiiKind = 'EMAIL' | 'PHONE' | 'CARD' | 'IBAN' | 'NATIONAL_ID' | 'SECRET';
+
+export const PII_KINDS: readonly PiiKind[] = ['EMAIL', 'PHONE', 'CARD', 'IBAN', 'NATIONAL_ID', 'SECRET'];
+
+export function piiMask(kind: PiiKind): string {
+  return `[${kind}]`;
+}
+
+/** `[EMAIL]`, `[PHONE]`…: text that redaction wrote and a later pass must leave alone. */
+const MASK = /^\[(?:EMAIL|PHONE|CARD|IBAN|NATIONAL_ID|SECRET)\]/;
+
+// Every pattern below is linear in the text: a match can only start where a run starts (a lookbehind rules out the
+// middle of a run), and each repetition is either bounded or separated by a character its neighbour cannot match.
+
+// ── Email ────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Broad on purpose (any label characters, Unicode letters): a missed address is worse than a masked look-alike.
+const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+
+export function findEmails(text: string): FlaggedSpan[] {
+  return spansOf(text, EMAIL, 'EMAIL');
+}
+
+// ── Payment card ─────────────────────────────────────────────────────────────────────────────────────────────────
+/** A run of digits with at most one space or dash between neighbours ("4111 1111-1111 1111", "4111111111111111"). */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+const CARD_MIN_DIGITS = 13;
+const CARD_MAX_DIGITS = 19;
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * A run of 13–19 digits that passes Luhn is a card, whatever its grouping. In a longer run (two cards one space
+ * apart, a card followed by its expiry), whole groups of three or more digits that add up to 13–19 digits are tried,
+ * the way cards are written (4-4-4-4, 4-6-5, 4-4-4-4-3).
+ */
+export function findCards(text: string): FlaggedSpan[] {
+  const spans: FlaggedSpan[] = [];
+  for (const run of text.matchAll(DIGIT_RUN)) {
+    const runText = run[0];
+    const digitCount = countDigits(runText);
+    if (digitCount < CARD_MIN_DIGITS) continue;
+    if (digitCount <= CARD_MAX_DIGITS && luhnValid(onlyDigits(runText))) {
+      spans.push({ start: run.index, end: run.index + runText.length, kind: 'CARD' });
+      continue;
+    }
+    const groups = groupsOf(runText, run.index);
+    if (groups.length < 2) continue;
+    for (let first = 0; first < groups.length; first++) {
+      let digits = '';
+      for (let last = first; last < groups.length; last++) {
+        const group = groups[last]!;
+        if (group.digits.length < 3) break;
+        digits += group.digits;
+        if (digits.length > CARD_MAX_DIGITS) break;
+        if (digits.length >= CARD_MIN_DIGITS && luhnValid(digits)) {
+          spans.push({ start: groups[first]!.start, end: group.end, kind: 'CARD' });
+        }
+      }
+    }
+  }
+  return spans;
+}
+
+interface DigitGroup {
+  digits: string;
+  start: number;
+  end: number;
+}
+
+function groupsOf(run: string, offset: number): DigitGroup[] {
+  const groups: DigitGroup[] = [];
+  for (const group of run.matchAll(/\d+/g)) {
+    groups.push({ digits: group[0], start: offset + group.index, end: offset + group.index + group[0].length });
+  }
+  return groups;
+}
+
+function countDigits(run: string): number {
+  let count = 0;
+  for (let i = 0; i < run.length; i++) if (run.charCodeAt(i) !== 32 && run.charCodeAt(i) !== 45) count++;
+  return count;
+}
+
+function onlyDigits(run: string): string {
+  return run.replace(/[ -]/g, '');
+}
+
+// ── IBAN ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+/** Where an IBAN may start: a country code and two check digits, not inside a word. */
+const IBAN_START = /(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])/gu;
+
+/**
+ * IBANs with the length of their country (ibantools' registry), written whole or in groups with single spaces, whose
+ * BBAN has the country's format and whose check digits pass mod-97 (and the national check where ibantools has one).
+ */
+export function findIbans(text: string): FlaggedSpan[] {
+  const spans: FlaggedSpan[] = [];
+  for (const start of text.matchAll(IBAN_START)) {
+    const country = start[0].slice(0, 2).toUpperCase();
+    const length = countrySpecs[country]?.chars;
+    if (length === undefined) continue;
+    let compact = start[0].toUpperCase();
+    let position = start.index + start[0].length;
+    while (compact.length < length && position < text.length) {
+      if (text[position] === ' ' && isAlphanumeric(text[position + 1])) position++;
+      const char = text[position];
+      if (!isAlphanumeric(char)) break;
+      compact += char!.toUpperCase();
+      position++;
+    }
+    if (compact.length !== length || isAlphanumeric(text[position])) continue;
+    if (isValidIBAN(compact)) spans.push({ start: start.index, end: position, kind: 'IBAN' });
+  }
+  return spans;
+}
+
+function isAlphanumeric(char: string | undefined): boolean {
+  return char !== undefined && /^[A-Za-z0-9]$/.test(char);
+}
+
+// ── National identity numbers ────────────────────────────────────────────────────────────────────────────────────
+/** US SSN written with dashes; never issued: area 000, 666 or 9xx, group 00, serial 0000. */
+const SSN_DASHED = /(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])/g;
+/** An SSN with spaces or none, only when it is called one. */
+const SSN_NAMED =
+  /(?<![\p{L}\p{N}])(?:ssn|social security(?: number| no\.?)?)[ \t]*(?:[:#=]|is|was)?[ \t]*(?<value>(?!000|666|9\d\d)\d{3}[ ]?(?!00)\d{2}[ ]?(?!0000)\d{4})(?![\d-])/giu;
+/**
+ * UK National Insurance number: two prefix letters (D, F, I, Q, U, V never; O never second; BG, GB, KN, NK, NT, TN
+ * and ZZ never), six digits, a suffix A–D; written whole or in pairs.
+ */
+const UK_NINO =
+  /(?<![\p{L}\p{N}])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![\p{L}\p{N}])/giu;
+
+export function findNationalIds(text: string): FlaggedSpan[] {
+  return [...spansOf(text, SSN_DASHED, 'NATIONAL_ID'), ...spansOf(text, SSN_NAMED, 'NATIONAL_ID', 'value'), ...spansOf(text, UK_NINO, 'NATIONAL_ID')];
+}
+
+// ── Secrets: passwords and keys ──────────────────────────────────────────────────────────────────────────────────
+/** Well-known key shapes, found anywhere. */
+const KEY_SHAPES = [
+  /\bsk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}/g, // OpenAI, Anthropic
+  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b/g, // AWS access key IDs
+  /\bgh[pousr]_[A-Za-z0-9]{30,255}\b/g, // GitHub tokens
+  /\bgithub_pat_[A-Za-z0-9_]{22,255}/g,
+  /\bglpat-[A-Za-z0-9_-]{20,}/g, // GitLab
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack
+  /\bAIza[0-9A-Za-z_-]{35}/g, // Google API keys
+  /\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}/g, // Stripe
+  /\bhf_[A-Za-z0-9]{30,}/g, // Hugging Face
+  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, // JSON Web Tokens
+  /(?<=:\/\/[^\s:@/]{1,64}:)[^\s@/]{1,128}(?=@)/g, // the password in https://user:password@host
+];
+
+/**
+ * "password: …", "pwd=…", "Passwort: …": whatever follows the colon or equals sign. After "is" ("my wifi password is
+ * blue-otter-42") only a value that looks made up counts, so "the password is incorrect" is not a password.
+ */
+const PASSWORD_VALUE =
+  /(?<![\p{L}\p{N}_])(?:password|passwd|passwort|passphrase|passcode|kennwort|wachtwoord|contraseña|senha|mot de passe|pwd|pass|pin(?: code| number)?)(?<separator>[ \t]*[:=][ \t]*|[ \t]+(?:is|ist|est|es|was)[ \t]*:?[ \t]*)(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|[^\s"'<>]{1,200})/giu;
+
+/** A long token after "key", "token", "secret", "bearer"… (at least 16 characters with a letter and a digit). */
+const KEY_VALUE =
+  /(?<![\p{L}\p{N}_])(?:api[_ .-]?key|apikey|access[_ .-]?key(?:[_ .-]?id)?|secret(?:[_ .-]?(?:access[_ .-]?)?key)?|client[_ .-]?secret|private[_ .-]?key|(?:auth|access|refresh|api|bearer|session)[_ .-]?token|token|bearer|key)["']?(?:[ \t]*[:=][ \t]*["']?|[ \t]+(?:is[ \t]+)?)(?<value>[A-Za-z0-9+/_.=-]{16,512})/giu;
+
+const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g;
+
+export function findSecrets(text: string): FlaggedSpan[] {
+  const spans: FlaggedSpan[] = [];
+  for (const shape of KEY_SHAPES) spans.push(...spansOf(text, shape, 'SECRET'));
+  for (const match of text.matchAll(PASSWORD_VALUE)) {
+    const separator = match.groups?.separator ?? '';
+    let value = match.groups?.value ?? '';
+    if (!/[:=]/.test(separator) && !looksMadeUp(value)) continue;
+    value = trimSentencePunctuation(value);
+    if (value.length === 0 || MASK.test(value)) continue;
+    const start = match.index + match[0].length - (match.groups?.value ?? '').length;
+    spans.push({ start, end: start + value.length, kind: 'SECRET' });
+  }
+  for (const match of text.matchAll(KEY_VALUE)) {
+    const value = trimSentencePunctuation(match.groups?.value ?? '');
+    if (value.length < 16 || !/\d/.test(value) || !/[A-Za-z]/.test(value)) continue;
+    const start = match.index + match[0].length - (match.groups?.value ?? '').length;
+    spans.push({ start, end: start + value.length, kind: 'SECRET' });
+  }
+  // A private key block runs to its END line, or to the end of the text when it was pasted cut short.
+  let endSearchedFrom = -1;
+  let endAt = -1;
+  for (const begin of text.matchAll(PEM_BEGIN)) {
+    if (begin.index < endSearchedFrom) continue;
+    const endMarker = text.indexOf('-----END ', begin.index + begin[0].length);
+    const close = endMarker < 0 ? -1 : text.indexOf('-----', endMarker + 9);
+    endAt = endMarker < 0 ? text.length : close < 0 ? text.length : close + 5;
+    endSearchedFrom = endAt;
+    spans.push({ start: begin.index, end: endAt, kind: 'SECRET' });
+  }
+  return spans;
+}
+
+/** Has a digit or a symbol, or capitals after the first letter: "hunter2", "Tr0ub4dor&3", "blue-otter-42", "aBc". */
+function looksMadeUp(value: string): boolean {
+  const bare = value.replace(/^["']|["']$/g, '').replace(/[.,;!?]+$/, '');
+  return bare.length >= 4 && (/[\p{N}\p{S}_@#%&*-]/u.test(bare) || /.\p{Lu}/u.test(bare));
+}
+
+function trimSentencePunctuation(value: string): string {
+  return value.replace(/[.,;:!?)\]]+$/, '');
+}
+
+// ── Phone numbers ────────────────────────────────────────────────────────────────────────────────────────────────
+/** Regions whose national formats (no +CC) are recognised when none are configured; international forms always are. */
+export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'GB', 'DE', 'FR'];
+
+/** Text handed to the phone finder at a time, so a long text can yield and be cancelled between pieces. */
+const PHONE_PIECE_CHARS = 2000;
+
+/**
+ * Phone numbers, by libphonenumber-js (Google's metadata: only numbers valid for their region count, which keeps
+ * years, prices, times, versions and order numbers out). National formats are read as each region's in turn.
+ * Yields between pieces of a long text.
+ */
+export function* findPhones(text: string, regions: readonly CountryCode[] = DEFAULT_PHONE_REGIONS): Generator<void, FlaggedSpan[]> {
+  const spans: FlaggedSpan[] = [];
+  if (!/\d/.test(text)) return spans;
+  const tries: (CountryCode | undefined)[] = regions.length === 0 ? [undefined] : [...regions];
+  for (const piece of phonePieces(text)) {
+    // A piece with fewer than seven digits cannot hold a phone number; most pieces of prose are skipped here.
+    if (countAsciiDigits(text, piece.start, piece.end, 7) < 7) continue;
+    const pieceText = text.slice(piece.start, piece.end);
+    for (const region of tries) {
+      for (const found of findPhoneNumbersInText(pieceText, region === undefined ? {} : { defaultCountry: region })) {
+        spans.push({ start: piece.start + found.startsAt, end: piece.start + found.endsAt, kind: 'PHONE' });
+      }
+      yield;
+    }
+  }
+  return spans;
+}
+
+/**
+ * Cuts a text into pieces of about PHONE_PIECE_CHARS between two letters (never inside a number); a text with no
+ * such place nearby (pages of digits) is cut hard.
+ */
+function* phonePieces(text: string): Generator<{ start: number; end: number }> {
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + PHONE_PIECE_CHARS);
+    if (end < text.length) {
+      const limit = Math.min(text.length, end + 256);
+      let cut = end;
+      while (cut < limit && !(isLetter(text.charCodeAt(cut - 1)) && isLetter(text.charCodeAt(cut)))) cut++;
+      end = cut;
+    }
+    yield { start, end };
+    start = end;
+  }
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+function countAsciiDigits(text: string, start: number, end: number, enough: number): number {
+  let count = 0;
+  for (let i = start; i < end && count < enough; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  return count;
+}
+
+// ── Shared ───────────────────────────────────────────────────────────────────────────────────────────────────────
+function spansOf(text: string, pattern: RegExp, kind: PiiKind, group?: string): FlaggedSpan[] {
+  const spans: FlaggedSpan[] = [];
+  for (const match of text.matchAll(pattern)) {
+    if (group === undefined) {
+      spans.push({ start: match.index, end: match.index + match[0].length, kind });
+    } else {
+      const value = match.groups?.[group] ?? '';
+      const start = match.index + match[0].length - value.length;
+      spans.push({ start, end: start + value.length, kind });
+    }
+  }
+  return spans;
+}

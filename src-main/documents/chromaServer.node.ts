@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { AgentError } from '../../src-shared/contract/index.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
 import { InvalidSettingError } from '../agent/agentSettings.node.js';
+import { abandonable } from '../agent/abandonable.js';
 import {
   discardServerRecord,
   isChromaOn,
@@ -652,25 +653,6 @@ async function pause(ms: number, signal: AbortSignal, early?: Promise<unknown>):
   }
 }
 
-/** Rejects with the signal's reason as soon as it aborts; the shared promise itself is left to finish. */
-function abandonable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();

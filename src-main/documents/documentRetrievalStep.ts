@@ -1,4 +1,4 @@
-import type { ContextStep, RetrievedContext } from '../agent/turn/prepareStep.js';
+import type { ContextStep, RetrievedContext, TurnInput } from '../agent/turn/prepareStep.js';
 import type { RankedChunk } from './hybridSearch.node.js';
 
 /** Characters of a chunk shown under the answer before "…". */
@@ -9,13 +9,21 @@ const SNIPPET_CHARS = 160;
  * into the prompt plan (and so into the response-cache key). Optional: if it fails or takes too long, the turn is
  * answered without documents and the user sees a notice.
  */
-export function documentRetrievalStep(search: (question: string, signal: AbortSignal) => Promise<RankedChunk[]>, timeoutMs: number): ContextStep {
+export function documentRetrievalStep(
+  search: (question: string, signal: AbortSignal) => Promise<RankedChunk[]>,
+  timeoutMs: number,
+  /** Passages that may go into the prompt (the guardrails drop those with instructions aimed at the assistant). */
+  filter?: (input: TurnInput, passages: RetrievedContext[], signal: AbortSignal) => Promise<RetrievedContext[]>,
+): ContextStep {
   return {
     kind: 'context',
     name: 'retrieval',
     timeoutMs,
     required: false,
-    run: async (input, signal) => (await search(input.question, signal)).map(toRetrievedContext),
+    run: async (input, signal) => {
+      const passages = (await search(input.question, signal)).map(toRetrievedContext);
+      return filter && passages.length > 0 ? filter(input, passages, signal) : passages;
+    },
   };
 }
 

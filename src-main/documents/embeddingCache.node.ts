@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AgentError } from '../../src-shared/contract/index.js';
 import type { SqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
 import { type Embedder, hasNoWords } from './embedder.js';
+import { abandonable } from '../agent/abandonable.js';
 
 export interface EmbeddingCacheOptions {
   /** Vectors held in memory (default 4096: ~8 MB at 512 dimensions). */
@@ -82,8 +83,30 @@ export class CachedEmbedder implements Embedder {
     });
   }
 
+  /** Single texts being embedded now (a turn's question): a second caller waits for the same vector. */
+  readonly #inFlight = new Map<string, Promise<Float32Array>>();
+
+  /**
+   * One question is embedded once per turn even when two steps (retrieval, the injection check) ask for it at the same
+   * moment: the second joins the first's request. The shared request is not tied to either caller's signal.
+   */
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
+    const [only] = texts;
+    if (texts.length !== 1 || only === undefined || hasNoWords(only)) return this.#embedMany(texts, signal);
+    const key = this.#keyOf(only);
+    let shared = this.#inFlight.get(key);
+    if (!shared) {
+      shared = this.#embedMany([only]).then(([vector]) => vector!);
+      this.#inFlight.set(key, shared);
+      const forget = () => this.#inFlight.delete(key);
+      shared.then(forget, forget);
+    }
+    const vector = await abandonable(shared, signal);
+    return [vector.slice()];
+  }
+
+  async #embedMany(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
     const vectors = texts.map(() => new Float32Array(this.dimensions));
     const notInMemory = new Map<string, { text: string; indexes: number[] }>();
     texts.forEach((text, index) => {
@@ -153,3 +176,4 @@ interface CacheRow {
   key: string;
   vector: Float32Array;
 }
+

@@ -38,6 +38,8 @@ export interface AgentConfig {
     partialTranscriptMs: number | 'auto';
     maxUtteranceMs: number;
   };
+  /** The guardrails: on by default; each guard's own settings are kept in settings.json. */
+  guards: { enabled: boolean };
   /** The user's documents: retrieval in every turn, with Chroma as the vector index. */
   documents: {
     enabled: boolean;
@@ -65,7 +67,8 @@ export interface AgentConfig {
   slowStageMs: Record<string, number>;
 }
 
-export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare' | 'documents'>> & {
+export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare' | 'documents' | 'guards'>> & {
+  guards?: Partial<AgentConfig['guards']>;
   documents?: Partial<AgentConfig['documents']>;
   prepare?: Partial<AgentConfig['prepare']>;
   llm?: Partial<AgentConfig['llm']>;
@@ -112,6 +115,7 @@ export function resolveAgentConfig(
       partialTranscriptMs: 'auto',
       maxUtteranceMs: 60_000,
     },
+    guards: { enabled: fromEnv.guards },
     documents: {
       enabled: fromEnv.documents,
       ...(fromEnv.chromaUrl !== undefined && { chromaUrl: fromEnv.chromaUrl }),
@@ -144,6 +148,7 @@ export function resolveAgentConfig(
     voice: { ...defaults.voice, ...stripUndefined(overrides.voice ?? {}) },
     prepare: { ...defaults.prepare, ...stripUndefined(overrides.prepare ?? {}) },
     documents: { ...defaults.documents, ...stripUndefined(overrides.documents ?? {}) },
+    guards: { ...defaults.guards, ...stripUndefined(overrides.guards ?? {}) },
     slowStageMs: { ...defaults.slowStageMs, ...overrides.slowStageMs },
   } as AgentConfig;
 }

@@ -114,6 +114,13 @@ export const SETTINGS = {
     allowed: 'one of on, off',
     default: () => true,
   }),
+  /** The guardrails (input, passage and output checks); each guard is set up in the app's settings. */
+  guards: setting({
+    env: 'ASSISTANT_GUARDS',
+    value: z.enum(['on', 'off']).transform((choice) => choice === 'on'),
+    allowed: 'one of on, off',
+    default: () => true,
+  }),
   /** A Chroma server of the user's own instead of the local one the app starts. */
   chromaUrl: setting({
     env: 'CHROMA_URL',
@@ -224,6 +231,7 @@ export function settingsToOverrides(values: SettingValues): AgentConfigOverrides
       ollamaKeepAlive: values.ollamaKeepAlive,
     }),
     voice: defined({ enabled: values.voice, stt: values.stt, whisperModel: values.whisperModel, sttThreads: values.sttThreads }),
+    guards: defined({ enabled: values.guards }),
     documents: defined({ enabled: values.documents, chromaUrl: values.chromaUrl, chromaToken: values.chromaToken, embedder: values.embedder }),
   });
 }

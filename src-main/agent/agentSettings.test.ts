@@ -94,6 +94,7 @@ describe('settings from flags (the same schema)', () => {
       maxAnswerTokens: 40,
       llm: { provider: 'embedded', modelPath: '/m.gguf', threads: 2 },
       voice: {},
+      guards: {},
       documents: {},
     });
     expect(fromFlags({ stt: 'whisper' }, [...AGENT_FLAGS, 'stt']).voice).toEqual({ stt: 'whisper' });

@@ -22,6 +22,7 @@ import { loadKnownModels } from '../models/modelManifest.node.js';
 import type { DocumentLibrary } from '../documents/documentLibrary.node.js';
 import { documentRetrievalStep } from '../documents/documentRetrievalStep.js';
 import { createDocumentLibrary, type DocumentLibraryTuning } from './documentLibraryFactory.node.js';
+import { createGuardrails } from './guardrailsFactory.node.js';
 import { AppSettings, SavedSettingsFile, savedSettingValues } from './appSettings.node.js';
 import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
 import { ModelManager } from './modelManager.node.js';
@@ -86,20 +87,37 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   const metrics = new StageMetrics();
   // Retrieval runs in every turn once the library exists (it is opened after the core, which checks the data dir).
   let documents: DocumentLibrary | undefined;
+  // The guardrails' events go out through the core's emitter too, once it exists.
+  let emitLater: (event: AgentEvent) => void = () => undefined;
+  const guarding = config.guards.enabled
+    ? createGuardrails({
+        settings: savedRead.settings.guards ?? {},
+        // The injection check embeds the question with the documents' embedder: retrieval and it share one vector.
+        embedder: () => documents?.embedder,
+        maxQuestionChars: config.maxQuestionChars,
+        emit: (event) => emitLater(event),
+        logger,
+      })
+    : undefined;
+  const guardrails = guarding?.guardrails;
   const retrieval = documentRetrievalStep(
     async (question, signal) => (documents ? (await documents.searchNoting(question, signal)).results : []),
     config.documents.retrievalTimeoutMs,
+    guardrails && ((input, passages, signal) => guardrails.filterPassages(input, passages, signal)),
   );
-  const prepareSteps = [...(config.documents.enabled ? [retrieval] : []), ...(options.prepareSteps ?? [])];
+  const prepareSteps = [...(config.documents.enabled ? [retrieval] : []), ...(guardrails?.inputSteps() ?? []), ...(options.prepareSteps ?? [])];
+  const outputCheck = options.outputCheck ?? guardrails?.outputCheck();
   // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
   const agentCore = createAgentCore({
     config,
     llmFactories: options.llmFactories ?? realLlmFactories(config, chatModelSavedIn),
     logger,
     ...(prepareSteps.length > 0 && { prepareSteps }),
-    ...(options.outputCheck && { outputCheck: options.outputCheck }),
+    ...(outputCheck && { outputCheck }),
+    ...(guardrails && { redactForStorage: guardrails.redactForStorage }),
     onStageEnd: (record) => metrics.record(record),
   });
+  emitLater = agentCore.emit;
   let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
   if (config.documents.enabled) {
     try {
@@ -207,6 +225,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
       await models.close();
       await voice?.dispose();
       await documents?.close();
+      await guarding?.close();
       await agentCore.close();
       await fileLog?.close();
     },

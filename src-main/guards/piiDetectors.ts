@@ -1,4 +1,4 @@
-import { findPhoneNumbersInText, type CountryCode } from 'libphonenumber-js/max';
+import { findPhoneNumbersInText, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import { countrySpecs, isValidIBAN } from 'ibantools';
 import type { FlaggedSpan } from './guard.js';
 
@@ -191,7 +191,7 @@ export function findSecrets(text: string): FlaggedSpan[] {
     let value = match.groups?.value ?? '';
     if (!/[:=]/.test(separator) && !looksMadeUp(value)) continue;
     value = trimSentencePunctuation(value);
-    if (value.length === 0 || MASK.test(value)) continue;
+    if (value.length === 0 || MASK.test(value) || NOT_A_PASSWORD.has(value.toLowerCase())) continue;
     const start = match.index + match[0].length - (match.groups?.value ?? '').length;
     spans.push({ start, end: start + value.length, kind: 'SECRET' });
   }
@@ -202,15 +202,13 @@ export function findSecrets(text: string): FlaggedSpan[] {
     spans.push({ start, end: start + value.length, kind: 'SECRET' });
   }
   // A private key block runs to its END line, or to the end of the text when it was pasted cut short.
-  let endSearchedFrom = -1;
-  let endAt = -1;
+  let coveredUntil = 0;
   for (const begin of text.matchAll(PEM_BEGIN)) {
-    if (begin.index < endSearchedFrom) continue;
+    if (begin.index < coveredUntil) continue;
     const endMarker = text.indexOf('-----END ', begin.index + begin[0].length);
     const close = endMarker < 0 ? -1 : text.indexOf('-----', endMarker + 9);
-    endAt = endMarker < 0 ? text.length : close < 0 ? text.length : close + 5;
-    endSearchedFrom = endAt;
-    spans.push({ start: begin.index, end: endAt, kind: 'SECRET' });
+    coveredUntil = close < 0 ? text.length : close + 5;
+    spans.push({ start: begin.index, end: coveredUntil, kind: 'SECRET' });
   }
   return spans;
 }
@@ -221,70 +219,131 @@ function looksMadeUp(value: string): boolean {
   return bare.length >= 4 && (/[\p{N}\p{S}_@#%&*-]/u.test(bare) || /.\p{Lu}/u.test(bare));
 }
 
+/** Sentence punctuation after a value is not part of it ("password: hunter2."); "!" and "?" may be, so they stay. */
 function trimSentencePunctuation(value: string): string {
-  return value.replace(/[.,;:!?)\]]+$/, '');
+  let trimmed = value.replace(/[.,;:]+$/, '');
+  if (trimmed.endsWith(')') && !trimmed.includes('(')) trimmed = trimmed.slice(0, -1);
+  if (trimmed.endsWith(']') && !trimmed.includes('[')) trimmed = trimmed.slice(0, -1);
+  return trimmed.replace(/[.,;:]+$/, '');
 }
+
+/** Words that follow "password:" in instructions rather than passwords ("Password: see the note", "PIN: none"). */
+const NOT_A_PASSWORD = new Set(['see', 'none', 'same', 'n/a', 'na', 'null', 'your', 'the', 'a', 'an', 'is', 'not', 'unknown', 'required', 'optional', 'empty', 'blank', 'tbd', 'todo', 'enter', 'ask', 'check']);
 
 // ── Phone numbers ────────────────────────────────────────────────────────────────────────────────────────────────
 /** Regions whose national formats (no +CC) are recognised when none are configured; international forms always are. */
 export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'GB', 'DE', 'FR'];
 
-/** Text handed to the phone finder at a time, so a long text can yield and be cancelled between pieces. */
-const PHONE_PIECE_CHARS = 2000;
+/**
+ * Where a phone number can be: a run of digits and the punctuation numbers are written with, on one line, with at
+ * least seven digits and one group of two or more. Only these runs (with a little context) go to the phone finder.
+ */
+const PHONE_ZONE = /[+(]?\d[\d \t\u00a0().\/\-\u2010-\u2015]*\d\)?/g;
+const PHONE_CONTEXT_CHARS = 8;
+/** A longer run (a row of figures, junk) is read in overlapping windows, so no number longer than half is cut. */
+const PHONE_WINDOW_CHARS = 64;
+/**
+ * Characters the phone finder may read in one scan, over all regions. Google's finder costs up to ~8 µs a character
+ * on runs of digits and spaces; prose has few runs, but a page of them would otherwise take seconds. Runs left when
+ * the budget is spent are masked whole: over-masking junk is the safe side.
+ */
+const PHONE_BUDGET_CHARS = 4000;
 
 /**
  * Phone numbers, by libphonenumber-js (Google's metadata: only numbers valid for their region count, which keeps
- * years, prices, times, versions and order numbers out). National formats are read as each region's in turn.
- * Yields between pieces of a long text.
+ * years, prices, times, versions and order numbers out), read as written in each of `regions` in turn; international
+ * forms (+CC, 00CC) in any case. Yields after each piece of work so a long scan can pause and be cancelled.
  */
 export function* findPhones(text: string, regions: readonly CountryCode[] = DEFAULT_PHONE_REGIONS): Generator<void, FlaggedSpan[]> {
   const spans: FlaggedSpan[] = [];
-  if (!/\d/.test(text)) return spans;
   const tries: (CountryCode | undefined)[] = regions.length === 0 ? [undefined] : [...regions];
-  for (const piece of phonePieces(text)) {
-    // A piece with fewer than seven digits cannot hold a phone number; most pieces of prose are skipped here.
-    if (countAsciiDigits(text, piece.start, piece.end, 7) < 7) continue;
-    const pieceText = text.slice(piece.start, piece.end);
-    for (const region of tries) {
-      for (const found of findPhoneNumbersInText(pieceText, region === undefined ? {} : { defaultCountry: region })) {
-        spans.push({ start: piece.start + found.startsAt, end: piece.start + found.endsAt, kind: 'PHONE' });
+  let budget = PHONE_BUDGET_CHARS;
+  for (const zone of text.matchAll(PHONE_ZONE)) {
+    if (!mayHoldAPhoneNumber(zone[0])) continue;
+    const zoneStart = zone.index;
+    const zoneEnd = zone.index + zone[0].length;
+    for (let windowStart = zoneStart; windowStart < zoneEnd; windowStart += PHONE_WINDOW_CHARS / 2) {
+      const windowEnd = Math.min(zoneEnd, windowStart + PHONE_WINDOW_CHARS);
+      const from = Math.max(0, windowStart - PHONE_CONTEXT_CHARS);
+      const to = Math.min(text.length, windowEnd + PHONE_CONTEXT_CHARS);
+      if (budget < (to - from) * tries.length) {
+        // Whole runs, so that redacting the output again finds the same and stops.
+        budget = 0;
+        spans.push({ start: zoneStart, end: zoneEnd, kind: 'PHONE' });
+        break;
+      }
+      budget -= (to - from) * tries.length;
+      const windowText = text.slice(from, to);
+      for (const region of tries) {
+        for (const found of findPhoneNumbersInText(windowText, region === undefined ? {} : { defaultCountry: region })) {
+          const start = from + found.startsAt;
+          const end = from + found.endsAt;
+          if (start < windowStart || end > windowEnd) continue;
+          if (!writtenLikeAPhoneNumber(windowText.slice(found.startsAt, found.endsAt), found.number, text.slice(Math.max(0, start - 12), start))) continue;
+          spans.push({ start, end, kind: 'PHONE' });
+        }
       }
       yield;
+      if (windowEnd === zoneEnd) break;
     }
   }
   return spans;
 }
 
+function mayHoldAPhoneNumber(zone: string): boolean {
+  const groups = zone.match(/\d+/g) ?? [];
+  let digits = 0;
+  let longestGroup = 0;
+  for (const group of groups) {
+    digits += group.length;
+    longestGroup = Math.max(longestGroup, group.length);
+  }
+  return digits >= 7 && longestGroup >= 2;
+}
+
+const INTERNATIONAL_PREFIX = /^\s*(?:\+|00)/;
+const DATE_LIKE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d\d\s*[-–]\s*(?:19|20)?\d\d)$/;
+
 /**
- * Cuts a text into pieces of about PHONE_PIECE_CHARS between two letters (never inside a number); a text with no
- * such place nearby (pages of digits) is cut hard.
+ * What the finder reports is a number valid for some region; this keeps those written the way people write phone
+ * numbers. A national form (no + or 00) must carry the region's trunk prefix where it has one ("030 …", "07911 …":
+ * without it almost any long number is a valid German one) and, when grouped, keep the area code apart and break
+ * only where the region's own format does or inside its last group: "2024-000123" is not (202) 400-0123. Dates, ISBNs
+ * and numbers ending in a lone check digit ("0-306-40615-2") are not phone numbers.
  */
-function* phonePieces(text: string): Generator<{ start: number; end: number }> {
-  let start = 0;
-  while (start < text.length) {
-    let end = Math.min(text.length, start + PHONE_PIECE_CHARS);
-    if (end < text.length) {
-      const limit = Math.min(text.length, end + 256);
-      let cut = end;
-      while (cut < limit && !(isLetter(text.charCodeAt(cut - 1)) && isLetter(text.charCodeAt(cut)))) cut++;
-      end = cut;
-    }
-    yield { start, end };
-    start = end;
-  }
+function writtenLikeAPhoneNumber(candidate: string, number: PhoneNumber, before: string): boolean {
+  if (DATE_LIKE.test(candidate.trim()) || /isbn[\s:-]*$/i.test(before)) return false;
+  const groups = candidate.match(/\d+/g) ?? [];
+  if (groups.length > 1 && groups[groups.length - 1]!.length === 1) return false;
+  if (INTERNATIONAL_PREFIX.test(candidate)) return true;
+  const national = number.formatNational();
+  const digits = groups.join('');
+  const nationalDigits = national.replace(/\D/g, '');
+  if (digits !== nationalDigits && !(number.countryCallingCode === '1' && digits === `1${nationalDigits}`)) return false;
+  const breaks = breaksFromEnd(candidate);
+  const nationalBreaks = breaksFromEnd(national);
+  if (breaks.length === 0) return true;
+  // The area code stands apart ("0301/2024" is no Berlin number)…
+  if (nationalBreaks.length > 0 && !breaks.includes(Math.max(...nationalBreaks))) return false;
+  // …and other breaks fall where the region's format has them, or inside its last group ("030 1234 5678").
+  return breaks.every((position) => position < lastGroupLength(national) || nationalBreaks.includes(position));
 }
 
-function isLetter(code: number): boolean {
-  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+/** Where a written number breaks between digit groups, counted in digits from its end. */
+function breaksFromEnd(written: string): number[] {
+  const groups = written.match(/\d+/g) ?? [];
+  const breaks: number[] = [];
+  let fromEnd = 0;
+  for (let i = groups.length - 1; i > 0; i--) {
+    fromEnd += groups[i]!.length;
+    breaks.push(fromEnd);
+  }
+  return breaks;
 }
 
-function countAsciiDigits(text: string, start: number, end: number, enough: number): number {
-  let count = 0;
-  for (let i = start; i < end && count < enough; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 48 && code <= 57) count++;
-  }
-  return count;
+function lastGroupLength(written: string): number {
+  const groups = written.match(/\d+/g) ?? [];
+  return groups[groups.length - 1]?.length ?? 0;
 }
 
 // ── Shared ───────────────────────────────────────────────────────────────────────────────────────────────────────

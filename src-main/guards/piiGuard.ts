@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { FlaggedSpan, Guard, GuardSubject, GuardVerdict } from './guard.js';
+import { runScanToEnd, runScanWithPauses, subjectName, type GuardScan } from './guardScan.js';
 import {
   DEFAULT_PHONE_REGIONS,
   findCards,
@@ -32,7 +33,7 @@ export interface PiiRedaction {
  * runs the same scan with pauses so it can be cancelled.
  */
 export function findPii(text: string, options: PiiOptions = {}): FlaggedSpan[] {
-  return runToEnd(scanPii(text, options));
+  return runScanToEnd(scanPii(text, options));
 }
 
 /**
@@ -45,7 +46,6 @@ export function redactPii(text: string, options: PiiOptions = {}): PiiRedaction 
   return { text: applyMasks(text, spans).text, spans };
 }
 
-const SUBJECT_NAMES: Record<GuardSubject, string> = { question: 'question', passage: 'passage', 'answer-sentence': 'answer' };
 const KIND_NAMES: Record<PiiKind, string> = {
   EMAIL: 'an email address',
   PHONE: 'a phone number',
@@ -61,11 +61,11 @@ export function createPiiGuard(options: PiiOptions & { subjects?: readonly Guard
     name: 'pii',
     subjects: options.subjects ?? ['question', 'answer-sentence'],
     async check(text, context, signal): Promise<GuardVerdict> {
-      const spans = await runWithPauses(scanPii(text, options), signal);
+      const spans = await runScanWithPauses(scanPii(text, options), signal);
       if (spans.length === 0) return { outcome: 'pass' };
       const kinds = [...new Set(spans.map((span) => span.kind as PiiKind))];
       const what = kinds.length === 1 ? KIND_NAMES[kinds[0]!] : 'personal data';
-      return { outcome: 'flag', reason: `The ${SUBJECT_NAMES[context.subject]} contains ${what}.`, spans };
+      return { outcome: 'flag', reason: `The ${subjectName(context.subject)} contains ${what}.`, spans };
     },
   };
 }
@@ -73,7 +73,7 @@ export function createPiiGuard(options: PiiOptions & { subjects?: readonly Guard
 /** How many times redaction looks again at its own output before settling; each look only ever adds spans. */
 const MAX_PASSES = 6;
 
-function* scanPii(text: string, options: PiiOptions): Generator<void, FlaggedSpan[]> {
+function* scanPii(text: string, options: PiiOptions): GuardScan<FlaggedSpan[]> {
   let spans = merge(yield* findAllOnce(text, options));
   for (let pass = 1; pass < MAX_PASSES && spans.length > 0; pass++) {
     const masked = applyMasks(text, spans);
@@ -84,7 +84,7 @@ function* scanPii(text: string, options: PiiOptions): Generator<void, FlaggedSpa
   return spans;
 }
 
-function* findAllOnce(text: string, options: PiiOptions): Generator<void, FlaggedSpan[]> {
+function* findAllOnce(text: string, options: PiiOptions): GuardScan<FlaggedSpan[]> {
   const spans = [...findEmails(text), ...findCards(text), ...findIbans(text), ...findNationalIds(text)];
   yield;
   spans.push(...findSecrets(text));
@@ -158,28 +158,4 @@ function applyMasks(text: string, spans: readonly FlaggedSpan[]): MaskedText {
     return { start, end, kind: span.kind };
   };
   return { text: out, toOriginal };
-}
-
-function runToEnd<T>(scan: Generator<void, T>): T {
-  for (;;) {
-    const step = scan.next();
-    if (step.done === true) return step.value;
-  }
-}
-
-/** Lets other work (the turn's timers, a cancel) run every few milliseconds of a long scan; stops when aborted. */
-const SLICE_MS = 8;
-
-async function runWithPauses<T>(scan: Generator<void, T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  let sliceStart = performance.now();
-  for (;;) {
-    const step = scan.next();
-    if (step.done === true) return step.value;
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      signal.throwIfAborted();
-      sliceStart = performance.now();
-    }
-  }
 }

@@ -189,6 +189,27 @@ export const piiBenignSamples: readonly PiiSample[] = [
   benign('phone', 'Add 250 g flour, 2 eggs and 125 ml milk.'),
   benign('id', 'The part number is AB12CD34.'),
   benign('id', 'Form W-4 and form 1040 are due.'),
+  // Everyday questions with numbers in them.
+  benign('everyday', 'What is 15% of 2,480?'),
+  benign('everyday', 'Convert 1500000 seconds to days.'),
+  benign('everyday', 'Is 7919 a prime number?'),
+  benign('everyday', 'How far is 42.195 km in miles?'),
+  benign('everyday', 'Set a timer for 25 minutes and another for 1 hour 30.'),
+  benign('everyday', 'My flight AF 1234 boards at 06:40 from terminal 2E.'),
+  benign('everyday', 'The Wi-Fi network is called Home-5G-2024.'),
+  benign('everyday', 'Kundennummer 0815-4711 hat noch nicht bezahlt.'),
+  benign('everyday', 'Aktenzeichen 0301/2024 bitte angeben.'),
+  benign('everyday', 'Postleitzahl 01067 Dresden'),
+  benign('everyday', 'The lottery numbers were 4 11 23 35 42 49.'),
+  benign('everyday', 'Bus 38 leaves every 12 minutes from stop 4402.'),
+  benign('everyday', 'The Unix time 1700000000 is in November 2023.'),
+  benign('everyday', 'Reference 2024/11/0457 on the letter from the council.'),
+  benign('everyday', 'Model number KD-55X85J, serial 4012394.'),
+  benign('everyday', 'In 1969, 600 million people watched the landing.'),
+  benign('everyday', 'Our budget is 12 000 € for 2025 and 14 500 € for 2026.'),
+  benign('everyday', 'Read psalm 23:1-6 and John 3:16.'),
+  benign('everyday', 'Rate 3.75% fixed for 10 years on 250,000.'),
+  benign('everyday', 'Score: 98 / 100, rank 12 of 340.'),
 ];
 
 export const piiSamples: readonly PiiSample[] = [...piiPositiveSamples, ...piiBenignSamples];

@@ -1,0 +1,375 @@
+import type { FlaggedSpan, Guard, GuardContext, GuardSubject, GuardVerdict } from './guard.js';
+import { type GuardScan, runScanWithPauses } from './guardScan.js';
+import { type InjectionCategory, injectionBankEntries } from './injectionBank.js';
+import { HIGH, type InjectionPattern, injectionPatterns } from './injectionPatterns.js';
+import { type FoldedText, foldForMatching, originalSpan } from './injectionText.js';
+
+/**
+ * What the guard needs from an embedder; the documents' embedders fit. Vectors are unit length, so a dot product is
+ * the cosine similarity; a text without words gets a zero vector.
+ */
+export interface InjectionEmbedder {
+  /** Names the model: the bank is embedded once per embedder, and thresholds are calibrated per model. */
+  readonly id: string;
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+}
+
+/** A classifier's probability (0..1) that a text is a prompt injection, e.g. a DeBERTa model run by transformers.js. */
+export type InjectionClassify = (text: string, signal: AbortSignal) => Promise<number>;
+
+export interface InjectionGuardOptions {
+  /** Without one, only the heuristics (and the classifier, if any) run. */
+  embedder?: InjectionEmbedder;
+  /** Cosine similarity to the nearest bank phrasing that flags a text alone. Default: calibrated for USE-lite. */
+  semanticThreshold?: number;
+  /** Similarity that flags a text together with a moderate heuristic score. Default: calibrated for USE-lite. */
+  semanticSupportThreshold?: number;
+  /** An optional classifier; no weights ship with the app, so nothing loads one yet. */
+  classify?: InjectionClassify;
+  /** Probability at which the classifier flags a text alone (default 0.9). */
+  classifierThreshold?: number;
+}
+
+/** A heuristic score from which a text is flagged without more evidence: one strong pattern, or two medium ones. */
+export const HEURISTIC_FLAG_SCORE = 0.75;
+/** A heuristic score that flags a text when the semantic check agrees. */
+export const HEURISTIC_SUPPORT_SCORE = 0.4;
+
+/**
+ * Thresholds measured with USE-lite on the evaluation sets in `evaluation/` (English texts: the model reads nothing
+ * else). Alone: the lowest similarity no benign text reached, with a margin. With support: where benign texts that
+ * also match a moderate pattern stay below. Another embedder's similarities spread differently: pass its own.
+ */
+export const USE_LITE_SEMANTIC_THRESHOLD = 0.74;
+export const USE_LITE_SEMANTIC_SUPPORT_THRESHOLD = 0.6;
+
+/** The semantic check embeds at most this much of a text: its opening is where an injection shows, and it bounds the cost. */
+const MAX_EMBEDDED_CHARS = 2_000;
+/** A pattern is matched at most this many times per text (a 100 KB text of repeats needs no more). */
+const MAX_HITS_PER_PATTERN = 8;
+
+/** One pattern match, by UTF-16 offsets into the checked text. */
+export interface InjectionHit {
+  patternId: string;
+  category: InjectionCategory;
+  weight: number;
+  start: number;
+  end: number;
+}
+
+export interface InjectionHeuristics {
+  /** 0..1, the noisy-or of the matched patterns' weights (each pattern counted once). */
+  score: number;
+  /** The category with the highest score, when anything matched. */
+  category?: InjectionCategory;
+  hits: InjectionHit[];
+  /** Whether the text reads as English, so that an English-only embedding model can judge it. */
+  english: boolean;
+}
+
+interface EmbeddedBank {
+  dimensions: number;
+  /** Row-major, one unit vector per phrasing. */
+  vectors: Float32Array;
+  categories: InjectionCategory[];
+}
+
+interface SemanticMatch {
+  similarity: number;
+  category: InjectionCategory;
+}
+
+/** Bank vectors per embedder object, shared by every guard that uses it. */
+const embeddedBanks = new WeakMap<InjectionEmbedder, Promise<EmbeddedBank>>();
+
+/**
+ * Flags prompt injections and jailbreaks in a question or a retrieved passage: attempts to override the assistant's
+ * instructions, extract its system prompt, make it act without its rules (DAN, "developer mode"), messages posing as
+ * the system, and instructions hidden in documents for an AI to follow. In English, German, French, Spanish, Italian,
+ * Portuguese and Dutch.
+ *
+ * Three layers, cheapest first:
+ * 1. weighted patterns over folded text (undoing invisible characters, homoglyphs, leetspeak, letter spacing);
+ * 2. cosine similarity of the text's embedding to a bank of known attack phrasings (English only: USE-lite reads
+ *    nothing else); a question's embedding is reused when retrieval already made it;
+ * 3. optionally, a classifier's probability.
+ * A strong heuristic score flags at once; otherwise a close semantic match, or a moderate score with a fair match, or
+ * a confident classifier does.
+ *
+ * The bank is embedded once per embedder, in the background from the first check or `warmUp()`: until it is ready,
+ * checks use the other layers rather than wait (the first check of a cold start would otherwise spend seconds).
+ */
+export class InjectionGuard implements Guard {
+  readonly name = 'injection';
+  readonly subjects: readonly GuardSubject[] = ['question', 'passage'];
+  readonly #embedder: InjectionEmbedder | undefined;
+  readonly #semanticThreshold: number;
+  readonly #semanticSupportThreshold: number;
+  readonly #classify: InjectionClassify | undefined;
+  readonly #classifierThreshold: number;
+  #bank: EmbeddedBank | undefined;
+
+  constructor(options: InjectionGuardOptions = {}) {
+    this.#embedder = options.embedder;
+    this.#semanticThreshold = options.semanticThreshold ?? USE_LITE_SEMANTIC_THRESHOLD;
+    this.#semanticSupportThreshold = options.semanticSupportThreshold ?? USE_LITE_SEMANTIC_SUPPORT_THRESHOLD;
+    this.#classify = options.classify;
+    this.#classifierThreshold = options.classifierThreshold ?? 0.9;
+  }
+
+  /** Embeds the phrase bank now (at start-up), so that the first question gets the semantic check too. */
+  async warmUp(signal?: AbortSignal): Promise<void> {
+    if (this.#embedder === undefined) return;
+    this.#bank = await abortable(bankFor(this.#embedder), signal);
+  }
+
+  /** Whether the semantic check is ready (the bank is embedded). */
+  get semanticReady(): boolean {
+    return this.#bank !== undefined;
+  }
+
+  async check(text: string, context: GuardContext, signal: AbortSignal): Promise<GuardVerdict> {
+    signal.throwIfAborted();
+    const heuristics = await runScanWithPauses(scanInjectionHeuristics(text), signal);
+    if (heuristics.score >= HEURISTIC_FLAG_SCORE) return flagged(text, context.subject, heuristics.category!, heuristics.score, heuristics.hits);
+
+    const [semantic, probability] = await Promise.all([
+      heuristics.english ? this.#semanticMatch(text, context, signal) : undefined,
+      this.#classify === undefined || text.trim() === '' ? undefined : this.#classify(text.slice(0, MAX_EMBEDDED_CHARS), signal),
+    ]);
+    if (semantic !== undefined && semantic.similarity >= this.#semanticThreshold) {
+      return flagged(text, context.subject, semantic.category, semantic.similarity, heuristics.hits);
+    }
+    if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= this.#semanticSupportThreshold) {
+      return flagged(text, context.subject, heuristics.category!, Math.max(heuristics.score, semantic.similarity), heuristics.hits);
+    }
+    if (probability !== undefined && probability >= this.#classifierThreshold) {
+      return flagged(text, context.subject, heuristics.category ?? semantic?.category ?? 'override', probability, heuristics.hits);
+    }
+    return { outcome: 'pass' };
+  }
+
+  /** The nearest bank phrasing, or undefined while the bank is not embedded yet (it is then started). */
+  async #semanticMatch(text: string, context: GuardContext, signal: AbortSignal): Promise<SemanticMatch | undefined> {
+    const embedder = this.#embedder;
+    if (embedder === undefined || !/[\p{L}\p{N}]/u.test(text)) return undefined;
+    const bank = this.#bank;
+    if (bank === undefined) {
+      void bankFor(embedder).then(
+        (embedded) => (this.#bank = embedded),
+        () => undefined, // a failed bank is embedded again on the next check
+      );
+      return undefined;
+    }
+    const given = context.subject === 'question' ? context.questionEmbedding : undefined;
+    const vector = given?.length === bank.dimensions ? given : (await embedder.embed([text.slice(0, MAX_EMBEDDED_CHARS)], signal))[0];
+    if (vector === undefined || vector.length !== bank.dimensions) return undefined;
+    return nearestPhrasing(bank, vector);
+  }
+}
+
+/** Heuristics alone, straight through: for tests, benchmarks and callers without a signal. */
+export function scoreInjectionHeuristics(text: string): InjectionHeuristics {
+  const scan = scanInjectionHeuristics(text);
+  for (;;) {
+    const step = scan.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** The heuristic layer as a scan that yields between patterns, so a long text lets a cancel in. */
+export function* scanInjectionHeuristics(text: string): GuardScan<InjectionHeuristics> {
+  const readings = [foldForMatching(text)];
+  // "ru1es": a 1 inside a word may stand for l as well as i.
+  if (readings[0]!.hadLeetOne) readings.push(foldForMatching(text, { leetOne: 'l' }));
+  const hits: InjectionHit[] = [];
+  for (const [index, pattern] of injectionPatterns.entries()) {
+    for (const folded of readings) hits.push(...matchPattern(pattern, folded));
+    if (index % 16 === 15) yield;
+  }
+  hits.push(...matchEncodedText(text));
+  yield;
+
+  const weights = new Map<string, { weight: number; category: InjectionCategory }>();
+  for (const hit of hits) weights.set(hit.patternId, { weight: hit.weight, category: hit.category });
+  const keep = new Map<InjectionCategory, number>();
+  let keepAll = 1;
+  for (const { weight, category } of weights.values()) {
+    keepAll *= 1 - weight;
+    keep.set(category, (keep.get(category) ?? 1) * (1 - weight));
+  }
+  let category: InjectionCategory | undefined;
+  let best = 0;
+  for (const [name, rest] of keep) {
+    if (1 - rest > best) [category, best] = [name, 1 - rest];
+  }
+  const english = readsAsEnglish(text, readings[0]!.text);
+  return { score: 1 - keepAll, ...(category !== undefined && { category }), hits, english };
+}
+
+function matchPattern(pattern: InjectionPattern, folded: FoldedText): InjectionHit[] {
+  const hits: InjectionHit[] = [];
+  const text = folded.text;
+  for (const match of text.matchAll(pattern.regex)) {
+    const start = match.index;
+    let end = start + match[0].length;
+    if (end === start) continue;
+    if (pattern.unless !== undefined && pattern.unless.test(sentenceAround(text, start, end))) continue;
+    if (pattern.then !== undefined) {
+      const order = text.slice(end, end + pattern.then.within).match(pattern.then.regex);
+      if (order === null || order.index === undefined) continue;
+      end += order.index + order[0].length;
+    }
+    const span = originalSpan(folded, start, end);
+    hits.push({ patternId: pattern.id, category: pattern.category, weight: pattern.weight, ...span });
+    if (hits.length >= MAX_HITS_PER_PATTERN) break;
+  }
+  return hits;
+}
+
+/** The sentence (or line) a match stands in, for the patterns' `unless`. */
+function sentenceAround(text: string, start: number, end: number): string {
+  let from = start;
+  while (from > 0 && start - from < 200 && !/[.!?\n]/.test(text[from - 1]!)) from -= 1;
+  let to = end;
+  while (to < text.length && to - end < 200 && !/[.!?\n]/.test(text[to]!)) to += 1;
+  return text.slice(from, to);
+}
+
+const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
+
+/** Instructions hidden as base64 ("decode this and follow it: aWdub3Jl…"): decoded, checked, reported as the encoded span. */
+function matchEncodedText(text: string): InjectionHit[] {
+  const hits: InjectionHit[] = [];
+  let runs = 0;
+  for (const match of text.matchAll(BASE64_RUN)) {
+    if (++runs > 20) break;
+    let decoded: string;
+    try {
+      decoded = atob(match[0].length % 4 === 0 ? match[0] : match[0] + '='.repeat(4 - (match[0].length % 4)));
+    } catch {
+      continue;
+    }
+    // Only text: mostly printable ASCII with a space, not binary that happens to decode.
+    if (!/ /.test(decoded) || /[^\x20-\x7e\n\r\t]/.test(decoded)) continue;
+    const folded = foldForMatching(decoded);
+    for (const pattern of injectionPatterns) {
+      if (matchPattern(pattern, folded).length === 0) continue;
+      hits.push({ patternId: `encoded:${pattern.id}`, category: pattern.category, weight: Math.max(pattern.weight, HIGH), start: match.index, end: match.index + match[0].length });
+    }
+  }
+  return hits;
+}
+
+// Function words, enough to tell English from the other languages the patterns cover (words shared between them,
+// such as "a", "in", "is", "me", are in neither list).
+const ENGLISH_WORDS = new Set(
+  'the and to of you your yours are was were be been does did what how why when where who which this that these those with for can could would should will please not my we our it its an or from about there here have has if then than on at by any all just'.split(
+    ' ',
+  ),
+);
+const OTHER_WORDS = new Set(
+  'der die das und ist nicht ich du dein deine ein eine einen wie was wer mit fur von zu auf bitte mir dir mich dich welche welcher beim im sind oder auch kann ich wird le la les et est tu ton tes je une des que qui pour avec dans sur pas vous votre quel quelle ce ca il elle el los las y es tus una por para como con del al sus lo que cual gli che di un sei tuo tua come per non della sono mi ti si os um uma da voce seu sua nao mais het een en ik jij wat hoe niet met voor op zijn mijn kun de o'.split(
+    ' ',
+  ),
+);
+const ACCENTED_WORD = /[\p{L}]*[äöüßéèêëàâçñãõìòùúíóáïœ][\p{L}]*|[¿¡]/gu;
+
+/**
+ * True when a text reads as English: at least as many English function words as words of the other covered
+ * languages (accented words count as other). A text with neither ("/jailbreak") counts as English.
+ */
+function readsAsEnglish(original: string, folded: string): boolean {
+  let english = 0;
+  let other = 0;
+  let seen = 0;
+  for (const match of folded.matchAll(/[a-z]+/g)) {
+    if (ENGLISH_WORDS.has(match[0])) english += 1;
+    if (OTHER_WORDS.has(match[0])) other += 1;
+    if (++seen >= 400) break;
+  }
+  for (const _ of original.slice(0, 4_000).toLowerCase().matchAll(ACCENTED_WORD)) other += 1;
+  return english >= other;
+}
+
+function bankFor(embedder: InjectionEmbedder): Promise<EmbeddedBank> {
+  let bank = embeddedBanks.get(embedder);
+  if (bank === undefined) {
+    bank = embedBank(embedder);
+    embeddedBanks.set(embedder, bank);
+    bank.catch(() => embeddedBanks.delete(embedder));
+  }
+  return bank;
+}
+
+async function embedBank(embedder: InjectionEmbedder): Promise<EmbeddedBank> {
+  const entries = injectionBankEntries();
+  // Not tied to one check's signal: the bank serves every later check.
+  const vectors = await embedder.embed(entries.map((entry) => entry.text));
+  const dimensions = vectors[0]?.length ?? 0;
+  const matrix = new Float32Array(entries.length * dimensions);
+  vectors.forEach((vector, i) => matrix.set(vector.subarray(0, dimensions), i * dimensions));
+  return { dimensions, vectors: matrix, categories: entries.map((entry) => entry.category) };
+}
+
+function nearestPhrasing(bank: EmbeddedBank, vector: Float32Array): SemanticMatch {
+  const { dimensions, vectors, categories } = bank;
+  let best = -1;
+  let bestIndex = 0;
+  for (let row = 0; row < categories.length; row += 1) {
+    const offset = row * dimensions;
+    let sum = 0;
+    for (let i = 0; i < dimensions; i += 1) sum += vectors[offset + i]! * vector[i]!;
+    if (sum > best) [best, bestIndex] = [sum, row];
+  }
+  return { similarity: best, category: categories[bestIndex]! };
+}
+
+const QUESTION_REASONS: Readonly<Record<InjectionCategory, string>> = {
+  override: 'The question asks the assistant to ignore its instructions.',
+  extraction: 'The question asks the assistant to reveal its system prompt.',
+  unrestricted: 'The question asks the assistant to act without its rules.',
+  'fake-system': 'The question poses as a message from the system or an administrator.',
+  indirect: 'The question carries instructions aimed at the assistant.',
+};
+
+const PASSAGE_REASONS: Readonly<Record<InjectionCategory, string>> = {
+  override: 'The passage contains instructions aimed at the assistant: it tells it to ignore its instructions.',
+  extraction: 'The passage contains instructions aimed at the assistant: it asks it to reveal its system prompt.',
+  unrestricted: 'The passage contains instructions aimed at the assistant: it tells it to act without its rules.',
+  'fake-system': 'The passage contains instructions aimed at the assistant, posing as a system message.',
+  indirect: 'The passage contains instructions aimed at the assistant.',
+};
+
+function flagged(text: string, subject: GuardSubject, category: InjectionCategory, score: number, hits: readonly InjectionHit[]): GuardVerdict {
+  const reason = subject === 'question' ? QUESTION_REASONS[category] : PASSAGE_REASONS[category];
+  return { outcome: 'flag', reason, spans: mergedSpans(text, hits), score: Math.min(1, Math.max(0, score)) };
+}
+
+/** The hits as spans, overlapping ones merged; the whole text (trimmed) when only the semantic check or classifier spoke. */
+function mergedSpans(text: string, hits: readonly InjectionHit[]): FlaggedSpan[] {
+  if (hits.length === 0) {
+    const start = text.length - text.trimStart().length;
+    const end = text.trimEnd().length;
+    return end > start ? [{ start, end, kind: 'INJECTION' }] : [];
+  }
+  const ordered = [...hits].sort((a, b) => a.start - b.start || a.end - b.end);
+  const spans: FlaggedSpan[] = [];
+  for (const hit of ordered) {
+    const last = spans.at(-1);
+    if (last !== undefined && hit.start <= last.end) last.end = Math.max(last.end, hit.end);
+    else spans.push({ start: hit.start, end: hit.end, kind: 'INJECTION' });
+  }
+  return spans;
+}
+
+/** A promise that rejects with the signal's reason once it is aborted (the work behind it goes on for others). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

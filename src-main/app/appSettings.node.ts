@@ -4,6 +4,8 @@ import {
   AgentError,
   SavedSettings,
   VoiceSettings,
+  type GuardSetting,
+  type GuardSettings,
   type SettingsView,
 } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
@@ -147,10 +149,16 @@ export class AppSettings {
 
   /** Merges `patch` into the saved settings and writes them; returns what is saved. */
   update(patch: SavedSettings): SavedSettings {
-    const { voice: voicePatch, ...rest } = patch;
+    const { voice: voicePatch, guards: guardsPatch, ...rest } = patch;
     const voice = voicePatch === undefined ? this.current.voice : keptVoice({ ...this.current.voice, ...voicePatch });
-    const { voice: _previousVoice, ...currentRest } = this.current;
-    const next = SavedSettings.parse({ ...currentRest, ...rest, ...(voice && Object.keys(voice).length > 0 && { voice }) });
+    const guards = guardsPatch === undefined ? this.current.guards : mergedGuards(this.current.guards ?? {}, guardsPatch);
+    const { voice: _previousVoice, guards: _previousGuards, ...currentRest } = this.current;
+    const next = SavedSettings.parse({
+      ...currentRest,
+      ...rest,
+      ...(voice && Object.keys(voice).length > 0 && { voice }),
+      ...(guards && Object.keys(guards).length > 0 && { guards }),
+    });
     if (JSON.stringify(next) === JSON.stringify(this.current) && this.problem === undefined) return this.current;
     this.options.file.write(next);
     this.current = next;
@@ -194,4 +202,11 @@ function keptVoice(settings: Partial<VoiceSettings>): Partial<VoiceSettings> {
   const kept: Record<string, unknown> = {};
   for (const key of KEPT_VOICE_SETTINGS) if (settings[key] !== undefined) kept[key] = settings[key];
   return VoiceSettings.partial().parse(kept);
+}
+
+/** Each guard's settings patched field by field: turning one guard off keeps the others' choices. */
+function mergedGuards(current: GuardSettings, patch: GuardSettings): GuardSettings {
+  const merged: Record<string, GuardSetting> = { ...current };
+  for (const [name, setting] of Object.entries(patch)) if (setting) merged[name] = { ...merged[name], ...setting };
+  return merged as GuardSettings;
 }

@@ -91,7 +91,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   let emitLater: (event: AgentEvent) => void = () => undefined;
   const guarding = config.guards.enabled
     ? createGuardrails({
-        settings: savedRead.settings.guards ?? {},
+        settings: () => settings.saved.guards ?? {},
         // The injection check embeds the question with the documents' embedder: retrieval and it share one vector.
         embedder: () => documents?.embedder,
         maxQuestionChars: config.maxQuestionChars,

@@ -13,7 +13,8 @@ import { createPiiGuard, redactPii } from '../guards/piiGuard.js';
  * question to known attacks, with the documents' embedder so retrieval and the check share one vector), and abuse.
  */
 export function createGuardrails(options: {
-  settings: GuardSettings;
+  /** Read at every check: a change in the app applies to the next question. */
+  settings: () => GuardSettings;
   /** The documents' embedder, when documents are on; otherwise the check starts its own USE-lite when first needed. */
   embedder: () => Embedder | undefined;
   maxQuestionChars: number;

@@ -46,7 +46,8 @@ export type GuardOutcome =
 
 export interface GuardrailsOptions {
   guards: readonly Guard[];
-  settings?: GuardSettings;
+  /** Read at every check, so a change in the app applies to the next question. */
+  settings?: () => GuardSettings;
   /** Masks personal data for what is stored, cached and logged (the PII guard's redaction). */
   redact?: (text: string) => string;
   emit: (event: AgentEvent) => void;
@@ -68,19 +69,21 @@ export class Guardrails {
   private active(subject: GuardSubject): Array<{ guard: Guard; policy: GuardPolicy }> {
     return this.options.guards
       .filter((guard) => guard.subjects.includes(subject))
-      .map((guard) => ({ guard, policy: guardPolicy(guard.name, this.options.settings) }))
+      .map((guard) => ({ guard, policy: guardPolicy(guard.name, this.options.settings?.()) }))
       .filter(({ policy }) => policy.enabled);
   }
 
-  /** The question's input checks, as prepare steps of the turn. */
+  /** The question's input checks, as prepare steps of the turn (each reads its settings when it runs). */
   inputSteps(): VerdictStep[] {
-    return this.active('question').map(({ guard, policy }) => ({
+    return this.options.guards.filter((guard) => guard.subjects.includes('question')).map((guard) => ({
       kind: 'verdict' as const,
       name: `guard:${guard.name}`,
       // The runner below keeps its own deadline and decides open or closed itself; this one is only a backstop.
-      timeoutMs: policy.timeoutMs + 1_000,
+      timeoutMs: guardPolicy(guard.name).timeoutMs + 1_000,
       required: true,
       run: async (input: TurnInput, signal: AbortSignal) => {
+        const policy = guardPolicy(guard.name, this.options.settings?.());
+        if (!policy.enabled) return { allowed: true };
         const result = await runGuard(guard, policy, input.question, { subject: 'question' }, signal);
         this.report(input, guard.name, 'question', result);
         if (result.outcome === 'error' && result.action === 'block') {

@@ -74,9 +74,18 @@ interface EmbeddedBank {
   categories: InjectionCategory[];
 }
 
-interface SemanticMatch {
+export interface SemanticMatch {
+  /** Cosine similarity to the nearest bank phrasing. */
   similarity: number;
   category: InjectionCategory;
+}
+
+export interface InjectionAssessment {
+  heuristics: InjectionHeuristics;
+  /** Absent for text the embedder cannot read (not English, no words), without an embedder, or before the bank is ready. */
+  semantic?: SemanticMatch;
+  /** The classifier's probability, when there is one. */
+  probability?: number;
 }
 
 /** Bank vectors per embedder object, shared by every guard that uses it. */
@@ -129,24 +138,35 @@ export class InjectionGuard implements Guard {
   }
 
   async check(text: string, context: GuardContext, signal: AbortSignal): Promise<GuardVerdict> {
+    const assessment = await this.assess(text, context, signal, { stopWhenDecided: true });
+    const { heuristics, semantic, probability } = assessment;
+    const subject = context.subject;
+    if (heuristics.score >= HEURISTIC_FLAG_SCORE) return flagged(text, subject, heuristics.category!, heuristics.score, heuristics.hits);
+    if (semantic !== undefined && semantic.similarity >= this.#semanticThreshold) {
+      return flagged(text, subject, semantic.category, semantic.similarity, heuristics.hits);
+    }
+    if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= this.#semanticSupportThreshold) {
+      return flagged(text, subject, heuristics.category!, Math.max(heuristics.score, semantic.similarity), heuristics.hits);
+    }
+    if (probability !== undefined && probability >= this.#classifierThreshold) {
+      return flagged(text, subject, heuristics.category ?? semantic?.category ?? 'override', probability, heuristics.hits);
+    }
+    return { outcome: 'pass' };
+  }
+
+  /**
+   * What each layer says about a text, for `check` and for measuring the guard. With `stopWhenDecided`, the semantic
+   * check and the classifier are skipped once the heuristics alone flag the text.
+   */
+  async assess(text: string, context: GuardContext, signal: AbortSignal, options: { stopWhenDecided?: boolean } = {}): Promise<InjectionAssessment> {
     signal.throwIfAborted();
     const heuristics = await runScanWithPauses(scanInjectionHeuristics(text), signal);
-    if (heuristics.score >= HEURISTIC_FLAG_SCORE) return flagged(text, context.subject, heuristics.category!, heuristics.score, heuristics.hits);
-
+    if (options.stopWhenDecided === true && heuristics.score >= HEURISTIC_FLAG_SCORE) return { heuristics };
     const [semantic, probability] = await Promise.all([
       heuristics.english ? this.#semanticMatch(text, context, signal) : undefined,
       this.#classify === undefined || text.trim() === '' ? undefined : this.#classify(text.slice(0, MAX_EMBEDDED_CHARS), signal),
     ]);
-    if (semantic !== undefined && semantic.similarity >= this.#semanticThreshold) {
-      return flagged(text, context.subject, semantic.category, semantic.similarity, heuristics.hits);
-    }
-    if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= this.#semanticSupportThreshold) {
-      return flagged(text, context.subject, heuristics.category!, Math.max(heuristics.score, semantic.similarity), heuristics.hits);
-    }
-    if (probability !== undefined && probability >= this.#classifierThreshold) {
-      return flagged(text, context.subject, heuristics.category ?? semantic?.category ?? 'override', probability, heuristics.hits);
-    }
-    return { outcome: 'pass' };
+    return { heuristics, ...(semantic !== undefined && { semantic }), ...(probability !== undefined && { probability }) };
   }
 
   /** The nearest bank phrasing, or undefined while the bank is not embedded yet (it is then started). */

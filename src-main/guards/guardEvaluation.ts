@@ -74,3 +74,36 @@ export async function evaluateGuard(
     errorSamples,
   };
 }
+
+export interface GuardLatency {
+  runs: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+/**
+ * How long one check takes: each text checked `runs` times in turn (after one warm-up pass), as percentiles over all
+ * checks. For a benchmark report; tests only print it.
+ */
+export async function measureGuardLatency(
+  guard: Guard,
+  texts: readonly string[],
+  options: { runs?: number; subject?: GuardSubject } = {},
+): Promise<GuardLatency> {
+  const runs = options.runs ?? 100;
+  const context = { subject: options.subject ?? guard.subjects[0] ?? 'question' };
+  const signal = new AbortController().signal;
+  for (const text of texts) await guard.check(text, context, signal);
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    for (const text of texts) {
+      const started = performance.now();
+      await guard.check(text, context, signal);
+      times.push(performance.now() - started);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const at = (fraction: number) => times[Math.min(times.length - 1, Math.floor(fraction * times.length))] ?? 0;
+  return { runs: times.length, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: times[times.length - 1] ?? 0 };
+}

@@ -41,7 +41,7 @@ export const HEURISTIC_SUPPORT_SCORE = 0.4;
  * also match a moderate pattern stay below. Another embedder's similarities spread differently: pass its own.
  */
 export const USE_LITE_SEMANTIC_THRESHOLD = 0.74;
-export const USE_LITE_SEMANTIC_SUPPORT_THRESHOLD = 0.6;
+export const USE_LITE_SEMANTIC_SUPPORT_THRESHOLD = 0.55;
 
 /** The semantic check embeds at most this much of a text: its opening is where an injection shows, and it bounds the cost. */
 const MAX_EMBEDDED_CHARS = 2_000;

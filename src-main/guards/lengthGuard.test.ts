@@ -22,7 +22,7 @@ describe('length and format guard', () => {
       'מה מזג האוויר מחר?',
       'Family: 👨‍👩‍👧‍👦, flag: 🏴󠁧󠁢󠁥󠁮󠁧󠁿, thumbs: 👍🏽',
       'line one\nline two\r\n\ttabbed',
-      'x'.repeat(DEFAULT_MAX_QUESTION_CHARS),
+      'lorem ipsum '.repeat(1000).slice(0, DEFAULT_MAX_QUESTION_CHARS),
       '',
     ]) {
       expect(guard.check(text, question, signal), text.slice(0, 20)).toEqual({ outcome: 'pass' });
@@ -30,7 +30,7 @@ describe('length and format guard', () => {
   });
 
   it('flags a question over the agent limit, with the stretch past it', () => {
-    const verdict = flagOf(guard.check('x'.repeat(DEFAULT_MAX_QUESTION_CHARS + 5), question, signal));
+    const verdict = flagOf(guard.check('lorem ipsum '.repeat(1000).slice(0, DEFAULT_MAX_QUESTION_CHARS + 5), question, signal));
     expect(verdict.reason).toBe('The question is 8,005 characters long; the limit is 8,000.');
     expect(verdict.spans).toEqual([{ start: 8000, end: 8005, kind: 'TOO_LONG' }]);
     expect(createLengthGuard({ maxChars: 10 }).check('12345678901', question, signal)).toMatchObject({ outcome: 'flag' });

@@ -8,6 +8,7 @@ import { ChatStoreContext } from './state/chatStoreContext.dom.js';
 import { createDataRecoveryStore, DataRecoveryStoreContext } from './state/dataRecoveryStore.dom.js';
 import { createDocumentsStore, DocumentsStoreContext } from './state/documentsStore.dom.js';
 import { createModelsStore, ModelsStoreContext } from './state/modelsStore.dom.js';
+import { createSafetyStore, SafetyStoreContext } from './state/safetyStore.dom.js';
 import { createStatsStore, StatsStoreContext } from './state/statsStore.dom.js';
 import { createVoiceStore } from './state/voiceStore.dom.js';
 import { VoiceStoreContext } from './state/voiceStoreContext.dom.js';
@@ -37,6 +38,7 @@ const voiceStore = createVoiceStore({
 const dataRecoveryStore = createDataRecoveryStore(client);
 const statsStore = createStatsStore(client);
 const modelsStore = createModelsStore(client);
+const safetyStore = createSafetyStore(client);
 const bridge = window.assistantBridge;
 const documentsStore = createDocumentsStore(client, {
   readBase64: readFileBase64,
@@ -59,7 +61,9 @@ createRoot(rootElement).render(
           <StatsStoreContext.Provider value={statsStore}>
             <ModelsStoreContext.Provider value={modelsStore}>
               <DocumentsStoreContext.Provider value={documentsStore}>
-                <App />
+                <SafetyStoreContext.Provider value={safetyStore}>
+                  <App />
+                </SafetyStoreContext.Provider>
               </DocumentsStoreContext.Provider>
             </ModelsStoreContext.Provider>
           </StatsStoreContext.Provider>

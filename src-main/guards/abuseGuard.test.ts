@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAbuseGuard, findAbuse } from './abuseGuard.js';
+import { abuseHoldoutSamples } from './evaluation/abuseHoldout.js';
 import { abuseSamples } from './evaluation/abuseSamples.js';
 import { evaluateGuard } from './guardEvaluation.js';
 
@@ -27,6 +28,11 @@ describe('abuse guard', () => {
     }
   });
 
+  it('never reads a word across two separate spelled-out runs', () => {
+    // "a b f" and "c k d" are matched together in one call; "f" + separator + "ck" must not become a word.
+    expect(findAbuse('a b f, c k d')).toEqual([]);
+  });
+
   it('maps spans back through emoji and spaced-out letters', () => {
     const text = '😀 go f u c k 😀 and sh1t';
     expect(findAbuse(text).map((span) => text.slice(span.start, span.end))).toEqual(['f u c k', 'sh1t']);
@@ -47,5 +53,16 @@ describe('abuse guard', () => {
     );
     expect(evaluation.detectionRate).toBe(1);
     expect(evaluation.falsePositiveRate).toBe(0);
+  });
+
+  it('prints its rates on the hold-out set (written after the guard, never tuned against)', async () => {
+    const evaluation = await evaluateGuard(createAbuseGuard(), abuseHoldoutSamples);
+    console.log(
+      `Abuse guard, hold-out: detected ${evaluation.detected}/${evaluation.positives}, false positives ${evaluation.falsePositives}/${evaluation.negatives}`,
+    );
+    // The word list misses respellings it has no pattern for ("fuq", "cnut", "sh*t") and takes the name Dick for
+    // the word: the measured 5/10 and 2/14 are the honest rates. This only catches a collapse.
+    expect(evaluation.detectionRate).toBeGreaterThanOrEqual(0.4);
+    expect(evaluation.falsePositiveRate).toBeLessThanOrEqual(0.2);
   });
 });

@@ -103,19 +103,36 @@ function* scanAbuse(text: string): GuardScan<FlaggedSpan[]> {
     }
     yield;
   }
-  for (const run of text.matchAll(SPELLED_OUT)) {
-    // The joined letters, and for each of their UTF-16 units where it came from in `text`.
-    let joined = '';
-    const origins: number[] = [];
-    for (const char of run[0].matchAll(/[\p{L}\p{N}$@!]/gu)) {
-      joined += char[0];
-      for (let unit = 0; unit < char[0].length; unit++) origins.push(run.index + char.index + unit);
-    }
+  // Spelled-out runs with two letters or more, joined by spaces into one text per piece (one matcher call, not one
+  // per run: a page of "3-4.5" would otherwise cost a call each).
+  let joined = '';
+  let origins: number[] = [];
+  const matchJoined = () => {
     for (const match of matcher.getAllMatches(joined)) {
+      // A match across the space between two runs ("f[?]ck" over "…f" + " " + "ck…") is no word of either.
+      if (origins.slice(match.startIndex, match.endIndex + 1).includes(-1)) continue;
       spans.push({ start: origins[match.startIndex]!, end: origins[match.endIndex]! + 1, kind: 'ABUSE' });
     }
-    yield;
+    joined = '';
+    origins = [];
+  };
+  for (const run of text.matchAll(SPELLED_OUT)) {
+    const letters = [...run[0].matchAll(/[\p{L}\p{N}$@!]/gu)];
+    if (letters.filter((letter) => /\p{L}/u.test(letter[0])).length < 2) continue;
+    if (joined.length > 0) {
+      joined += ' ';
+      origins.push(-1);
+    }
+    for (const letter of letters) {
+      joined += letter[0];
+      for (let unit = 0; unit < letter[0].length; unit++) origins.push(run.index + letter.index + unit);
+    }
+    if (joined.length >= PIECE_CHARS) {
+      matchJoined();
+      yield;
+    }
   }
+  if (joined.length > 0) matchJoined();
   return mergeSpans(spans);
 }
 

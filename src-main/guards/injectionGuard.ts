@@ -1,8 +1,8 @@
 import type { FlaggedSpan, Guard, GuardContext, GuardSubject, GuardVerdict } from './guard.js';
 import { type GuardScan, runScanWithPauses } from './guardScan.js';
 import { type InjectionCategory, injectionBankEntries } from './injectionBank.js';
-import { HIGH, type InjectionPattern, injectionPatterns } from './injectionPatterns.js';
-import { type FoldedText, foldForMatching, originalSpan } from './injectionText.js';
+import { HIGH, type InjectionPattern, MEDIUM, injectionPatterns } from './injectionPatterns.js';
+import { type FoldedText, foldForMatching, isDisguised, originalSpan } from './injectionText.js';
 
 /**
  * What the guard needs from an embedder; the documents' embedders fit. Vectors are unit length, so a dot product is
@@ -204,7 +204,13 @@ export function* scanInjectionHeuristics(text: string): GuardScan<InjectionHeuri
   if (readings[0]!.hadLeetOne) readings.push(foldForMatching(text, { leetOne: 'l' }));
   const hits: InjectionHit[] = [];
   for (const [index, pattern] of injectionPatterns.entries()) {
-    for (const folded of readings) hits.push(...matchPattern(pattern, folded));
+    for (const folded of readings) {
+      for (const { disguised, ...hit } of matchPattern(pattern, folded)) {
+        hits.push(hit);
+        // Spelling a trigger with spaces, leetspeak, look-alike letters or hidden characters is evidence of its own.
+        if (disguised) hits.push({ ...hit, patternId: DISGUISE_ID, weight: MEDIUM });
+      }
+    }
     if (index % 16 === 15) yield;
   }
   hits.push(...matchEncodedText(text));
@@ -227,8 +233,11 @@ export function* scanInjectionHeuristics(text: string): GuardScan<InjectionHeuri
   return { score: 1 - keepAll, ...(category !== undefined && { category }), hits, english };
 }
 
-function matchPattern(pattern: InjectionPattern, folded: FoldedText): InjectionHit[] {
-  const hits: InjectionHit[] = [];
+/** A pseudo-pattern: a match whose words were disguised. */
+const DISGUISE_ID = 'disguised';
+
+function matchPattern(pattern: InjectionPattern, folded: FoldedText): Array<InjectionHit & { disguised: boolean }> {
+  const hits: Array<InjectionHit & { disguised: boolean }> = [];
   const text = folded.text;
   for (const match of text.matchAll(pattern.regex)) {
     const start = match.index;
@@ -241,7 +250,7 @@ function matchPattern(pattern: InjectionPattern, folded: FoldedText): InjectionH
       end += order.index + order[0].length;
     }
     const span = originalSpan(folded, start, end);
-    hits.push({ patternId: pattern.id, category: pattern.category, weight: pattern.weight, ...span });
+    hits.push({ patternId: pattern.id, category: pattern.category, weight: pattern.weight, ...span, disguised: isDisguised(folded, start, end) });
     if (hits.length >= MAX_HITS_PER_PATTERN) break;
   }
   return hits;

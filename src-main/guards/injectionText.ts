@@ -12,6 +12,12 @@ export interface FoldedText {
   starts: Uint32Array;
   /** …and where it ends. */
   ends: Uint32Array;
+  /**
+   * For each UTF-16 unit of `text`: 1 when it was disguised in the original (spelled with spaces or dots between
+   * letters, as a leetspeak digit, as a look-alike letter, or with an invisible character next to it). Hiding a word
+   * this way is itself a sign of an attack.
+   */
+  disguised: Uint8Array;
   /** True when a digit 1 inside a word was read as "i": the caller may also try reading it as "l" ("ru1es"). */
   hadLeetOne: boolean;
 }
@@ -34,32 +40,47 @@ export function foldForMatching(original: string, options: FoldOptions = {}): Fo
   const joined = joinPunctuatedWords(joinSpacedLetters(folded));
   const leet = undoLeetspeak(joined, options.leetOne ?? 'i');
   const collapsed = collapseWhitespace(leet.mapped);
-  return { text: collapsed.text, starts: Uint32Array.from(collapsed.starts), ends: Uint32Array.from(collapsed.ends), hadLeetOne: leet.hadOne };
+  return {
+    text: collapsed.text,
+    starts: Uint32Array.from(collapsed.starts),
+    ends: Uint32Array.from(collapsed.ends),
+    disguised: Uint8Array.from(collapsed.disguised),
+    hadLeetOne: leet.hadOne,
+  };
 }
 
-/** Text under construction with per-unit original spans. */
+/** Whether any unit of the folded text in `[start, end)` was disguised in the original. */
+export function isDisguised(folded: FoldedText, start: number, end: number): boolean {
+  for (let i = Math.max(0, start); i < Math.min(end, folded.disguised.length); i += 1) if (folded.disguised[i] === 1) return true;
+  return false;
+}
+
+/** Text under construction with per-unit original spans and disguise marks. */
 interface Mapped {
   text: string;
   starts: number[];
   ends: number[];
+  disguised: number[];
 }
 
 class MappedBuilder {
   readonly #parts: string[] = [];
   readonly starts: number[] = [];
   readonly ends: number[] = [];
+  readonly disguised: number[] = [];
 
-  push(units: string, start: number, end: number): void {
+  push(units: string, start: number, end: number, disguised: number): void {
     if (units.length === 0) return;
     this.#parts.push(units);
     for (let i = 0; i < units.length; i += 1) {
       this.starts.push(start);
       this.ends.push(end);
+      this.disguised.push(disguised);
     }
   }
 
   build(): Mapped {
-    return { text: this.#parts.join(''), starts: this.starts, ends: this.ends };
+    return { text: this.#parts.join(''), starts: this.starts, ends: this.ends, disguised: this.disguised };
   }
 }
 
@@ -111,16 +132,26 @@ function foldCharacters(original: string): Mapped {
   let offset = 0;
   for (const character of original) {
     const length = character.length;
-    builder.push(foldCodePoint(character, character.codePointAt(0)!), offset, offset + length);
+    const codePoint = character.codePointAt(0)!;
+    const folded = foldCodePoint(character, codePoint);
+    if (folded === '' && codePoint >= 0x80 && builder.disguised.length > 0) builder.disguised[builder.disguised.length - 1] = 1;
+    builder.push(folded, offset, offset + length, codePoint >= 0x80 && isLookAlike(character) ? 1 : 0);
     offset += length;
   }
   return builder.build();
 }
 
-// Three or more single letters, each separated from the next by exactly one space or punctuation mark: the spacing
-// trick. A longer gap separates words ("i g n o r e  a l l").
+/** A Cyrillic or Greek letter standing in for a Latin one, or a tag character spelling ASCII. */
+function isLookAlike(character: string): boolean {
+  const codePoint = character.codePointAt(0)!;
+  if (codePoint >= 0xe0020 && codePoint <= 0xe007e) return true;
+  return LOOK_ALIKES[character.toLowerCase()] !== undefined && /[\p{Script=Cyrillic}\p{Script=Greek}]/u.test(character);
+}
+
+// Three or more single letters, each separated from the next by the same single space or mark: the spacing trick. A
+// longer gap ("i g n o r e  a l l") or another mark ("i-g-n-o-r-e t-h-e") separates words.
 const LETTER = /\p{L}/u;
-const SPACED_LETTERS = /(?<![\p{L}\p{N}])\p{L}(?:[ .\-_*·•/~+|,:]\p{L}){2,}(?![\p{L}\p{N}])/gu;
+const SPACED_LETTERS = /(?<![\p{L}\p{N}])\p{L}([ .\-_*·•/~+|,:])\p{L}(?:\1\p{L})+(?![\p{L}\p{N}])/gu;
 
 function joinSpacedLetters(input: Mapped): Mapped {
   if (!SPACED_LETTERS.test(input.text)) return input;
@@ -133,7 +164,7 @@ function joinSpacedLetters(input: Mapped): Mapped {
     // Keep the letters, drop the separators.
     let i = start;
     for (const character of match[0]) {
-      if (LETTER.test(character)) copyRange(builder, input, i, i + character.length);
+      if (LETTER.test(character)) copyRange(builder, input, i, i + character.length, 1);
       i += character.length;
     }
     copied = start + match[0].length;
@@ -143,7 +174,7 @@ function joinSpacedLetters(input: Mapped): Mapped {
 }
 
 // Three or more single words, each followed by a stop or other mark and a space: "ignore. all. previous. instructions."
-const PUNCTUATED_WORDS = /(?:\p{L}+[.,;:!*_|~]+ ){2,}\p{L}+/gu;
+const PUNCTUATED_WORDS = /(?<!\p{L})(?:\p{L}+[.,;:!*_|~]+ ){2,}\p{L}+/gu;
 const MARK_BEFORE_SPACE = /^[.,;:!*_|~]+ /;
 
 function joinPunctuatedWords(input: Mapped): Mapped {
@@ -170,6 +201,7 @@ const HAS_LEET = /[013457@$]/;
 function undoLeetspeak(input: Mapped, one: 'i' | 'l'): { mapped: Mapped; hadOne: boolean } {
   if (!HAS_LEET.test(input.text)) return { mapped: input, hadOne: false };
   const units = input.text.split('');
+  const disguised = [...input.disguised];
   let changed = false;
   let hadOne = false;
   for (const match of input.text.matchAll(WORD_WITH_SYMBOLS)) {
@@ -182,10 +214,11 @@ function undoLeetspeak(input: Mapped, one: 'i' | 'l'): { mapped: Mapped; hadOne:
       if (replacement === undefined) continue;
       if (unit === '1') hadOne = true;
       units[match.index + i] = replacement;
+      disguised[match.index + i] = 1;
       changed = true;
     }
   }
-  return { mapped: changed ? { text: units.join(''), starts: input.starts, ends: input.ends } : input, hadOne };
+  return { mapped: changed ? { text: units.join(''), starts: input.starts, ends: input.ends, disguised } : input, hadOne };
 }
 
 function collapseWhitespace(input: Mapped): Mapped {
@@ -207,12 +240,12 @@ function collapseWhitespace(input: Mapped): Mapped {
       if (text[j] === '\n') newline = true;
       j += 1;
     }
-    builder.push(newline ? '\n' : ' ', input.starts[i]!, input.ends[j - 1]!);
+    builder.push(newline ? '\n' : ' ', input.starts[i]!, input.ends[j - 1]!, 0);
     i = j;
   }
   return builder.build();
 }
 
-function copyRange(builder: MappedBuilder, input: Mapped, from: number, to: number): void {
-  for (let i = from; i < to; i += 1) builder.push(input.text[i]!, input.starts[i]!, input.ends[i]!);
+function copyRange(builder: MappedBuilder, input: Mapped, from: number, to: number, disguised?: number): void {
+  for (let i = from; i < to; i += 1) builder.push(input.text[i]!, input.starts[i]!, input.ends[i]!, disguised ?? input.disguised[i]!);
 }

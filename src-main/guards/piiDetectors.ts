@@ -172,14 +172,19 @@ const KEY_SHAPES = [
 
 /**
  * "password: …", "pwd=…", "Passwort: …": whatever follows the colon or equals sign. After "is" ("my wifi password is
- * blue-otter-42") only a value that looks made up counts, so "the password is incorrect" is not a password.
+ * blue-otter-42") only a value that looks made up counts, so "the password is incorrect" is not a password. A bare
+ * "pass" is left out: "boarding pass: 12A" and "bus pass: valid" are not passwords.
  */
 const PASSWORD_VALUE =
-  /(?<![\p{L}\p{N}_])(?:password|passwd|passwort|passphrase|passcode|kennwort|wachtwoord|contraseña|senha|mot de passe|pwd|pass|pin(?: code| number)?)(?<separator>[ \t]*[:=][ \t]*|[ \t]+(?:is|ist|est|es|was)[ \t]*:?[ \t]*)(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|[^\s"'<>]{1,200})/giu;
+  /(?<![\p{L}\p{N}])(?:password|passwd|passwort|passphrase|passcode|kennwort|wachtwoord|contraseña|senha|mot de passe|pwd|pin(?: code| number)?)(?<separator>[ \t]*[:=][ \t]*|[ \t]+(?:is|ist|est|es|was)[ \t]*:?[ \t]*)(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|[^\s"'<>]{1,200})/giu;
 
-/** A long token after "key", "token", "secret", "bearer"… (at least 16 characters with a letter and a digit). */
+/**
+ * A long token (16+ characters with a letter and a digit) after a key's name: "api key 3f9a…", "Bearer eyJ…",
+ * "client_secret: …". A bare "key", "token" or "secret" needs a colon, equals sign or "is" before it ("key: …"), so
+ * "the primary key customer_id_2024_x" is not a secret.
+ */
 const KEY_VALUE =
-  /(?<![\p{L}\p{N}_])(?:api[_ .-]?key|apikey|access[_ .-]?key(?:[_ .-]?id)?|secret(?:[_ .-]?(?:access[_ .-]?)?key)?|client[_ .-]?secret|private[_ .-]?key|(?:auth|access|refresh|api|bearer|session)[_ .-]?token|token|bearer|key)["']?(?:[ \t]*[:=][ \t]*["']?|[ \t]+(?:is[ \t]+)?)(?<value>[A-Za-z0-9+/_.=-]{16,512})/giu;
+  /(?<![\p{L}\p{N}])(?:(?:api[_ .-]?key|apikey|access[_ .-]?key(?:[_ .-]?id)?|secret[_ .-]?(?:access[_ .-]?)?key|client[_ .-]?secret|private[_ .-]?key|(?:auth|access|refresh|api|bearer|session)[_ .-]?token|bearer)["']?(?:[ \t]*[:=][ \t]*["']?|[ \t]+(?:is[ \t]+)?)|(?:key|token|secret)["']?(?:[ \t]*[:=][ \t]*["']?|[ \t]+is[ \t]+))(?<value>[A-Za-z0-9+/_.=-]{16,512})/giu;
 
 const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g;
 
@@ -258,8 +263,10 @@ export function* findPhones(text: string, regions: readonly CountryCode[] = DEFA
   const spans: FlaggedSpan[] = [];
   const tries: (CountryCode | undefined)[] = regions.length === 0 ? [undefined] : [...regions];
   let budget = PHONE_BUDGET_CHARS;
+  let batch: PhoneWindow[] = [];
+  let batchChars = 0;
   for (const zone of text.matchAll(PHONE_ZONE)) {
-    if (!mayHoldAPhoneNumber(zone[0])) continue;
+    if (!mayHoldAPhoneNumber(zone[0]) || DATE_LIKE.test(zone[0])) continue;
     const zoneStart = zone.index;
     const zoneEnd = zone.index + zone[0].length;
     for (let windowStart = zoneStart; windowStart < zoneEnd; windowStart += PHONE_WINDOW_CHARS / 2) {
@@ -273,21 +280,53 @@ export function* findPhones(text: string, regions: readonly CountryCode[] = DEFA
         break;
       }
       budget -= (to - from) * tries.length;
-      const windowText = text.slice(from, to);
-      for (const region of tries) {
-        for (const found of findPhoneNumbersInText(windowText, region === undefined ? {} : { defaultCountry: region })) {
-          const start = from + found.startsAt;
-          const end = from + found.endsAt;
-          if (start < windowStart || end > windowEnd) continue;
-          if (!writtenLikeAPhoneNumber(windowText.slice(found.startsAt, found.endsAt), found.number, text.slice(Math.max(0, start - 12), start))) continue;
-          spans.push({ start, end, kind: 'PHONE' });
-        }
+      batch.push({ from, to, windowStart, windowEnd });
+      batchChars += to - from + 1;
+      if (batchChars >= PHONE_BATCH_CHARS) {
+        yield* readPhoneBatch(text, batch, tries, spans);
+        batch = [];
+        batchChars = 0;
       }
-      yield;
       if (windowEnd === zoneEnd) break;
     }
   }
+  yield* readPhoneBatch(text, batch, tries, spans);
   return spans;
+}
+
+/** A stretch handed to the phone finder: [from, to) with context; findings count only inside [windowStart, windowEnd). */
+interface PhoneWindow {
+  from: number;
+  to: number;
+  windowStart: number;
+  windowEnd: number;
+}
+
+/** Windows read per call: the finder costs ~50 µs a call before it reads anything, so windows go together. */
+const PHONE_BATCH_CHARS = 2000;
+
+/** Reads windows joined by line breaks (no number spans one), once per region, mapping findings back. */
+function* readPhoneBatch(text: string, batch: readonly PhoneWindow[], tries: readonly (CountryCode | undefined)[], spans: FlaggedSpan[]): Generator<void> {
+  if (batch.length === 0) return;
+  const offsets: number[] = [];
+  let joined = '';
+  for (const window of batch) {
+    offsets.push(joined.length);
+    joined += `${text.slice(window.from, window.to)}\n`;
+  }
+  for (const region of tries) {
+    let index = 0;
+    for (const found of findPhoneNumbersInText(joined, region === undefined ? {} : { defaultCountry: region })) {
+      while (index + 1 < batch.length && offsets[index + 1]! <= found.startsAt) index++;
+      const window = batch[index]!;
+      const start = window.from + found.startsAt - offsets[index]!;
+      const end = window.from + found.endsAt - offsets[index]!;
+      if (start < window.windowStart || end > window.windowEnd) continue;
+      if (!writtenLikeAPhoneNumber(text.slice(start, end), found.number, text.slice(Math.max(0, start - 12), start))) continue;
+      spans.push({ start, end, kind: 'PHONE' });
+    }
+    yield;
+  }
 }
 
 function mayHoldAPhoneNumber(zone: string): boolean {

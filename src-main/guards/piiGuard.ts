@@ -79,7 +79,9 @@ function* scanPii(text: string, options: PiiOptions): GuardScan<FlaggedSpan[]> {
     const masked = applyMasks(text, spans);
     const more = yield* findAllOnce(masked.text, options);
     if (more.length === 0) break;
-    spans = merge([...spans, ...more.map((span) => masked.toOriginal(span))]);
+    const grown = merge([...spans, ...more.map((span) => masked.toOriginal(span))]);
+    if (sameSpans(grown, spans)) break;
+    spans = grown;
   }
   return spans;
 }
@@ -93,10 +95,14 @@ function* findAllOnce(text: string, options: PiiOptions): GuardScan<FlaggedSpan[
   return spans;
 }
 
+function sameSpans(a: readonly FlaggedSpan[], b: readonly FlaggedSpan[]): boolean {
+  return a.length === b.length && a.every((span, i) => span.start === b[i]!.start && span.end === b[i]!.end && span.kind === b[i]!.kind);
+}
+
 /** Which kind wins when two findings of the same length overlap: the more specific one. */
 const KIND_PRIORITY: readonly string[] = ['SECRET', 'CARD', 'IBAN', 'NATIONAL_ID', 'EMAIL', 'PHONE'];
 
-/** Overlapping or touching spans become one, of the kind of the longest (ties: the more specific kind). */
+/** Overlapping spans become one, of the kind of the longest (ties: the more specific kind); touching ones stay two. */
 function merge(spans: FlaggedSpan[]): FlaggedSpan[] {
   const sorted = spans.filter((span) => span.end > span.start).sort((a, b) => a.start - b.start || b.end - a.end);
   const merged: FlaggedSpan[] = [];
@@ -131,7 +137,7 @@ interface MaskedText {
 
 /** `spans` must be sorted and not overlap (as `merge` returns them). */
 function applyMasks(text: string, spans: readonly FlaggedSpan[]): MaskedText {
-  // Pieces of the output: copied text (offsets shift by `delta`) or a mask standing for [originalStart, originalEnd).
+  // Pieces of the output, in order: copied text, or a mask standing for [originalStart, originalEnd) of the original.
   const pieces: { outStart: number; outEnd: number; originalStart: number; originalEnd: number; mask: boolean }[] = [];
   let out = '';
   let copiedFrom = 0;
@@ -149,9 +155,20 @@ function applyMasks(text: string, spans: readonly FlaggedSpan[]): MaskedText {
     copiedFrom = span.end;
   }
   copy(text.length);
+  /** The first piece that ends after `offset` (pieces are in order and touch). */
+  const pieceAfter = (offset: number) => {
+    let low = 0;
+    let high = pieces.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (pieces[middle]!.outEnd > offset) high = middle;
+      else low = middle + 1;
+    }
+    return pieces[low];
+  };
   const toOriginal = (span: FlaggedSpan): FlaggedSpan => {
-    const first = pieces.find((piece) => piece.outEnd > span.start) ?? pieces[pieces.length - 1];
-    const last = [...pieces].reverse().find((piece) => piece.outStart < span.end) ?? pieces[0];
+    const first = pieceAfter(span.start);
+    const last = pieceAfter(span.end - 1);
     if (first === undefined || last === undefined) return span;
     const start = first.mask ? first.originalStart : first.originalStart + (span.start - first.outStart);
     const end = last.mask ? last.originalEnd : last.originalStart + (span.end - last.outStart);

@@ -10,6 +10,7 @@ import { ConversationList } from './ConversationList.dom.js';
 import { ModelStatusBadge } from './ModelStatusBadge.dom.js';
 import { ModelsButton, ModelsPanel } from './ModelsPanel.dom.js';
 import { PerformanceButton, PerformancePanel } from './PerformancePanel.dom.js';
+import { SafetyButton, SafetyPanel } from './SafetyPanel.dom.js';
 import { VoicePanel } from './VoicePanel.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
 
@@ -27,12 +28,14 @@ export function App() {
             <DocumentsButton />
             <ModelsButton />
             <PerformanceButton />
+            <SafetyButton />
             <ModelStatusBadge />
           </div>
         </header>
         <DocumentsPanel />
         <ModelsPanel />
         <PerformancePanel />
+        <SafetyPanel />
         <DataRecoveryBanner />
         <Banners />
         <FirstRunCard />

@@ -1,5 +1,5 @@
-import { useEffect, useRef } from 'react';
-import type { UiMessage } from '../state/chatStore.dom.js';
+import { useEffect, useRef, type ReactNode } from 'react';
+import type { UiMessage, WithheldMark } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
 import { AnswerSources } from './AnswerSources.dom.js';
 import { useFirstRunCardShown } from './FirstRunCard.dom.js';
@@ -48,9 +48,20 @@ const STATUS_NOTES: Partial<Record<UiMessage['status'], string>> = {
 function AssistantMessage({ message }: { message: UiMessage }) {
   const streaming = message.status === 'streaming';
   const note = STATUS_NOTES[message.status];
+  if (message.refusal) {
+    // A guard refused the question: its reason, in place of the answer (not an answer, not an error).
+    return (
+      <article className="message message--assistant message--blocked" data-testid="assistant-message" data-status={message.status} data-guard={message.refusal.guard}>
+        <p className="message-refusal" data-testid="refusal" role="note">
+          Not answered: {message.refusal.reason}
+        </p>
+      </article>
+    );
+  }
+  const withheld = message.withheld ?? [];
   return (
     <article className={`message message--assistant message--${message.status}`} data-testid="assistant-message" data-status={message.status}>
-      {streaming && message.text === '' ? (
+      {streaming && message.text === '' && withheld.length === 0 ? (
         <div className="thinking" data-testid="thinking-indicator" role="status">
           <span className="thinking-dot" />
           <span className="thinking-dot" />
@@ -59,7 +70,7 @@ function AssistantMessage({ message }: { message: UiMessage }) {
         </div>
       ) : (
         <div className="message-text" data-testid="assistant-text">
-          {message.text}
+          {withheld.length === 0 ? message.text : <TextWithWithheld text={message.text} withheld={withheld} />}
           {streaming && <span className="streaming-cursor" data-testid="streaming-cursor" aria-hidden="true" />}
         </div>
       )}
@@ -77,6 +88,25 @@ function AssistantMessage({ message }: { message: UiMessage }) {
       )}
     </article>
   );
+}
+
+/** The answer with a short marker where each withheld sentence was; its reason shows on hover. */
+function TextWithWithheld({ text, withheld }: { text: string; withheld: WithheldMark[] }) {
+  const parts: ReactNode[] = [];
+  let from = 0;
+  withheld.forEach((mark, index) => {
+    // The final text may be shorter than what streamed (it replaces it at the end): a mark never lands past it.
+    const at = Math.min(Math.max(mark.at, from), text.length);
+    if (at > from) parts.push(text.slice(from, at));
+    parts.push(
+      <span key={`withheld-${index}`} className="withheld-marker" data-testid="withheld-marker" data-guard={mark.guard} title={mark.reason}>
+        [sentence withheld]
+      </span>,
+    );
+    from = at;
+  });
+  if (from < text.length) parts.push(text.slice(from));
+  return <>{parts}</>;
 }
 
 function formatMs(ms: number): string {

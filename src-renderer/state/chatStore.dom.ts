@@ -4,6 +4,7 @@ import {
   type AgentEvent,
   type AgentStatus,
   type ChatMessage,
+  type CommandResult,
   type Conversation,
   type ErrorCode,
   type MessageStatus,
@@ -12,16 +13,33 @@ import {
 import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
 import { errorText } from './storeHelpers.js';
 
+/**
+ * A message's state as shown: the stored states, and `blocked` for a question a guard refused (seen live only: the
+ * agent keeps nothing of it).
+ */
+export type UiMessageStatus = MessageStatus | 'blocked';
+
+/** A sentence of the answer that an output guard withheld: where it was in the text (a character offset), and why. */
+export interface WithheldMark {
+  at: number;
+  guard: string;
+  reason: string;
+}
+
 export interface UiMessage {
   /** Stable React key: `db:<id>` for loaded messages, `<turnId>:user|assistant` for turns seen live. */
   key: string;
   role: 'user' | 'assistant';
   text: string;
-  status: MessageStatus;
+  status: UiMessageStatus;
   turnId?: string;
   /** Only answers streamed in this session have these; stored messages do not keep them. */
   timings?: TurnTimings;
   cached?: boolean;
+  /** A blocked turn: which guard refused the question and why, shown in place of the answer. */
+  refusal?: { guard: string; reason: string };
+  /** Sentences withheld while the answer streamed, in order (never stored: a reload shows the answer without them). */
+  withheld?: WithheldMark[];
 }
 
 export interface Notice {
@@ -98,6 +116,22 @@ function updateAnswer(messages: UiMessage[], turnId: string, update: (answer: Ui
   return messages.map((message) => (message.role === 'assistant' && message.turnId === turnId ? update(message) : message));
 }
 
+/** The events that belong to one turn of a conversation and change how it is shown. */
+type TurnEvent = Extract<AgentEvent, { type: 'turn-started' | 'token' | 'done' | 'blocked' | 'answer-withheld' }>;
+
+/**
+ * What stays on screen when the shown conversation no longer exists (a refused first question is deleted with its
+ * conversation; another window may delete one): the refusals seen here and turns still running, nothing that was stored.
+ */
+function keptWithoutConversation(messages: UiMessage[]): UiMessage[] {
+  const live = new Set(
+    messages
+      .filter((message) => message.role === 'assistant' && (message.status === 'blocked' || message.status === 'streaming'))
+      .map((message) => message.turnId),
+  );
+  return messages.filter((message) => message.turnId !== undefined && live.has(message.turnId));
+}
+
 function rememberActiveConversation(id: string | null): void {
   try {
     if (id === null) localStorage.removeItem(ACTIVE_CONVERSATION_KEY);
@@ -141,8 +175,18 @@ export function createChatStore(client: HostAgentClient): ChatStore {
     }
 
     async function refreshConversations(): Promise<void> {
+      const shownWhenAsked = get().activeConversationId;
       try {
-        set({ conversations: await client.call('conversations:list') });
+        const conversations = await client.call('conversations:list');
+        set({ conversations });
+        // The conversation shown when the list was asked for is not in it: it was deleted (a refused first question
+        // takes its conversation with it). Show no conversation, so the next question starts a new one. A selection
+        // made while the list was on its way is newer than the list, and stays.
+        const { activeConversationId, messages } = get();
+        if (shownWhenAsked !== null && activeConversationId === shownWhenAsked && !conversations.some((c) => c.id === shownWhenAsked)) {
+          set({ activeConversationId: null, messages: keptWithoutConversation(messages) });
+          rememberActiveConversation(null);
+        }
       } catch (error) {
         set(failure(error));
       }
@@ -162,9 +206,11 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       }
     }
 
-    function applyTurnEvent(event: Extract<AgentEvent, { type: 'turn-started' | 'token' | 'done' }>): void {
+    function applyTurnEvent(event: TurnEvent): void {
       const { activeConversationId, messages } = get();
-      if (event.conversationId !== activeConversationId) {
+      const known = messages.some((message) => message.turnId === event.turnId);
+      // A refusal always reaches the turn it ends, even when its conversation was already dropped from view.
+      if (event.conversationId !== activeConversationId && !(event.type === 'blocked' && known)) {
         if (get().sending) earlyTurnEvents.push(event);
         else if (event.type === 'turn-started' && activeConversationId === null) {
           // A voice turn started a new conversation while none was shown: show it, as a typed question would be.
@@ -174,20 +220,47 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         return;
       }
       if (event.type === 'turn-started') {
-        set({ messages: withTurn(messages, event.turnId, event.question) });
+        // The question as the agent keeps it (personal data masked), for a turn already shown as it was typed.
+        const shown = withTurn(messages, event.turnId, event.question);
+        set({ messages: shown.map((m) => (m.role === 'user' && m.turnId === event.turnId && !m.key.startsWith('db:') ? { ...m, text: event.question } : m)) });
         return;
       }
-      const known = messages.some((message) => message.turnId === event.turnId);
       if (!known) {
         // A turn that started before this view loaded: the stored messages are the truth once it ends.
         if (event.type === 'done') void loadMessages(event.conversationId);
         return;
       }
+      const loadedFromStore = messages.some((message) => message.turnId === event.turnId && message.key.startsWith('db:'));
       if (event.type === 'token') {
         // An answer loaded from the store mid-stream holds the text flushed so far, not every token before this
         // one: it is brought up to date by the turn's `done`, which carries the whole answer.
-        if (messages.some((message) => message.turnId === event.turnId && message.key.startsWith('db:'))) return;
+        if (loadedFromStore) return;
         set({ messages: updateAnswer(messages, event.turnId, (answer) => ({ ...answer, text: answer.text + event.text })) });
+        return;
+      }
+      if (event.type === 'answer-withheld') {
+        // Where the sentence was is known only in text streamed here (a stored answer's text may lag behind it).
+        if (loadedFromStore) return;
+        set({
+          messages: updateAnswer(messages, event.turnId, (answer) => ({
+            ...answer,
+            withheld: [...(answer.withheld ?? []), { at: answer.text.length, guard: event.guard, reason: event.reason }],
+          })),
+        });
+        return;
+      }
+      if (event.type === 'blocked') {
+        // Refused before any token: the turn ends here with the reason in place of an answer. The agent kept
+        // nothing of it, and a first question's conversation is gone with it: the list says whether it still exists.
+        set({
+          messages: updateAnswer(messages, event.turnId, (answer) => ({
+            ...answer,
+            text: '',
+            status: 'blocked',
+            refusal: { guard: event.guard, reason: event.reason },
+          })),
+        });
+        void refreshConversations();
         return;
       }
       set({
@@ -206,6 +279,8 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         case 'turn-started':
         case 'token':
         case 'done':
+        case 'blocked':
+        case 'answer-withheld':
           applyTurnEvent(event);
           return;
         case 'error': {
@@ -311,11 +386,23 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       },
 
       async send(text) {
-        const conversationId = get().activeConversationId;
+        let conversationId = get().activeConversationId;
         set({ sending: true, error: null, errorCode: null });
         earlyTurnEvents.length = 0;
         try {
-          const accepted = await client.call('chat:send', conversationId === null ? { text } : { conversationId, text });
+          let accepted: CommandResult<'chat:send'>;
+          try {
+            accepted = await client.call('chat:send', conversationId === null ? { text } : { conversationId, text });
+          } catch (error) {
+            const gone = conversationId !== null && error instanceof AgentError && error.code === 'NOT_FOUND' && get().activeConversationId === conversationId;
+            if (!gone) throw error;
+            // The conversation shown was deleted before the list said so (a refused first question takes its
+            // conversation with it): the question starts a new one, as it would have from an empty view.
+            conversationId = null;
+            set({ activeConversationId: null, messages: keptWithoutConversation(get().messages) });
+            rememberActiveConversation(null);
+            accepted = await client.call('chat:send', { text });
+          }
           if (get().activeConversationId !== conversationId) return true; // the user moved on meanwhile
           if (accepted.conversationId !== conversationId) {
             set({ activeConversationId: accepted.conversationId, messages: [] });

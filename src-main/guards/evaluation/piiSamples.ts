@@ -114,6 +114,7 @@ export const piiPositiveSamples: readonly PiiSample[] = [
   has('SECRET', 'stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'),
   has('SECRET', 'api key: 3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c', '3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c'),
   has('SECRET', 'passwd = "correct horse battery staple"', '"correct horse battery staple"'),
+  has('SECRET', 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'),
 ];
 
 export const piiBenignSamples: readonly PiiSample[] = [
@@ -172,10 +173,12 @@ export const piiBenignSamples: readonly PiiSample[] = [
   benign('password', 'What makes a strong password?'),
   benign('password', 'The password is incorrect, it says.'),
   benign('password', 'Password: see the sticky note in the drawer.'),
+  benign('password', 'My boarding pass: seat 12A, gate B22.'),
   benign('key', 'The key is under the doormat.'),
   benign('key', 'Is an API key the same as a token?'),
   benign('key', 'In SQL, a primary key must be unique.'),
   benign('key', 'What key is this song in? I think E minor.'),
+  benign('key', 'Use the composite key order_id_2024_line as the index.'),
   // Email, phone and id look-alikes.
   benign('email', 'Follow @openai and #ai on the site.'),
   benign('email', 'Write to me at my usual address.'),

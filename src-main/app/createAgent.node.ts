@@ -118,6 +118,8 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     onStageEnd: (record) => metrics.record(record),
   });
   emitLater = agentCore.emit;
+  // Once the chat model is loaded (not competing with it), the injection check's phrasings are embedded.
+  void agentCore.whenReady().then(() => guarding?.warmUp(), () => undefined);
   let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
   if (config.documents.enabled) {
     try {

@@ -27,6 +27,7 @@ describe('guardrails in the turn pipeline', () => {
       dataDir: profile,
       maxAnswerTokens: 24,
       logLevel: 'debug',
+      guards: { enabled: true },
       voice: { enabled: false },
       llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1 },
     };

@@ -20,7 +20,7 @@ export function createGuardrails(options: {
   maxQuestionChars: number;
   emit: (event: AgentEvent) => void;
   logger: AgentLogger;
-}): { guardrails: Guardrails; close(): Promise<void> } {
+}): { guardrails: Guardrails; warmUp(): void; close(): Promise<void> } {
   let own: Embedder | undefined;
   const current = (): Embedder => options.embedder() ?? (own ??= new UseLiteEmbedder());
   // Resolved at each call: the documents library is opened after the guardrails are made.
@@ -30,12 +30,23 @@ export function createGuardrails(options: {
     },
     embed: (texts, signal) => current().embed(texts, signal),
   };
+  const injection = new InjectionGuard({ embedder });
   const guardrails = new Guardrails({
-    guards: [createLengthGuard({ maxChars: options.maxQuestionChars }), createPiiGuard(), new InjectionGuard({ embedder }), createAbuseGuard()],
+    guards: [createLengthGuard({ maxChars: options.maxQuestionChars }), createPiiGuard(), injection, createAbuseGuard()],
     settings: options.settings,
     redact: (text) => redactPii(text).text,
     emit: options.emit,
     logger: options.logger,
   });
-  return { guardrails, close: async () => own?.close() };
+  const stopWarming = new AbortController();
+  return {
+    guardrails,
+    // The bank of attack phrasings is embedded in the background (cached on disk with the documents' embeddings); until
+    // then the injection check decides on its patterns, without waiting.
+    warmUp: () => void injection.warmUp(stopWarming.signal).catch(() => undefined),
+    close: async () => {
+      stopWarming.abort();
+      await own?.close();
+    },
+  };
 }

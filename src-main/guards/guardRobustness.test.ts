@@ -46,7 +46,8 @@ describe.each(guards.map((guard) => [guard.name, guard]))('%s guard: never throw
       const started = performance.now();
       await guard.check(text, { subject: 'question' }, signal);
       const ms = performance.now() - started;
-      expect(ms, `${JSON.stringify(unit)} took ${ms.toFixed(0)} ms`).toBeLessThan(1_000);
+      // Linear scans take tens of milliseconds here; one backtracking pattern takes tens of seconds. The margin is for busy machines.
+      expect(ms, `${JSON.stringify(unit)} took ${ms.toFixed(0)} ms`).toBeLessThan(2_000);
     }
   });
 
@@ -90,13 +91,14 @@ describe('latency', () => {
       `${guard.name} guard: typical p50 ${short.p50Ms.toFixed(3)} ms, p95 ${short.p95Ms.toFixed(3)} ms; ` +
         `8000 chars p50 ${eightK.p50Ms.toFixed(2)} ms, p95 ${eightK.p95Ms.toFixed(2)} ms`,
     );
-    expect(short.p50Ms).toBeLessThan(5);
-    expect(eightK.p50Ms).toBeLessThan(100);
+    // Bounds far above the measured values (see the printout), only to catch a collapse on a busy machine.
+    expect(short.p50Ms).toBeLessThan(10);
+    expect(eightK.p50Ms).toBeLessThan(250);
   });
 
-  it('redactPii on 8000 characters with many findings stays well under the runner timeout', () => {
+  it('redactPii on 8000 characters with many findings stays under the runner timeout (500 ms)', () => {
     const started = performance.now();
     redactPii(long);
-    expect(performance.now() - started).toBeLessThan(250);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });

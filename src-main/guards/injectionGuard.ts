@@ -1,5 +1,5 @@
 import type { FlaggedSpan, Guard, GuardContext, GuardSubject, GuardVerdict } from './guard.js';
-import { type GuardScan, runScanWithPauses } from './guardScan.js';
+import { type GuardScan, runScanToEnd, runScanWithPauses } from './guardScan.js';
 import { type InjectionCategory, injectionBankEntries } from './injectionBank.js';
 import { HIGH, type InjectionPattern, MEDIUM, injectionPatterns } from './injectionPatterns.js';
 import { type FoldedText, foldForMatching, isDisguised, originalSpan } from './injectionText.js';
@@ -9,7 +9,10 @@ import { type FoldedText, foldForMatching, isDisguised, originalSpan } from './i
  * the cosine similarity; a text without words gets a zero vector.
  */
 export interface InjectionEmbedder {
-  /** Names the model: the bank is embedded once per embedder, and thresholds are calibrated per model. */
+  /**
+   * Names the model: the bank is embedded once per model, and thresholds are calibrated per model. Read at every
+   * check, so an embedder that switches models (the app's follows the documents' choice) is followed.
+   */
   readonly id: string;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
@@ -20,9 +23,13 @@ export type InjectionClassify = (text: string, signal: AbortSignal) => Promise<n
 export interface InjectionGuardOptions {
   /** Without one, only the heuristics (and the classifier, if any) run. */
   embedder?: InjectionEmbedder;
-  /** Cosine similarity to the nearest bank phrasing that flags a text alone. Default: calibrated for USE-lite. */
+  /**
+   * Cosine similarity to the nearest bank phrasing that flags a text alone. Default: the USE-lite calibration while
+   * the embedder is USE-lite; for any other model there is no default and the semantic check stays off unless both
+   * thresholds are given (its similarities spread differently).
+   */
   semanticThreshold?: number;
-  /** Similarity that flags a text together with a moderate heuristic score. Default: calibrated for USE-lite. */
+  /** Similarity that flags a text together with a moderate heuristic score (default as above). */
   semanticSupportThreshold?: number;
   /** An optional classifier; no weights ship with the app, so nothing loads one yet. */
   classify?: InjectionClassify;
@@ -36,14 +43,15 @@ export const HEURISTIC_FLAG_SCORE = 0.75;
 export const HEURISTIC_SUPPORT_SCORE = 0.4;
 
 /**
- * Thresholds measured with USE-lite on the evaluation sets in `evaluation/` (English texts: the model reads nothing
- * else). Alone: the lowest similarity no benign text reached, with a margin. With support: where benign texts that
- * also match a moderate pattern stay below. Another embedder's similarities spread differently: pass its own.
+ * Thresholds measured with USE-lite on the evaluation sets in `evaluation/` (English texts only: the model reads
+ * nothing else). Alone: the most similar benign text reached 0.70 ("The administrator can override the default
+ * settings…", "Developer mode allows you to install apps…"), so 0.74 leaves a margin; about one English attack in ten
+ * reaches it. With support: benign texts that also match a moderate pattern reached 0.48.
  */
 export const USE_LITE_SEMANTIC_THRESHOLD = 0.74;
 export const USE_LITE_SEMANTIC_SUPPORT_THRESHOLD = 0.55;
 
-/** The semantic check embeds at most this much of a text: its opening is where an injection shows, and it bounds the cost. */
+/** How much of a text the semantic check and the classifier see, to bound their cost (the heuristics read it all). */
 const MAX_EMBEDDED_CHARS = 2_000;
 /** A pattern is matched at most this many times per text (a 100 KB text of repeats needs no more). */
 const MAX_HITS_PER_PATTERN = 8;
@@ -74,10 +82,19 @@ interface EmbeddedBank {
   categories: InjectionCategory[];
 }
 
+export interface SemanticThresholds {
+  /** Flags a text alone. */
+  alone: number;
+  /** Flags a text together with a moderate heuristic score. */
+  support: number;
+}
+
 export interface SemanticMatch {
   /** Cosine similarity to the nearest bank phrasing. */
   similarity: number;
   category: InjectionCategory;
+  /** The thresholds that apply to the model that measured it. */
+  thresholds: SemanticThresholds;
 }
 
 export interface InjectionAssessment {
@@ -88,8 +105,8 @@ export interface InjectionAssessment {
   probability?: number;
 }
 
-/** Bank vectors per embedder object, shared by every guard that uses it. */
-const embeddedBanks = new WeakMap<InjectionEmbedder, Promise<EmbeddedBank>>();
+/** Bank vectors per embedder object and model id, shared by every guard that uses them. */
+const embeddedBanks = new WeakMap<InjectionEmbedder, Map<string, Promise<EmbeddedBank>>>();
 
 /**
  * Flags prompt injections and jailbreaks in a question or a retrieved passage: attempts to override the assistant's
@@ -112,29 +129,39 @@ export class InjectionGuard implements Guard {
   readonly name = 'injection';
   readonly subjects: readonly GuardSubject[] = ['question', 'passage'];
   readonly #embedder: InjectionEmbedder | undefined;
-  readonly #semanticThreshold: number;
-  readonly #semanticSupportThreshold: number;
+  readonly #givenThresholds: SemanticThresholds | undefined;
   readonly #classify: InjectionClassify | undefined;
   readonly #classifierThreshold: number;
-  #bank: EmbeddedBank | undefined;
+  /** Embedded banks by model id, once ready. */
+  readonly #banks = new Map<string, EmbeddedBank>();
 
   constructor(options: InjectionGuardOptions = {}) {
     this.#embedder = options.embedder;
-    this.#semanticThreshold = options.semanticThreshold ?? USE_LITE_SEMANTIC_THRESHOLD;
-    this.#semanticSupportThreshold = options.semanticSupportThreshold ?? USE_LITE_SEMANTIC_SUPPORT_THRESHOLD;
+    this.#givenThresholds =
+      options.semanticThreshold !== undefined && options.semanticSupportThreshold !== undefined
+        ? { alone: options.semanticThreshold, support: options.semanticSupportThreshold }
+        : undefined;
     this.#classify = options.classify;
     this.#classifierThreshold = options.classifierThreshold ?? 0.9;
   }
 
   /** Embeds the phrase bank now (at start-up), so that the first question gets the semantic check too. */
   async warmUp(signal?: AbortSignal): Promise<void> {
-    if (this.#embedder === undefined) return;
-    this.#bank = await abortable(bankFor(this.#embedder), signal);
+    const embedder = this.#embedder;
+    if (embedder === undefined || this.#thresholds(embedder.id) === undefined) return;
+    const id = embedder.id;
+    this.#banks.set(id, await abortable(bankFor(embedder, id), signal));
   }
 
-  /** Whether the semantic check is ready (the bank is embedded). */
+  /** Whether the semantic check is ready: there is a calibrated embedder and the bank is embedded for its model. */
   get semanticReady(): boolean {
-    return this.#bank !== undefined;
+    return this.#embedder !== undefined && this.#banks.has(this.#embedder.id) && this.#thresholds(this.#embedder.id) !== undefined;
+  }
+
+  /** The thresholds for a model: given ones, USE-lite's calibration, or none (semantic check off). */
+  #thresholds(modelId: string): SemanticThresholds | undefined {
+    if (this.#givenThresholds !== undefined) return this.#givenThresholds;
+    return modelId.startsWith('use-lite') ? { alone: USE_LITE_SEMANTIC_THRESHOLD, support: USE_LITE_SEMANTIC_SUPPORT_THRESHOLD } : undefined;
   }
 
   async check(text: string, context: GuardContext, signal: AbortSignal): Promise<GuardVerdict> {
@@ -142,10 +169,10 @@ export class InjectionGuard implements Guard {
     const { heuristics, semantic, probability } = assessment;
     const subject = context.subject;
     if (heuristics.score >= HEURISTIC_FLAG_SCORE) return flagged(text, subject, heuristics.category!, heuristics.score, heuristics.hits);
-    if (semantic !== undefined && semantic.similarity >= this.#semanticThreshold) {
+    if (semantic !== undefined && semantic.similarity >= semantic.thresholds.alone) {
       return flagged(text, subject, semantic.category, semantic.similarity, heuristics.hits);
     }
-    if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= this.#semanticSupportThreshold) {
+    if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= semantic.thresholds.support) {
       return flagged(text, subject, heuristics.category!, Math.max(heuristics.score, semantic.similarity), heuristics.hits);
     }
     if (probability !== undefined && probability >= this.#classifierThreshold) {
@@ -169,14 +196,17 @@ export class InjectionGuard implements Guard {
     return { heuristics, ...(semantic !== undefined && { semantic }), ...(probability !== undefined && { probability }) };
   }
 
-  /** The nearest bank phrasing, or undefined while the bank is not embedded yet (it is then started). */
+  /** The nearest bank phrasing, or undefined while the bank is not embedded yet for the model (it is then started). */
   async #semanticMatch(text: string, context: GuardContext, signal: AbortSignal): Promise<SemanticMatch | undefined> {
     const embedder = this.#embedder;
     if (embedder === undefined || !/[\p{L}\p{N}]/u.test(text)) return undefined;
-    const bank = this.#bank;
+    const id = embedder.id;
+    const thresholds = this.#thresholds(id);
+    if (thresholds === undefined) return undefined;
+    const bank = this.#banks.get(id);
     if (bank === undefined) {
-      void bankFor(embedder).then(
-        (embedded) => (this.#bank = embedded),
+      bankFor(embedder, id).then(
+        (embedded) => this.#banks.set(id, embedded),
         () => undefined, // a failed bank is embedded again on the next check
       );
       return undefined;
@@ -184,17 +214,13 @@ export class InjectionGuard implements Guard {
     const given = context.subject === 'question' ? context.questionEmbedding : undefined;
     const vector = given?.length === bank.dimensions ? given : (await embedder.embed([text.slice(0, MAX_EMBEDDED_CHARS)], signal))[0];
     if (vector === undefined || vector.length !== bank.dimensions) return undefined;
-    return nearestPhrasing(bank, vector);
+    return { ...nearestPhrasing(bank, vector), thresholds };
   }
 }
 
 /** Heuristics alone, straight through: for tests, benchmarks and callers without a signal. */
 export function scoreInjectionHeuristics(text: string): InjectionHeuristics {
-  const scan = scanInjectionHeuristics(text);
-  for (;;) {
-    const step = scan.next();
-    if (step.done === true) return step.value;
-  }
+  return runScanToEnd(scanInjectionHeuristics(text));
 }
 
 /** The heuristic layer as a scan that yields between patterns, so a long text lets a cancel in. */
@@ -321,12 +347,14 @@ function readsAsEnglish(original: string, folded: string): boolean {
   return english >= other;
 }
 
-function bankFor(embedder: InjectionEmbedder): Promise<EmbeddedBank> {
-  let bank = embeddedBanks.get(embedder);
+function bankFor(embedder: InjectionEmbedder, modelId: string): Promise<EmbeddedBank> {
+  let banks = embeddedBanks.get(embedder);
+  if (banks === undefined) embeddedBanks.set(embedder, (banks = new Map()));
+  let bank = banks.get(modelId);
   if (bank === undefined) {
     bank = embedBank(embedder);
-    embeddedBanks.set(embedder, bank);
-    bank.catch(() => embeddedBanks.delete(embedder));
+    banks.set(modelId, bank);
+    bank.catch(() => banks.delete(modelId));
   }
   return bank;
 }
@@ -341,7 +369,7 @@ async function embedBank(embedder: InjectionEmbedder): Promise<EmbeddedBank> {
   return { dimensions, vectors: matrix, categories: entries.map((entry) => entry.category) };
 }
 
-function nearestPhrasing(bank: EmbeddedBank, vector: Float32Array): SemanticMatch {
+function nearestPhrasing(bank: EmbeddedBank, vector: Float32Array): Omit<SemanticMatch, 'thresholds'> {
   const { dimensions, vectors, categories } = bank;
   let best = -1;
   let bestIndex = 0;

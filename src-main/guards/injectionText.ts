@@ -14,8 +14,8 @@ export interface FoldedText {
   ends: Uint32Array;
   /**
    * For each UTF-16 unit of `text`: 1 when it was disguised in the original (spelled with spaces or dots between
-   * letters, as a leetspeak digit, as a look-alike letter, or with an invisible character next to it). Hiding a word
-   * this way is itself a sign of an attack.
+   * letters, as a leetspeak digit, as a look-alike letter or tag character, or followed by a zero-width or bidi
+   * control). Hiding a word this way is itself a sign of an attack.
    */
   disguised: Uint8Array;
   /** True when a digit 1 inside a word was read as "i": the caller may also try reading it as "l" ("ru1es"). */
@@ -88,6 +88,9 @@ class MappedBuilder {
 // render as nothing and are used to split words so that filters miss them.
 const INVISIBLE = /^[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]$/u;
 const MARKS = /\p{M}/gu;
+// The invisible characters that split a word only to hide it. Soft hyphens and direction marks are left out: web pages
+// and right-to-left text carry them innocently.
+const HIDING = /^[\u200b-\u200d\u2060-\u2064\ufeff\u180e\u202a-\u202e\u2066-\u2069]$/u;
 const WHITESPACE = /^\s$/u;
 
 // Letters that look like Latin ones: enough to undo the usual homoglyph spelling of English and European words.
@@ -134,7 +137,7 @@ function foldCharacters(original: string): Mapped {
     const length = character.length;
     const codePoint = character.codePointAt(0)!;
     const folded = foldCodePoint(character, codePoint);
-    if (folded === '' && codePoint >= 0x80 && builder.disguised.length > 0) builder.disguised[builder.disguised.length - 1] = 1;
+    if (folded === '' && HIDING.test(character) && builder.disguised.length > 0) builder.disguised[builder.disguised.length - 1] = 1;
     builder.push(folded, offset, offset + length, codePoint >= 0x80 && isLookAlike(character) ? 1 : 0);
     offset += length;
   }

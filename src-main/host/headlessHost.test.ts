@@ -296,7 +296,7 @@ describe('headless host', () => {
     const other = await connect();
     for (const [payload, expectedCode] of [
       [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 1007], // a text frame that is not UTF-8
-      [Buffer.alloc(8 * 1024 * 1024 + 1, 0x20), 1009], // over the host's frame limit
+      [Buffer.alloc(32 * 1024 * 1024 + 1, 0x20), 1009], // over the host's frame limit
     ] as const) {
       const client = await connect();
       const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));

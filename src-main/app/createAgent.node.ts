@@ -57,6 +57,8 @@ export type Agent = AgentService & {
   readonly metrics: StageMetrics;
   /** The user's documents, when `config.documents.enabled`. */
   readonly documents: DocumentLibrary | undefined;
+  /** Resolves when the guardrails are warm (the injection check's phrasings embedded); at once without guards. */
+  whenGuardsWarm(): Promise<void>;
   /** Where the log files are, when the agent writes its own. */
   readonly logDir: string | undefined;
   /** The agent's structured log (the files in `logDir`, or the logger given in the options), for its hosts to write to. */
@@ -119,7 +121,10 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   });
   emitLater = agentCore.emit;
   // Once the chat model is loaded (not competing with it), the injection check's phrasings are embedded.
-  void agentCore.whenReady().then(() => guarding?.warmUp(), () => undefined);
+  const guardsWarm = agentCore.whenReady().then(
+    () => guarding?.warmUp(),
+    () => undefined,
+  );
   let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
   if (config.documents.enabled) {
     try {
@@ -198,6 +203,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     voice,
     metrics,
     documents,
+    whenGuardsWarm: () => guardsWarm,
     logDir: fileLog?.logDir,
     logger,
     sendMicFrame(pcm) {

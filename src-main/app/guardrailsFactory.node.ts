@@ -20,7 +20,7 @@ export function createGuardrails(options: {
   maxQuestionChars: number;
   emit: (event: AgentEvent) => void;
   logger: AgentLogger;
-}): { guardrails: Guardrails; warmUp(): void; close(): Promise<void> } {
+}): { guardrails: Guardrails; warmUp(): Promise<void>; close(): Promise<void> } {
   let own: Embedder | undefined;
   const current = (): Embedder => options.embedder() ?? (own ??= new UseLiteEmbedder());
   // Resolved at each call: the documents library is opened after the guardrails are made.
@@ -43,7 +43,7 @@ export function createGuardrails(options: {
     guardrails,
     // The bank of attack phrasings is embedded in the background (cached on disk with the documents' embeddings); until
     // then the injection check decides on its patterns, without waiting.
-    warmUp: () => void injection.warmUp(stopWarming.signal).catch(() => undefined),
+    warmUp: () => injection.warmUp(stopWarming.signal).catch(() => undefined),
     close: async () => {
       stopWarming.abort();
       await own?.close();

@@ -27,6 +27,10 @@ function seeded(seed: number): () => number {
 }
 
 /** `files` Markdown files of SECTIONS_PER_FILE sections each: varied, realistic sentences (one chunk per section). */
+export function writeBenchNotes(folder: string, files: number): void {
+  writeNotes(folder, 0, files);
+}
+
 function writeNotes(folder: string, firstFile: number, files: number): void {
   mkdirSync(folder, { recursive: true });
   for (let f = firstFile; f < firstFile + files; f += 1) {

@@ -14,6 +14,7 @@ Commands:
   ingest <path>...         Add documents (txt, md, html, pdf, docx; folders too) for answers to cite (--watch).
   docs list|rm             Show or remove ingested documents.
   search "query"           Search your documents the way a question does.
+  guard-eval               Detection and false-positive rates of the guardrails on the repo's evaluation sets.
   history [id]             List conversations, or show one: each question followed by its answer.
   stats                    Per-stage latency percentiles (p50/p90/p95/p99) of the stored turns.
   bench                    Measure start-up, first token, tokens/s, cache hits and voice latency.
@@ -45,6 +46,8 @@ export async function runAssistantCli(argv: string[], io: CommandIo): Promise<nu
       return (await import('./documentsCommand.node.js')).runDocsCommand(rest, io);
     case 'search':
       return (await import('./documentsCommand.node.js')).runSearchCommand(rest, io);
+    case 'guard-eval':
+      return (await import('./guardEvalCommand.node.js')).runGuardEvalCommand(rest, io);
     case 'history':
       return (await import('./historyCommand.node.js')).runHistoryCommand(rest, io);
     case 'stats':

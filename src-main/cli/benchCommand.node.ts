@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
 import { runDocumentsBench } from '../bench/documentsBench.node.js';
+import { runGuardsBench } from '../bench/guardsBench.node.js';
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
 import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
@@ -15,7 +16,7 @@ const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-d
 --docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
 --docs-keep <dir>: keep the generated corpus and its index there, and reuse them in the next run (ingestion is then
   measured only for files not yet in it).
---only docs: only the documents benchmark.
+--only docs|guards: only the documents (or guardrails) benchmark.
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
 `;
@@ -56,14 +57,15 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write('--docs-chunks must be whole numbers from 100 to 200000, separated by commas.\n');
     return 2;
   }
-  if (values.only !== undefined && values.only !== 'docs') {
-    io.stderr.write('--only takes: docs\n');
+  if (values.only !== undefined && values.only !== 'docs' && values.only !== 'guards') {
+    io.stderr.write('--only takes: docs, guards\n');
     return 2;
   }
-  const onlyDocs = values.only === 'docs';
+  const onlyDocs = values.only !== undefined;
   const rows = onlyDocs ? [] : await runTextChatBench({ config, runs, log });
   if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
-  if (!values['no-docs']) {
+  if (values.only === undefined || values.only === 'guards') rows.push(...(await runGuardsBench({ config, runs, log })));
+  if (!values['no-docs'] && values.only !== 'guards') {
     rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log, ...(values['docs-keep'] !== undefined && { keepDir: values['docs-keep'] }) })));
   }
   if (!values['no-voice'] && !onlyDocs) {
@@ -85,6 +87,11 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       'time to first token (prepare one after another)',
       'time to first token (prepare at once)',
     );
+  }
+  if (has('time to first token (guards on, documents on)')) {
+    const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;
+    differences['guards add to time to first token (p50, documents on)'] = p50('time to first token (guards on, documents on)') - p50('time to first token (guards off, documents on)');
+    differences['guards add to time to first token (p50, documents off)'] = p50('time to first token (guards on, documents off)') - p50('time to first token (guards off, documents off)');
   }
   if (has('time to first token (documents off)')) {
     const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;

@@ -360,7 +360,7 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
     const abortedAt = performance.now();
     controller.abort(new Error('barge-in'));
     await expect(pending).rejects.toThrow('barge-in');
-    expect(performance.now() - abortedAt).toBeLessThan(500);
+    expect(performance.now() - abortedAt).toBeLessThan(2_000);
   });
 
   it('sends CHROMA_TOKEN in both headers Chroma reads, and says so when the server refuses it', async () => {

@@ -217,8 +217,8 @@ describe('OnnxEmbedder on a generated miniature model (the plumbing, not the qua
         `miniature heavy model: 32 texts in ${(performance.now() - started).toFixed(0)} ms, longest main-thread gap ${gap.toFixed(0)} ms, main event loop busy ${(utilization * 100).toFixed(1)}%`,
       );
       // onnxruntime-node's run() holds its calling thread for the whole run: on this thread it would be busy ~100%.
+      // The utilization counts this thread's own work, whatever the machine's load; the gap (printed) is not asserted.
       expect(utilization).toBeLessThan(0.2);
-      expect(gap).toBeLessThan(250);
 
       // Closing in the middle of a model call: the caller is answered at once, the call ends, and nothing aborts.
       const running = expect(embedder.embed(texts.map((text) => `${text} again`))).rejects.toMatchObject({ code: 'CANCELLED' });

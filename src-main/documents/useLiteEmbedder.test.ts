@@ -72,8 +72,8 @@ describe('UseLiteEmbedder', () => {
       const nothing = ['', ' ', '\n\t', '...', '!!! ?', '—', '😀', '👍🏽🎉'];
       const started = performance.now();
       const vectors = await fresh.embed(nothing);
-      // Starting the worker and loading the model takes hundreds of milliseconds; these never reach it.
-      expect(performance.now() - started).toBeLessThan(50);
+      // Starting the worker and loading the model takes about half a second; these never reach it.
+      expect(performance.now() - started).toBeLessThan(250);
       expect(vectors).toHaveLength(nothing.length);
       for (const vector of vectors) expect(vector.length === 512 && isZero(vector)).toBe(true);
       // Mixed with real text, only the real text gets a vector.
@@ -95,7 +95,8 @@ describe('UseLiteEmbedder', () => {
     const abortedAt = performance.now();
     running.abort(reason);
     expect(await rejection(big)).toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(50); // at once, not after the batch
+    // At once, not after the batch: 64 paragraphs take seconds; a second is far from either, even on a busy machine.
+    expect(performance.now() - abortedAt).toBeLessThan(1_000);
 
     // A queued request is dropped; the request ahead of it still completes.
     const queued = new AbortController();
@@ -128,11 +129,10 @@ describe('UseLiteEmbedder', () => {
     expect(vectors).toHaveLength(200);
     for (const vector of vectors) expect(norm(vector)).toBeCloseTo(1, 4);
     expect(new Set(vectors.map((vector) => vector[0])).size).toBeGreaterThan(150); // different texts, different vectors
-    // Embedding on this thread would keep its event loop busy nearly all the time, and stall it for a whole model call
-    // (~0.4 s for 16 paragraphs). The gap bound leaves room for a machine whose cores are shared: at a load of 7 on 2
-    // cores, an idle Node process already sees ~90 ms gaps.
+    // Embedding on this thread would keep its event loop busy nearly all the time (99.9 % measured). The event loop's
+    // utilization counts this thread's own work, so a machine whose cores are shared does not change it; the longest
+    // gap (printed above) does depend on the load, so it is reported, not asserted.
     expect(utilization).toBeLessThan(0.2);
-    expect(gap).toBeLessThan(250);
     expect(queryDoneAt).toBeLessThan(batchDoneAt); // it did not wait behind the 200
   });
 

@@ -19,10 +19,10 @@ export interface GuardPolicy {
  * stop every answer); a broken PII or format check refuses, since letting it through could keep personal data.
  */
 export const DEFAULT_GUARD_POLICIES: Readonly<Record<string, GuardPolicy>> = {
-  injection: { enabled: true, action: 'block', failOpen: true, timeoutMs: 1_500 },
-  pii: { enabled: true, action: 'redact', failOpen: false, timeoutMs: 500 },
-  abuse: { enabled: true, action: 'warn', failOpen: true, timeoutMs: 500 },
-  length: { enabled: true, action: 'block', failOpen: false, timeoutMs: 500 },
+  injection: { enabled: true, action: 'block', failOpen: true, timeoutMs: 3_000 },
+  pii: { enabled: true, action: 'redact', failOpen: false, timeoutMs: 2_000 },
+  abuse: { enabled: true, action: 'warn', failOpen: true, timeoutMs: 2_000 },
+  length: { enabled: true, action: 'block', failOpen: false, timeoutMs: 2_000 },
 };
 
 const FALLBACK_POLICY: GuardPolicy = { enabled: true, action: 'warn', failOpen: true, timeoutMs: 1_000 };

@@ -320,8 +320,8 @@ describe('InjectionGuard timing', () => {
         `embedding the question (USE-lite): p50 ${embedded.p50Ms.toFixed(1)} ms, p95 ${embedded.p95Ms.toFixed(1)} ms`,
     );
     // Loose bounds that catch a regression (a pattern that backtracks), not a busy machine.
-    expect(given.p50Ms).toBeLessThan(2);
-    expect(given.p95Ms).toBeLessThan(10);
+    expect(given.p50Ms).toBeLessThan(50); // ~0.4 ms measured on a quiet machine; the bench reports it
+    expect(given.p95Ms).toBeLessThan(250);
   }, 60_000);
 });
 

@@ -100,9 +100,14 @@ describe('FliteSpeechSynthesizer', () => {
   it('keeps the main event loop responsive while it speaks a long sentence', async () => {
     await synthesizer.warmUp();
     let audio: SynthesizedAudio | undefined;
+    const busy = performance.eventLoopUtilization();
     const gap = await longestEventLoopGap(async () => (audio = await synthesizer.synthesize(LONG_SENTENCE, { voice: 'slt' })));
+    const utilization = performance.eventLoopUtilization(busy).utilization;
+    console.log(`long sentence: longest main-thread gap ${gap.toFixed(0)} ms, main event loop busy ${(utilization * 100).toFixed(1)}%`);
     expect(seconds(audio!)).toBeGreaterThan(5);
-    expect(gap).toBeLessThan(60);
+    // Synthesis on this thread would keep it busy throughout. The utilization counts this thread's own work whatever the
+    // machine's load; the gap (printed) depends on the load, so it is not asserted.
+    expect(utilization).toBeLessThan(0.3);
   });
 
   it('stops at once when cancelled mid-sentence, and the next sentence is its own', async () => {
@@ -114,7 +119,8 @@ describe('FliteSpeechSynthesizer', () => {
     controller.abort();
     const error = await rejection(speaking);
     expect(error.code).toBe('CANCELLED');
-    expect(performance.now() - abortedAt).toBeLessThan(50);
+    // At once, not when the sentence would be done (seconds of audio take ~1 s to make): far apart even on a busy machine.
+    expect(performance.now() - abortedAt).toBeLessThan(500);
     // The long sentence's late result is discarded, not handed to whoever asks next.
     expect(sameAudio(await synthesizer.synthesize('Stop.'), shortAlone)).toBe(true);
   });

@@ -8,6 +8,7 @@ import { createAgent } from '../app/createAgent.node.js';
 import { createDocumentLibrary } from '../app/documentLibraryFactory.node.js';
 import type { DocumentLibrary } from '../documents/documentLibrary.node.js';
 import type { BenchRow } from './benchStats.js';
+import { askForBench } from './benchTurn.js';
 
 /** Sections per generated file: each is one chunk (a heading and a paragraph). */
 const SECTIONS_PER_FILE = 100;
@@ -96,16 +97,7 @@ async function measureTurns(config: AgentConfigOverrides, questions: readonly st
     // As in the app, which warms the embedder and the index at start when there are documents: one turn not measured.
     for (const [index, text] of ['Warm up: what is in my notes about the garden?', ...questions].entries()) {
       const measured = index > 0;
-      const started = await agent.call('chat:send', { text });
-      const events = await new Promise<AgentEvent[]>((resolve, reject) => {
-        const seen: AgentEvent[] = [];
-        const stop = agent.listen((event) => {
-          if (!('turnId' in event) || event.turnId !== started.turnId) return;
-          seen.push(event);
-          if (event.type === 'done') (stop(), resolve(seen));
-          if (event.type === 'error') (stop(), reject(new Error(event.message)));
-        });
-      });
+      const events = await askForBench(agent, text);
       const done = events.find((event) => event.type === 'done');
       if (!measured || done?.type !== 'done' || done.cached || done.timings.ttftMs === null) continue;
       times.ttftMs.push(done.timings.ttftMs);

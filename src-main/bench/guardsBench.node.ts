@@ -7,6 +7,7 @@ import { silentLogger } from '../agent/agentLogger.js';
 import { createAgent } from '../app/createAgent.node.js';
 import { writeBenchNotes } from './documentsBench.node.js';
 import type { BenchRow } from './benchStats.js';
+import { askForBench } from './benchTurn.js';
 
 interface GuardTurns {
   ttftMs: number[];
@@ -29,16 +30,7 @@ async function measure(config: AgentConfigOverrides, questions: readonly string[
     }
     await agent.whenGuardsWarm();
     for (const [index, text] of ['Warm up: once upon a time', ...questions].entries()) {
-      const started = await agent.call('chat:send', { text });
-      const events = await new Promise<AgentEvent[]>((resolve, reject) => {
-        const seen: AgentEvent[] = [];
-        const stop = agent.listen((event) => {
-          if (!('turnId' in event) || event.turnId !== started.turnId) return;
-          seen.push(event);
-          if (event.type === 'done') (stop(), resolve(seen));
-          if (event.type === 'error' || event.type === 'blocked') (stop(), reject(new Error(event.type === 'error' ? event.message : event.reason)));
-        });
-      });
+      const events = await askForBench(agent, text);
       const done = events.find((event) => event.type === 'done');
       if (index === 0 || done?.type !== 'done' || done.cached || done.timings.ttftMs === null) continue;
       result.ttftMs.push(done.timings.ttftMs);

@@ -6,6 +6,7 @@ import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import type { ContextStep, VerdictStep } from '../agent/turn/prepareStep.js';
 import { createAgent } from '../app/createAgent.node.js';
 import type { BenchRow } from './benchStats.js';
+import { askForBench } from './benchTurn.js';
 
 /** A bench step standing in for retrieval (not a real one): it takes `ms` and adds nothing to the prompt. */
 function benchContextStep(name: string, ms: number): ContextStep {
@@ -34,16 +35,7 @@ async function measure(config: AgentConfigOverrides, sequential: boolean, questi
     await agent.whenReady();
     const samples: TurnSample[] = [];
     for (const text of questions) {
-      const started = await agent.call('chat:send', { text });
-      const events = await new Promise<AgentEvent[]>((resolve, reject) => {
-        const seen: AgentEvent[] = [];
-        const stop = agent.listen((event) => {
-          if (!('turnId' in event) || event.turnId !== started.turnId) return;
-          seen.push(event);
-          if (event.type === 'done') (stop(), resolve(seen));
-          if (event.type === 'error') (stop(), reject(new Error(event.message)));
-        });
-      });
+      const events = await askForBench(agent, text);
       const done = events.find((e) => e.type === 'done');
       const generateStart = events.find((e) => e.type === 'stage' && e.name === 'generate' && e.phase === 'start');
       if (done?.type !== 'done' || done.cached || done.timings.ttftMs === null || generateStart?.type !== 'stage') continue;

@@ -169,5 +169,14 @@ export function createAbuseGuard(options: { subjects?: readonly GuardSubject[] }
       if (spans.length === 0) return { outcome: 'pass' };
       return { outcome: 'flag', reason: `The ${subjectName(context.subject)} contains abusive language.`, spans };
     },
+    // Whole words before the first abusive one (or an obfuscated one being spelled out) can be shown early.
+    releasable: (partial) => {
+      const spans = findAbuse(partial);
+      const first = spans.length === 0 ? partial.length : Math.min(...spans.map((span) => span.start));
+      const wordStart = partial.slice(0, first).search(/\S*$/u);
+      // A word being spelled out letter by letter ("f u c") is not recognisable yet: held back too.
+      const spelled = partial.search(/(?:(?<![\p{L}\p{N}])\p{L}[\s.\-*_]+)+\p{L}?\s*$/u);
+      return Math.max(0, Math.min(first, wordStart, spelled === -1 ? partial.length : spelled));
+    },
   };
 }

@@ -36,6 +36,11 @@ export interface Guard {
   /** Which subjects this guard looks at. */
   readonly subjects: readonly GuardSubject[];
   check(text: string, context: GuardContext, signal: AbortSignal): Promise<GuardVerdict> | GuardVerdict;
+  /**
+   * For an answer sentence still being written: the length of its prefix this guard would leave unchanged whatever
+   * comes next, so it can be shown before the whole sentence is checked. Absent: none of it.
+   */
+  releasable?(partial: string): number;
 }
 
 /** What a flag does: refuse the turn (or drop the passage / withhold the sentence), mask the spans, or only note it. */

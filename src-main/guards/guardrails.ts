@@ -137,6 +137,16 @@ export class Guardrails {
   outputCheck(): OutputCheck {
     return {
       tokens: 'checked-sentences',
+      // Shown early: the prefix every guard that could change the sentence leaves alone (a guard that only warns
+      // changes nothing).
+      releasable: (partial) => {
+        let safe = partial.length;
+        for (const { guard, policy } of this.active('answer-sentence')) {
+          if (policy.action === 'warn') continue;
+          safe = Math.min(safe, guard.releasable?.(partial) ?? 0);
+        }
+        return safe;
+      },
       checkSentence: async (sentence, signal): Promise<OutputVerdict> => {
         let text = sentence;
         for (const { guard, policy } of this.active('answer-sentence')) {

@@ -67,7 +67,24 @@ export function createPiiGuard(options: PiiOptions & { subjects?: readonly Guard
       const what = kinds.length === 1 ? KIND_NAMES[kinds[0]!] : 'personal data';
       return { outcome: 'flag', reason: `The ${subjectName(context.subject)} contains ${what}.`, spans };
     },
+    releasable: releasableBeforePii,
   };
+}
+
+/**
+ * A word that could start personal data: one holding a digit, an @, a + (a phone number), or a label a secret follows
+ * (password, token, key, sk-…). Every kind of PII span starts at such a word or the word before it, so the text before
+ * the word ahead of the first one can be shown before the sentence is complete.
+ */
+const PII_RISK_WORD = /\S*(?:[\p{N}@+]|pass|pwd|secret|token|key|sk-|ghp_|akia|xox[a-z]-|iban|ssn)\S*/giu;
+
+export function releasableBeforePii(partial: string): number {
+  PII_RISK_WORD.lastIndex = 0;
+  const risky = PII_RISK_WORD.exec(partial);
+  if (!risky) return partial.length;
+  // The word before it too: "AB 12 34 56 C" (a UK NI number) starts with letters.
+  const before = partial.slice(0, risky.index).search(/\S+\s*$/u);
+  return before === -1 ? risky.index : before;
 }
 
 /** How many times redaction looks again at its own output before settling; each look only ever adds spans. */

@@ -16,12 +16,18 @@ export interface OutputCheck {
    * guardrails). Absent: tokens go out as generated and only sentences wait for their check.
    */
   readonly tokens?: 'as-generated' | 'checked-sentences';
+  /**
+   * With `checked-sentences`: how much of a sentence still being written may be shown before its check (a prefix that
+   * the check cannot change: no word that could be personal data, nothing it would withhold). Absent: none of it.
+   */
+  releasable?(partialSentence: string): number;
 }
 
 /** `check`, with its failures logged: a sentence withheld because its check broke is something the operator should see. */
 export function loggingCheckFailures(check: OutputCheck, logger: AgentLogger): OutputCheck {
   return {
     ...(check.tokens && { tokens: check.tokens }),
+    ...(check.releasable && { releasable: (text: string) => check.releasable!(text) }),
     async checkSentence(sentence, signal) {
       try {
         return await check.checkSentence(sentence, signal);
@@ -60,6 +66,11 @@ export class AnswerStream {
   private readonly checked: string[] = [];
   private modified = false;
   private checking: Promise<void> = Promise.resolve();
+  /** Checked-sentences mode: the text after the last completed sentence, what of it is shown, what went out as tokens. */
+  private tail = '';
+  private tailShown = 0;
+  private shown = '';
+  private sentencesInCheck = 0;
 
   constructor(private readonly check: OutputCheck = passThroughOutputCheck) {}
 
@@ -79,7 +90,7 @@ export class AnswerStream {
 
   subscribe(listener: AnswerStreamListener): () => void {
     if (this.holdsTokens) {
-      if (this.checked.length > 0) listener.token(this.checked.join(' '));
+      if (this.shown !== '') listener.token(this.shown);
     } else if (this.raw !== '') listener.token(this.raw);
     this.checked.forEach((sentence, index) => listener.sentence(index, sentence));
     this.listeners.add(listener);
@@ -89,13 +100,61 @@ export class AnswerStream {
   push(chunk: string): void {
     if (chunk === '' || this.controller.signal.aborted) return;
     this.raw += chunk;
-    if (!this.holdsTokens) for (const listener of this.listeners) listener.token(chunk);
-    for (const sentence of this.splitter.push(chunk)) this.enqueue(sentence);
+    if (!this.holdsTokens) {
+      for (const listener of this.listeners) listener.token(chunk);
+      for (const sentence of this.splitter.push(chunk)) this.enqueue(sentence, 0);
+      return;
+    }
+    this.tail += chunk;
+    for (const sentence of this.splitter.push(chunk)) this.completeSentence(sentence);
+    this.releasePartial();
+  }
+
+  /** A sentence is complete: what of it was shown already goes with it to its check; the tail starts after it. */
+  private completeSentence(sentence: string): void {
+    const start = this.tail.indexOf(sentence);
+    const shownOfIt = start === -1 ? 0 : Math.min(this.tailShown, sentence.length);
+    this.tail = start === -1 ? '' : this.tail.slice(start + sentence.length);
+    this.tailShown = 0;
+    this.enqueue(sentence, shownOfIt);
+  }
+
+  /**
+   * Shows the safe prefix of the sentence being written, in order: only when no earlier sentence is still in its check,
+   * only whole words, never less than was shown already.
+   */
+  private releasePartial(): void {
+    if (this.sentencesInCheck > 0 || !this.check.releasable) return;
+    const current = this.tail.trimStart();
+    if (current === '') return;
+    const wholeWords = current.search(/\S*$/u);
+    const safe = Math.min(wholeWords, this.check.releasable(current));
+    if (safe <= this.tailShown) return;
+    const piece = current.slice(this.tailShown, safe);
+    const spacer = this.tailShown === 0 ? this.spacer() : '';
+    this.tailShown = safe;
+    this.emitToken(spacer + piece);
+  }
+
+  /** The space between two sentences, unless the shown text already ends with one. */
+  private spacer(): string {
+    return this.shown === '' || /\s$/u.test(this.shown) ? '' : ' ';
+  }
+
+  private emitToken(text: string): void {
+    if (text === '') return;
+    this.shown += text;
+    for (const listener of this.listeners) listener.token(text);
   }
 
   /** The answer is complete: checks what is left; resolves when every sentence has been checked and sent. */
   end(): Promise<void> {
-    if (!this.controller.signal.aborted) for (const sentence of this.splitter.flush()) this.enqueue(sentence);
+    if (!this.controller.signal.aborted) {
+      for (const sentence of this.splitter.flush()) {
+        if (this.holdsTokens) this.completeSentence(sentence);
+        else this.enqueue(sentence, 0);
+      }
+    }
     return this.checking;
   }
 
@@ -104,8 +163,21 @@ export class AnswerStream {
     this.controller.abort();
   }
 
-  private enqueue(sentence: string): void {
+  /** `shownOfIt`: how many of the sentence's characters already went out as tokens before its check. */
+  private enqueue(sentence: string, shownOfIt: number): void {
+    this.sentencesInCheck += 1;
     this.checking = this.checking.then(async () => {
+      try {
+        await this.checkAndSend(sentence, shownOfIt);
+      } finally {
+        this.sentencesInCheck -= 1;
+      }
+      if (this.holdsTokens && !this.controller.signal.aborted) this.releasePartial();
+    });
+  }
+
+  private async checkAndSend(sentence: string, shownOfIt: number): Promise<void> {
+    {
       if (this.controller.signal.aborted) return;
       let verdict: OutputVerdict;
       try {
@@ -122,10 +194,12 @@ export class AnswerStream {
       }
       const text = verdict.action === 'replace' ? verdict.text : sentence;
       const index = this.checked.push(text) - 1;
-      for (const listener of this.listeners) {
-        if (this.holdsTokens) listener.token(index === 0 ? text : ` ${text}`);
-        listener.sentence(index, text);
+      if (this.holdsTokens) {
+        // The part shown before the check was a prefix the check leaves as it is; the rest goes out now.
+        const rest = text.slice(shownOfIt);
+        this.emitToken(shownOfIt === 0 ? this.spacer() + rest : rest);
       }
-    });
+      for (const listener of this.listeners) listener.sentence(index, text);
+    }
   }
 }

@@ -4,6 +4,7 @@ import {
   type AgentEvent,
   type CommandArgs,
   type CommandName,
+  documentsCommandSchemas,
   type CommandResult,
   toErrorShape,
   type VoiceSettings,
@@ -245,7 +246,5 @@ function documentsOffHandlers(problem: string): CommandHandlers {
   const off = () => {
     throw new AgentError('NOT_FOUND', problem);
   };
-  return Object.fromEntries(
-    ['docs:ingest', 'docs:upload', 'docs:cancel', 'docs:list', 'docs:status', 'docs:remove', 'docs:search', 'docs:chunk'].map((name) => [name, off]),
-  ) as CommandHandlers;
+  return Object.fromEntries(Object.keys(documentsCommandSchemas).map((name) => [name, off])) as CommandHandlers;
 }

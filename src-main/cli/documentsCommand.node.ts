@@ -155,13 +155,11 @@ export async function runSearchCommand(args: string[], io: CommandIo): Promise<n
   });
   if (typeof opened === 'number') return opened;
   return runWithLibrary(opened, io, json, async (library) => {
-    const outcome = await library.searchNoting(query);
-    const results = outcome.results
-      .slice(0, limit ?? outcome.results.length)
-      .map((chunk) => ({ source: chunk.source, chunk: chunk.ordinal, score: Math.round(chunk.similarity * 1000) / 1000, text: chunk.text }));
-    if (json) io.stdout.write(jsonLine({ type: 'results', results, ...(outcome.degraded && { notice: outcome.degraded }) }));
+    const found = await library.searchResults(query, limit);
+    const results = found.results.map(({ source, chunk, score, text }) => ({ source, chunk, score, text }));
+    if (json) io.stdout.write(jsonLine({ type: 'results', results, ...(found.notice && { notice: found.notice }) }));
     else {
-      if (outcome.degraded) io.stderr.write(`[warning] ${outcome.degraded}\n`);
+      if (found.notice) io.stderr.write(`[warning] ${found.notice}\n`);
       if (results.length === 0) io.stdout.write('No passage of your documents matches.\n');
       results.forEach((result, index) => {
         const text = printable(result.text.replace(/\s+/g, ' ').trim());

@@ -4,16 +4,7 @@ import { abuseHoldoutSamples } from '../guards/evaluation/abuseHoldout.js';
 import { abuseSamples } from '../guards/evaluation/abuseSamples.js';
 import { injectionAttacks } from '../guards/evaluation/injectionAttacks.js';
 import { injectionBenign } from '../guards/evaluation/injectionBenign.js';
-import {
-  injectionHoldoutAttacks,
-  injectionHoldoutAttacks2,
-  injectionHoldoutAttacks3,
-  injectionHoldoutAttacks4,
-  injectionHoldoutBenign,
-  injectionHoldoutBenign2,
-  injectionHoldoutBenign3,
-  injectionHoldoutBenign4,
-} from '../guards/evaluation/injectionHoldout.js';
+import { injectionHoldoutRounds } from '../guards/evaluation/injectionHoldout.js';
 import { piiHoldoutSamples } from '../guards/evaluation/piiHoldout.js';
 import { piiSamples } from '../guards/evaluation/piiSamples.js';
 import type { Guard, GuardSubject } from '../guards/guard.js';
@@ -53,10 +44,7 @@ export async function runGuardEvalCommand(args: string[], io: CommandIo): Promis
         // Four later rounds, each measured once unseen (43–56 % detected, 0–4 % false positives; see injectionHoldout.ts)
         // and tuned on afterwards: no longer held out.
         set: 'later rounds (since tuned)',
-        samples: asSamples(
-          [...injectionHoldoutAttacks, ...injectionHoldoutAttacks2, ...injectionHoldoutAttacks3, ...injectionHoldoutAttacks4],
-          [...injectionHoldoutBenign, ...injectionHoldoutBenign2, ...injectionHoldoutBenign3, ...injectionHoldoutBenign4],
-        ),
+        samples: injectionHoldoutRounds.flatMap((round) => asSamples(round.attacks, round.benign)),
       },
       { guard: injection, set: 'tuned, as document passages', samples: asSamples(injectionAttacks, injectionBenign), subject: 'passage' },
       { guard: createPiiGuard(), set: 'tuned', samples: piiSamples },

@@ -118,6 +118,11 @@ export class DocumentDatabase {
     return (this.db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n;
   }
 
+  /** Whether anything is ingested: a cheap check for every turn (no count over the whole table). */
+  hasChunks(): boolean {
+    return this.db.prepare('SELECT 1 FROM chunks LIMIT 1').get() !== undefined;
+  }
+
   chunkCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
   }
@@ -203,16 +208,15 @@ export class DocumentDatabase {
 
   /** The chunks with these ids (unknown ids, e.g. vectors left behind by a crash, are skipped). */
   chunksById(ids: readonly string[]): Map<string, StoredChunk> {
-    const found = new Map<string, StoredChunk>();
-    const select = this.db.prepare(
-      `SELECT c.id, c.document_id, d.source, d.embedder, c.ordinal, c.heading_path, c.text, c.embedding
-       FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?`,
-    );
-    for (const id of ids) {
-      const row = select.get(id) as RawChunk | undefined;
-      if (row) found.set(id, toStoredChunk(row));
-    }
-    return found;
+    if (ids.length === 0) return new Map();
+    // One query for all of them (the ids arrive as a JSON array).
+    const rows = this.db
+      .prepare(
+        `SELECT c.id, c.document_id, d.source, d.embedder, c.ordinal, c.heading_path, c.text, c.embedding
+         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids)) as RawChunk[];
+    return new Map(rows.map((row) => [row.id, toStoredChunk(row)]));
   }
 
   /** BM25 keyword search over every chunk, best first. A question of only common words finds nothing. */

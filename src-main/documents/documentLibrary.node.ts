@@ -4,6 +4,7 @@ import {
   AgentError,
   toErrorShape,
   type AgentEvent,
+  type CommandResult,
   type DocsStatus,
   type IngestSummary,
 } from '../../src-shared/contract/index.js';
@@ -13,6 +14,7 @@ import { ChromaServer, chromaServerSupport, type ChromaEndpoint } from './chroma
 import { ChromaVectorStore } from './chromaVectorStore.node.js';
 import { DocumentDatabase, documentsDirOf, type DocumentRow } from './documentDatabase.node.js';
 import { DocumentIngestion } from './documentIngestion.node.js';
+import { roundedScore } from './documentRetrievalStep.js';
 import type { Embedder } from './embedder.js';
 import { FolderWatcher } from './folderWatcher.node.js';
 import { HybridSearch, type SearchTuning } from './hybridSearch.node.js';
@@ -144,8 +146,22 @@ export class DocumentLibrary {
   async searchNoting(query: string, signal?: AbortSignal) {
     const outcome = await this.search.search(query, signal);
     if (outcome.degraded) this.noteLimited(outcome.degraded);
-    else if (this.db.chunkCount() > 0 && this.store) this.noteRestored();
+    else if (this.store && this.db.hasChunks()) this.noteRestored();
     return outcome;
+  }
+
+  /** What a question would retrieve, as `docs:search` and `assistant search` show it. */
+  async searchResults(query: string, limit?: number): Promise<CommandResult<'docs:search'>> {
+    const outcome = await this.searchNoting(query);
+    const results = outcome.results.slice(0, limit ?? outcome.results.length).map((chunk) => ({
+      source: chunk.source,
+      chunk: chunk.ordinal,
+      chunkId: chunk.id,
+      score: roundedScore(chunk.similarity),
+      text: chunk.text,
+      headingPath: chunk.headingPath,
+    }));
+    return outcome.degraded ? { results, notice: outcome.degraded } : { results };
   }
 
   status(): DocsStatus {
@@ -174,18 +190,7 @@ export class DocumentLibrary {
       }),
       'docs:status': () => this.status(),
       'docs:remove': async (args) => ({ removed: await this.remove(args.target) }),
-      'docs:search': async (args) => {
-        const outcome = await this.searchNoting(args.query);
-        const results = outcome.results.slice(0, args.limit ?? outcome.results.length).map((chunk) => ({
-          source: chunk.source,
-          chunk: chunk.ordinal,
-          chunkId: chunk.id,
-          score: Math.round(chunk.similarity * 1000) / 1000,
-          text: chunk.text,
-          headingPath: chunk.headingPath,
-        }));
-        return outcome.degraded ? { results, notice: outcome.degraded } : { results };
-      },
+      'docs:search': (args) => this.searchResults(args.query, args.limit),
       'docs:chunk': (args) => {
         const chunk = this.db.chunksById([args.chunkId]).get(args.chunkId);
         if (!chunk) throw new AgentError('NOT_FOUND', 'That passage is no longer in your documents (the file was changed or removed).');

@@ -37,10 +37,15 @@ export function toRetrievedContext(chunk: RankedChunk): RetrievedContext {
       source: chunk.source,
       chunk: chunk.ordinal,
       chunkId: chunk.id,
-      score: Math.round(chunk.similarity * 1000) / 1000,
+      score: roundedScore(chunk.similarity),
       snippet: snippetOf(chunk.text),
     },
   };
+}
+
+/** A similarity as it is shown: three decimals. */
+export function roundedScore(similarity: number): number {
+  return Math.round(similarity * 1000) / 1000;
 }
 
 export function snippetOf(text: string): string {

@@ -64,7 +64,7 @@ export class HybridSearch {
     const { db, embedder } = this.deps;
     const t = { ...this.tuning, ...tuning };
     // Nobody has documents yet: nothing to embed, and the vector server is not started.
-    if (isBlank(query) || db.chunkCount() === 0) return { results: [] };
+    if (isBlank(query) || !db.hasChunks()) return { results: [] };
 
     // The embedding runs in its worker while the keyword search runs here: the two overlap.
     const embedding = embedder.embed([query], signal);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

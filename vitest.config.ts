@@ -10,6 +10,9 @@ export default defineConfig({
     env: { ASSISTANT_GUARDS: 'off' },
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // An unhandled rejection anywhere fails the run (vitest's default, kept on purpose: checked with a deliberately
+    // broken test, which made `vitest run` exit 1 with "1 error" although every test passed).
+    dangerouslyIgnoreUnhandledErrors: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', './scripts/plainSummaryReporter.ts'],

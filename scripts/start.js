@@ -104,17 +104,19 @@ async function pullMissingModels() {
 }
 
 /**
- * better-sqlite3 for Electron's ABI, built once into build/native/electron-<version>/ from a copy of the package, so the
- * Node build in node_modules (used by the CLI and the tests) is never replaced. Needs Electron's headers (online, once).
+ * The SQLite driver (better-sqlite3-multiple-ciphers, which encrypts) for Electron's ABI, built once into
+ * build/native/electron-<version>-sqlcipher/ from a copy of the package, so the Node build in node_modules (used by the
+ * CLI and the tests) is never replaced. The name differs from the plain better-sqlite3 builds of earlier versions: that
+ * addon has no cipher and must never be picked up. Needs Electron's headers (online, once).
  */
 function electronSqliteBinding(version) {
-  const target = path.join(root, 'build/native', `electron-${version}`);
+  const target = path.join(root, 'build/native', `electron-${version}-sqlcipher`);
   const binding = path.join(target, 'build/Release/better_sqlite3.node');
   if (existsSync(binding)) return binding;
-  console.log(`Building better-sqlite3 for Electron ${version} (once)…`);
+  console.log(`Building the SQLite driver for Electron ${version} (once)…`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(path.dirname(target), { recursive: true });
-  cpSync(path.join(root, 'node_modules/better-sqlite3'), target, { recursive: true });
+  cpSync(path.join(root, 'node_modules/better-sqlite3-multiple-ciphers'), target, { recursive: true });
   const gyp = spawnSync(
     process.execPath,
     [path.join(root, 'node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--release', `--target=${version}`, '--dist-url=https://electronjs.org/headers'],
@@ -122,7 +124,7 @@ function electronSqliteBinding(version) {
   );
   if (gyp.status !== 0 || !existsSync(binding)) {
     console.error(
-      'Could not build better-sqlite3 for Electron (it needs Electron\'s headers, downloaded once). ' +
+      'Could not build the SQLite driver (better-sqlite3-multiple-ciphers) for Electron (it needs Electron\'s headers, downloaded once). ' +
         'Run "npm start -- --browser" to use browser mode, or retry when online.',
     );
     process.exit(1);

@@ -26,6 +26,11 @@ export interface AgentConfig {
     ollamaKeepAlive: string;
     /** How long startup waits for Ollama to answer before choosing the embedded model. */
     ollamaProbeTimeoutMs: number;
+    /**
+     * How long a question waits for Ollama's first token (Ollama sends its headers with it: connecting, its queue,
+     * loading an evicted model, prefill). Past it the turn falls back to the embedded model.
+     */
+    ollamaFirstTokenTimeoutMs: number;
   };
   cache: { maxEntries: number; maxBytes: number };
   voice: {
@@ -51,8 +56,10 @@ export interface AgentConfig {
     /** The retrieval step's time limit (a cold embedder included); past it, the turn is answered without documents. */
     retrievalTimeoutMs: number;
   };
-  /** better-sqlite3 addon built for another ABI (Electron's); absent means the one in node_modules. */
+  /** better-sqlite3-multiple-ciphers addon built for another ABI (Electron's); absent means the one in node_modules. */
   sqliteNativeBinding?: string;
+  /** Encrypt the profile's databases (SQLCipher); a profile that already keeps a key stays encrypted either way. */
+  encryptDatabase: boolean;
   /** How often a streaming answer is written to SQLite, so a crash loses at most this much of it. */
   partialAnswerFlushMs: number;
   /** Time limits of the built-in prepare steps. The provider's covers loading the model at startup. */
@@ -93,6 +100,8 @@ export function resolveAgentConfig(
     maxAnswerTokens: fromEnv.maxAnswerTokens,
     logLevel: fromEnv.logLevel,
     ...(fromEnv.sqliteNativeBinding !== undefined && { sqliteNativeBinding: fromEnv.sqliteNativeBinding }),
+    // Off unless asked for: the Electron app asks for it (ASSISTANT_ENCRYPT=off still wins there).
+    encryptDatabase: fromEnv.encrypt ?? false,
     systemPrompt:
       'You are a helpful voice assistant running on the user\'s own computer. Answer briefly and clearly, in plain sentences that read well aloud.',
     promptVersion: '1',
@@ -105,6 +114,7 @@ export function resolveAgentConfig(
       ollamaModel: fromEnv.ollamaModel,
       ollamaKeepAlive: fromEnv.ollamaKeepAlive,
       ollamaProbeTimeoutMs: 800,
+      ollamaFirstTokenTimeoutMs: 60_000,
     },
     cache: { maxEntries: 500, maxBytes: 8 * 1024 * 1024 },
     voice: {

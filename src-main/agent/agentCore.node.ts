@@ -7,7 +7,8 @@ import type { CommandHandlers } from './commandHandlers.js';
 import { LlmProviderManager, type LlmProviderFactories } from './llm/llmProviderManager.node.js';
 import { ConversationStore } from './memory/conversationStore.node.js';
 import { databasePathOf } from './memory/dataDirectory.node.js';
-import { openSqliteDatabase } from './memory/sqliteDatabase.node.js';
+import { openSqliteDatabase, type SqliteDatabase, type SqliteOpenOptions } from './memory/sqliteDatabase.node.js';
+import { audit } from './audit.js';
 import { turnStatsFrom } from './metrics/stageStats.js';
 import { loggingCheckFailures, type OutputCheck } from './turn/answerStream.js';
 import { ChatTurnRunner, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
@@ -26,6 +27,23 @@ export interface AgentCoreOptions {
   redactForStorage?: (text: string) => string;
   /** Every ended stage of every turn (metrics). */
   onStageEnd?(record: StageRecord): void;
+  /** How the profile's database is opened: its keyring (the app's sealed key). Encryption itself is `config.encryptDatabase`. */
+  database?: SqliteOpenOptions;
+  /** The profile's database, already opened by the caller (the app reads its saved settings from it); closed by `close`. */
+  db?: SqliteDatabase;
+}
+
+/**
+ * The profile's database as the config says: the driver's addon, encryption (a plaintext database is encrypted once,
+ * which goes to the audit log), and `options` (the keyring) over that.
+ */
+export function openAgentDatabase(config: AgentConfig, logger: AgentLogger, options: SqliteOpenOptions = {}): SqliteDatabase {
+  return openSqliteDatabase(config.dataDir, {
+    nativeBinding: config.sqliteNativeBinding,
+    encrypt: config.encryptDatabase,
+    onEncrypted: ({ file, tables, rows, ms }) => audit(logger, 'database-encrypted', { file, tables, rows, ms }),
+    ...options,
+  });
 }
 
 /** How many recent turns the "recent" percentiles cover. */
@@ -46,7 +64,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     for (const listener of listeners) listener(event);
   };
 
-  const db = openSqliteDatabase(config.dataDir, config.sqliteNativeBinding);
+  const db = options.db ?? openAgentDatabase(config, logger, options.database);
   const store = new ConversationStore(db);
   recordVerdict = (event) => {
     try {
@@ -66,9 +84,10 @@ export function createAgentCore(options: AgentCoreOptions) {
       if (status.state === 'error' || status.state === 'missing') logger.error({ state: status.state, reason: status.message }, 'model not available');
       else logger.info({ state: status.state, provider: status.provider, model: status.model, loadMs: status.loadMs }, 'model status');
     },
-    onNotice: (message) => {
-      logger.warn({ notice: message }, 'notice');
-      emit({ type: 'notice', level: 'warning', message });
+    onNotice: (message, level = 'warning') => {
+      if (level === 'warning') logger.warn({ notice: message }, 'notice');
+      else logger.info({ notice: message }, 'notice');
+      emit({ type: 'notice', level, message });
     },
     logger,
   });
@@ -108,8 +127,8 @@ export function createAgentCore(options: AgentCoreOptions) {
   const ready = llm.start();
 
   const handlers: CommandHandlers = {
-    'chat:send': async (args) => {
-      const { turnId, conversationId } = await runner.start(args);
+    'chat:send': async (args, { caller }) => {
+      const { turnId, conversationId } = await runner.start({ ...args, caller });
       return { turnId, conversationId };
     },
     'chat:cancel': ({ turnId }) => ({ cancelled: runner.cancel(turnId) }),

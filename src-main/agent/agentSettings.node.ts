@@ -134,8 +134,19 @@ export const SETTINGS = {
   chromaToken: setting({ env: 'CHROMA_TOKEN', ...text('a token') }),
   /** The document embedder: use-lite (built in), an ONNX model id from the manifest, or a folder of ONNX files. */
   embedder: setting({ env: 'ASSISTANT_EMBEDDER', ...text('use-lite, an embedding model id or an ONNX model folder') }),
-  /** better-sqlite3 built for Electron's ABI (set by scripts/start.js for the Electron app only). */
+  /** better-sqlite3-multiple-ciphers built for Electron's ABI (set by scripts/start.js for the Electron app only). */
   sqliteNativeBinding: setting({ env: 'ASSISTANT_SQLITE_ELECTRON_BINDING', ...text('a .node file path') }),
+  /**
+   * Encrypt the databases (conversations, cache, settings, documents) with SQLCipher. No default here: the Electron app
+   * turns it on, the CLI and the headless host leave it off unless this says on. The key: ASSISTANT_DB_KEY, the app's
+   * keychain-sealed key, or a 0600 key file in the data dir (made when needed).
+   */
+  encrypt: setting({
+    env: 'ASSISTANT_ENCRYPT',
+    flag: 'encrypt',
+    value: z.enum(['on', 'off']).transform((choice) => choice === 'on'),
+    allowed: 'one of on, off',
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;
@@ -221,6 +232,7 @@ export function settingsToOverrides(values: SettingValues): AgentConfigOverrides
     maxAnswerTokens: values.maxAnswerTokens,
     logLevel: values.logLevel,
     sqliteNativeBinding: values.sqliteNativeBinding,
+    encryptDatabase: values.encrypt,
     llm: defined({
       provider: values.provider,
       modelPath: values.model,

@@ -9,6 +9,7 @@ import {
   type SettingsView,
 } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
+import type { SqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
 import { readEnvSettings, SETTINGS, type SettingName, type SettingValues } from '../agent/agentSettings.node.js';
 import { defaultManifestEntry, type ModelManifest } from '../models/modelManifest.js';
 
@@ -39,12 +40,41 @@ export interface SavedSettingsRead {
   problem?: string;
 }
 
+/** Where the saved settings are kept: settings.json, or (in an encrypted profile) the encrypted database. */
+export interface SavedSettingsStore {
+  /** What messages name as the place the settings are saved in. */
+  readonly path: string;
+  read(): SavedSettingsRead;
+  /** Throws DATA_DIR_UNUSABLE naming the place when the settings cannot be saved. */
+  write(settings: SavedSettings): void;
+}
+
+/** Saved settings from their JSON text, validated with the contract's schema; `where` names the place in the problem. */
+function parseSavedSettings(text: string, where: string): SavedSettingsRead {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { settings: {}, problem: `The settings file ${where} is damaged (not JSON); the defaults apply and the next change replaces it.` };
+  }
+  const parsed = SavedSettings.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const at = first?.path.join('.') || 'the file';
+    return {
+      settings: {},
+      problem: `The settings file ${where} is damaged (${at}: ${first?.message ?? 'invalid'}); the defaults apply and the next change replaces it.`,
+    };
+  }
+  return { settings: parsed.data };
+}
+
 /**
  * `<data dir>/settings.json`: the settings the app keeps between launches, validated with the contract's schema.
  * Written atomically (a temporary file, then rename), so a crash mid-write leaves the old file. A damaged file is
  * ignored, never fatal: the defaults apply and the next save replaces it.
  */
-export class SavedSettingsFile {
+export class SavedSettingsFile implements SavedSettingsStore {
   readonly path: string;
 
   constructor(dataDir: string) {
@@ -64,22 +94,7 @@ export class SavedSettingsFile {
       if (code === 'ENOENT' || code === 'ENOTDIR') return { settings: {} };
       return { settings: {}, problem: `The settings file ${this.path} could not be read (${code ?? String(error)}); the defaults apply.` };
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { settings: {}, problem: `The settings file ${this.path} is damaged (not JSON); the defaults apply and the next change replaces it.` };
-    }
-    const parsed = SavedSettings.safeParse(raw);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      const where = first?.path.join('.') || 'the file';
-      return {
-        settings: {},
-        problem: `The settings file ${this.path} is damaged (${where}: ${first?.message ?? 'invalid'}); the defaults apply and the next change replaces it.`,
-      };
-    }
-    return { settings: parsed.data };
+    return parseSavedSettings(text, this.path);
   }
 
   /** Throws DATA_DIR_UNUSABLE naming the file when it cannot be written. */
@@ -119,8 +134,50 @@ function overriddenByFlags(overrides: AgentConfigOverrides): Partial<Record<Save
   };
 }
 
+/**
+ * The saved settings of an encrypted profile: one row of the (encrypted) database instead of settings.json, written in
+ * one transaction. A settings.json from before encryption is taken in once and then deleted.
+ */
+export class DatabaseSettingsStore implements SavedSettingsStore {
+  readonly path: string;
+  readonly #select;
+  readonly #upsert;
+
+  constructor(
+    db: SqliteDatabase,
+    databasePath: string,
+    private readonly legacy: SavedSettingsFile,
+  ) {
+    this.path = `${databasePath} (saved settings, encrypted)`;
+    // Created here rather than by a numbered migration: the table belongs to this store, as the embedding cache's does.
+    db.exec('CREATE TABLE IF NOT EXISTS saved_settings (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)');
+    this.#select = db.prepare('SELECT json FROM saved_settings WHERE id = 1').pluck();
+    this.#upsert = db.prepare('INSERT INTO saved_settings (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json');
+  }
+
+  read(): SavedSettingsRead {
+    const json = this.#select.get() as string | undefined;
+    if (json !== undefined) return parseSavedSettings(json, this.path);
+    const old = this.legacy.read();
+    if (old.problem === undefined) {
+      if (Object.keys(old.settings).length > 0) this.write(old.settings);
+      // Now kept encrypted: the plaintext file goes (a damaged one stays, for the user to see what it held).
+      rmSync(this.legacy.path, { force: true });
+    }
+    return old;
+  }
+
+  write(settings: SavedSettings): void {
+    try {
+      this.#upsert.run(JSON.stringify(SavedSettings.parse(settings)));
+    } catch (error) {
+      throw new AgentError('DATA_DIR_UNUSABLE', `Could not save the settings to ${this.path} (${(error as Error).message}).`);
+    }
+  }
+}
+
 export interface AppSettingsOptions {
-  file: SavedSettingsFile;
+  file: SavedSettingsStore;
   /** What was read at startup. */
   initial: SavedSettingsRead;
   /** The launch's config overrides: command-line flags (or a test's config). They beat everything. */

@@ -7,21 +7,31 @@ import {
   type CommandName,
   type CommandResult,
 } from '../../src-shared/contract/index.js';
-import type { AgentService } from '../agent/agentService.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
+import type { AgentService, CallContext } from '../agent/agentService.js';
 import { createCommandRouter, UNKNOWN_CALL_ID } from './commandRouter.js';
 
 /**
- * A stand-in agent, named as such: the router's job is validation, cancellation and error shapes, so this agent only
- * records what reached it. `conversations:messages` hangs until its AbortSignal fires (then rejects with a plain Error, as
- * an aborted fetch or stream would); `conversations:delete` throws the AgentError or Error it is told to.
+ * A stand-in agent, named as such: the router's job is validation, limits, cancellation and error shapes, so this
+ * agent only records what reached it. `conversations:messages` hangs until its AbortSignal fires (then rejects with a
+ * plain Error, as an aborted fetch or stream would); `conversations:delete` throws the AgentError or Error it is told
+ * to; `chat:send` answers with a new turn id at once and keeps the call's signal, which cancels that turn; `emit`
+ * sends the events a real turn would end with.
  */
 class FakeAgentForRouterTest implements AgentService {
-  readonly calls: Array<{ command: CommandName; args: unknown }> = [];
+  readonly calls: Array<{ command: CommandName; args: unknown; context: CallContext | undefined }> = [];
   readonly aborted: unknown[] = [];
+  readonly turnSignals = new Map<string, AbortSignal>();
+  private readonly listeners = new Set<(event: AgentEvent) => void>();
   failWith: unknown;
 
-  async call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal): Promise<CommandResult<C>> {
-    this.calls.push({ command, args });
+  async call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal, context?: CallContext): Promise<CommandResult<C>> {
+    this.calls.push({ command, args, context });
+    if (command === 'chat:send') {
+      const turnId = `turn-${this.turnSignals.size + 1}`;
+      this.turnSignals.set(turnId, signal!);
+      return { turnId, conversationId: 'c-1' } as CommandResult<C>;
+    }
     if (command === 'conversations:messages') {
       return new Promise((_resolve, reject) => {
         signal?.addEventListener('abort', () => {
@@ -34,8 +44,13 @@ class FakeAgentForRouterTest implements AgentService {
     return [] as unknown as CommandResult<C>;
   }
 
-  listen(_listener: (event: AgentEvent) => void): () => void {
-    return () => undefined;
+  listen(listener: (event: AgentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: AgentEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 
   async whenReady(): Promise<void> {}
@@ -51,7 +66,7 @@ describe('command router', () => {
     const reply = await client.receive(call(1, 'conversations:list'));
     expect(reply).toEqual({ kind: 'result', id: 1, value: [] });
     expect(ServerFrame.parse(reply)).toEqual(reply);
-    expect(agent.calls).toEqual([{ command: 'conversations:list', args: undefined }]);
+    expect(agent.calls).toEqual([{ command: 'conversations:list', args: undefined, context: { caller: client.id } }]);
   });
 
   it('refuses malformed frames, unknown commands and bad arguments before the agent sees them', async () => {
@@ -118,5 +133,104 @@ describe('command router', () => {
 
     staying.disconnect();
     expect(await other).toMatchObject({ id: 1, error: { code: 'CANCELLED' } });
+  });
+
+  it('names each client as the caller of its calls, so its questions take turns with other clients\'', async () => {
+    const agent = new FakeAgentForRouterTest();
+    const router = createCommandRouter(agent);
+    const [first, second] = [router.connect(), router.connect()];
+    await first.receive(call(1, 'chat:send', { text: 'hi' }));
+    await second.receive(call(1, 'chat:send', { text: 'hi' }));
+    expect(first.id).not.toBe(second.id);
+    expect(agent.calls.map((c) => c.context)).toEqual([{ caller: first.id }, { caller: second.id }]);
+  });
+
+  it('refuses calls over the token bucket with RATE_LIMITED and when to retry, per client; cancel frames always pass', async () => {
+    const agent = new FakeAgentForRouterTest();
+    let now = 0;
+    const router = createCommandRouter(agent, { limits: { burstCalls: 5, callsPerSecond: 10 }, now: () => now });
+    const flooding = router.connect();
+    const quiet = router.connect();
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => flooding.receive(call(i, 'conversations:list'))));
+    expect(replies.slice(0, 5).every((reply) => reply?.kind === 'result')).toBe(true);
+    for (const reply of replies.slice(5)) {
+      expect(reply).toMatchObject({ kind: 'failure', error: { code: 'RATE_LIMITED', retryAfterMs: 100, message: expect.stringContaining('Try again in 0.1 s') } });
+    }
+    // Malformed frames cost a token too; cancel frames cost nothing and are still handled.
+    expect(await flooding.receive('not a frame')).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    const hanging = flooding.receive(call(1, 'conversations:messages', { id: 'x' }));
+    expect(await hanging).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect(await quiet.receive(call(1, 'conversations:list'))).toMatchObject({ kind: 'result' });
+
+    now = 250; // two tokens back
+    const running = flooding.receive(call(20, 'conversations:messages', { id: 'y' }));
+    expect(await flooding.receive({ kind: 'cancel', id: 20 })).toBeUndefined();
+    expect(await running).toMatchObject({ error: { code: 'CANCELLED' } });
+    expect(await flooding.receive(call(21, 'conversations:list'))).toMatchObject({ kind: 'result' });
+    expect(await flooding.receive(call(22, 'conversations:list'))).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: 50 } });
+  });
+
+  it('keeps at most `openTurns` questions of a client unfinished; a question ending (done, error, blocked) makes room', async () => {
+    const agent = new FakeAgentForRouterTest();
+    const router = createCommandRouter(agent, { limits: { openTurns: 2, openTurnsRetryAfterMs: 1500 } });
+    const client = router.connect();
+    const other = router.connect();
+    const ask = (id: number, who = client) => who.receive(call(id, 'chat:send', { text: `question ${id}` }));
+    expect(await Promise.all([ask(1), ask(2)])).toMatchObject([{ kind: 'result' }, { kind: 'result' }]);
+    expect(client.openTurns).toBe(2);
+    const refused = await ask(3);
+    expect(refused).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: 1500, message: expect.stringContaining('2 of your questions are still being answered') } });
+    // Other commands, and other clients' questions, still go through.
+    expect(await client.receive(call(4, 'conversations:list'))).toMatchObject({ kind: 'result' });
+    expect(await ask(1, other)).toMatchObject({ kind: 'result' });
+
+    agent.emit({ type: 'error', turnId: 'turn-1', conversationId: 'c-1', code: 'GENERATION_FAILED', message: 'x' });
+    expect(client.openTurns).toBe(1);
+    expect(await ask(5)).toMatchObject({ kind: 'result', value: { turnId: 'turn-4' } });
+    agent.emit({ type: 'blocked', turnId: 'turn-2', conversationId: 'c-1', guard: 'pii', reason: 'r' });
+    agent.emit({ type: 'token', turnId: 'turn-4', conversationId: 'c-1', text: 'not an end' });
+    expect(client.openTurns).toBe(1);
+    const timings = { ttftMs: 1, totalMs: 2, tokens: 1, tokensPerSecond: null };
+    agent.emit({ type: 'done', turnId: 'turn-4', conversationId: 'c-1', text: '', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings, citations: [] });
+    expect(client.openTurns).toBe(0);
+    expect(agent.turnSignals.get('turn-1')!.aborted).toBe(false);
+  });
+
+  it("cancels a client's unfinished questions when it goes away, and only that client's", async () => {
+    const agent = new FakeAgentForRouterTest();
+    const router = createCommandRouter(agent);
+    const leaving = router.connect();
+    const staying = router.connect();
+    await leaving.receive(call(1, 'chat:send', { text: 'a' }));
+    await leaving.receive(call(2, 'chat:send', { text: 'b' }));
+    await staying.receive(call(1, 'chat:send', { text: 'c' }));
+    const timings = { ttftMs: 1, totalMs: 2, tokens: 1, tokensPerSecond: null };
+    agent.emit({ type: 'done', turnId: 'turn-1', conversationId: 'c-1', text: '', cached: false, interrupted: false, provider: 'embedded', model: 'm', timings, citations: [] });
+
+    leaving.disconnect();
+    const aborted = (turnId: string) => agent.turnSignals.get(turnId)!.aborted;
+    // turn-1 had ended, so there was nothing to cancel; turn-2 was still open.
+    expect([aborted('turn-1'), aborted('turn-2'), aborted('turn-3')]).toEqual([false, true, false]);
+    expect(leaving.openTurns).toBe(0);
+    expect(staying.openTurns).toBe(1);
+  });
+
+  it('audits rate limits as entries of their own, the repeats of a flood counted into one entry', async () => {
+    const agent = new FakeAgentForRouterTest();
+    const entries: object[] = [];
+    const logger: AgentLogger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (fields) => entries.push(fields) };
+    const router = createCommandRouter(agent, { limits: { burstCalls: 1, callsPerSecond: 1 }, logger, now: () => 0 });
+    const client = router.connect();
+    for (let i = 0; i < 50; i++) await client.receive(call(i, 'chat:send', { text: 'my secret question' }));
+    expect(entries).toEqual([{ audit: 'rate-limited', client: client.id, limit: 'calls', command: 'chat:send', retryAfterMs: 1000 }]);
+    // A command name is the client's own string: only a real command is named.
+    const junk = await client.receive(call(60, 'my secret '.repeat(1000)));
+    expect(junk).toMatchObject({ error: { code: 'RATE_LIMITED', message: expect.stringMatching(/^Too many requests: an unknown command was not run/) } });
+    router.close();
+    expect(entries).toEqual([
+      { audit: 'rate-limited', client: client.id, limit: 'calls', command: 'chat:send', retryAfterMs: 1000 },
+      { audit: 'rate-limited', client: client.id, limit: 'calls', command: 'an unknown command', retryAfterMs: 1000, repeats: 49 },
+    ]);
+    expect(JSON.stringify(entries)).not.toContain('secret');
   });
 });

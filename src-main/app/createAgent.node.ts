@@ -10,13 +10,17 @@ import {
   type VoiceSettings,
 } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig, type AgentConfig, type AgentConfigOverrides } from '../agent/agentConfig.node.js';
-import { createAgentCore } from '../agent/agentCore.node.js';
+import { createAgentCore, openAgentDatabase } from '../agent/agentCore.node.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
-import type { AgentService } from '../agent/agentService.js';
+import type { AgentService, CallContext } from '../agent/agentService.js';
 import { dispatchCommand, type CommandHandlers } from '../agent/commandHandlers.js';
 import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
 import type { OutputCheck } from '../agent/turn/answerStream.js';
 import type { PluggedPrepareStep } from '../agent/turn/prepareStep.js';
+import { DatabaseKeyring, type DatabaseKeyStore } from '../agent/memory/databaseKey.node.js';
+import { databasePathOf } from '../agent/memory/dataDirectory.node.js';
+import type { SqliteOpenOptions } from '../agent/memory/sqliteDatabase.node.js';
+import { databaseFileState } from '../agent/memory/sqliteConnection.node.js';
 import { realVoiceEngines } from '../voice/realVoiceEngines.node.js';
 import { VoiceSession, type VoiceEngines } from '../voice/voiceSession.node.js';
 import { loadKnownModels } from '../models/modelManifest.node.js';
@@ -24,7 +28,14 @@ import type { DocumentLibrary } from '../documents/documentLibrary.node.js';
 import { documentRetrievalStep } from '../documents/documentRetrievalStep.js';
 import { createDocumentLibrary, type DocumentLibraryTuning } from './documentLibraryFactory.node.js';
 import { createGuardrails } from './guardrailsFactory.node.js';
-import { AppSettings, SavedSettingsFile, savedSettingValues } from './appSettings.node.js';
+import {
+  AppSettings,
+  DatabaseSettingsStore,
+  SavedSettingsFile,
+  savedSettingValues,
+  type SavedSettingsRead,
+  type SavedSettingsStore,
+} from './appSettings.node.js';
 import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
 import { ModelManager } from './modelManager.node.js';
 import { realLlmFactories } from './realLlmFactories.node.js';
@@ -48,6 +59,13 @@ export interface CreateAgentOptions {
    * (the app and the headless host; one-shot CLI commands leave it off).
    */
   documents?: DocumentLibraryTuning;
+  /**
+   * Where the databases' key is kept when the profile has none yet: the Electron app's keychain-sealed file. Default:
+   * ASSISTANT_DB_KEY, else a 0600 key file in the data dir. Encryption itself is `config.encryptDatabase`.
+   */
+  databaseKeyStore?: DatabaseKeyStore;
+  /** Tests: stops the encryption of a plaintext database at a step, as a crash would. */
+  onEncryptionStep?: SqliteOpenOptions['onEncryptionStep'];
 }
 
 export type Agent = AgentService & {
@@ -76,17 +94,38 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   // The models the app knows (a bad ASSISTANT_MODELS_MANIFEST stops here, naming the file), and the settings kept in
   // the data dir: flag > env > saved > default.
   const known = loadKnownModels();
-  const settingsFile = new SavedSettingsFile(resolveAgentConfig(options.config).dataDir);
-  const savedRead = settingsFile.read();
-  const config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
-  // The chat model comes from settings.json (not a flag or env var): its errors say so, with the fix.
+  // What the launch fixes before any saved setting: the data dir, encryption and the SQLite addon (flag > env > default).
+  const launch = resolveAgentConfig(options.config);
+  const deferred = createDeferredLogger();
+  const logger = options.logger ?? deferred.logger;
+  // One keyring for the profile's two databases (conversations and documents): the key is read once.
+  const database: SqliteOpenOptions = {
+    keys: new DatabaseKeyring({ dataDir: launch.dataDir, ...(options.databaseKeyStore && { store: options.databaseKeyStore }) }),
+    ...(options.onEncryptionStep && { onEncryptionStep: options.onEncryptionStep }),
+  };
+  // Opened first: throws DATA_DIR_UNUSABLE, DATABASE_CORRUPT or DATABASE_KEY_INVALID before anything (the log folder) is
+  // written into the profile. An encrypted profile keeps its saved settings in it, not in settings.json.
+  const db = openAgentDatabase(launch, logger, database);
+  let settingsFile: SavedSettingsStore;
+  let savedRead: SavedSettingsRead;
+  let config: AgentConfig;
+  try {
+    const settingsJson = new SavedSettingsFile(launch.dataDir);
+    const databasePath = databasePathOf(launch.dataDir);
+    settingsFile = databaseFileState(databasePath) === 'encrypted' ? new DatabaseSettingsStore(db, databasePath, settingsJson) : settingsJson;
+    savedRead = settingsFile.read();
+    // The settings kept in the profile: flag > env > saved > default.
+    config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  // The chat model comes from the saved settings (not a flag or env var): its errors say so, with the fix.
   const chatModelSavedIn =
     savedRead.settings.llmModel !== undefined && options.config?.llm?.modelPath === undefined && !process.env.ASSISTANT_LLM_MODEL
       ? settingsFile.path
       : undefined;
   const logLevel = config.logLevel;
-  const deferred = createDeferredLogger();
-  const logger = options.logger ?? deferred.logger;
   const metrics = new StageMetrics();
   // Retrieval runs in every turn once the library exists (it is opened after the core, which checks the data dir).
   let documents: DocumentLibrary | undefined;
@@ -110,7 +149,6 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   );
   const prepareSteps = [...(config.documents.enabled ? [retrieval] : []), ...(guardrails?.inputSteps() ?? []), ...(options.prepareSteps ?? [])];
   const outputCheck = options.outputCheck ?? guardrails?.outputCheck();
-  // Throws DATA_DIR_UNUSABLE or DATABASE_CORRUPT before anything (the log folder) is written into the profile.
   const agentCore = createAgentCore({
     config,
     llmFactories: options.llmFactories ?? realLlmFactories(config, chatModelSavedIn),
@@ -119,6 +157,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     ...(outputCheck && { outputCheck }),
     ...(guardrails && { redactForStorage: guardrails.redactForStorage }),
     onStageEnd: (record) => metrics.record(record),
+    db,
   });
   emitLater = agentCore.emit;
   // Once the chat model is loaded (not competing with it), the injection check's phrasings are embedded.
@@ -129,7 +168,11 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   let documentsProblem = 'Documents are turned off for this session (ASSISTANT_DOCUMENTS=off).';
   if (config.documents.enabled) {
     try {
-      documents = createDocumentLibrary(config, { emit: agentCore.emit, logger }, options.documents);
+      documents = createDocumentLibrary(
+        config,
+        { emit: agentCore.emit, logger, database: { nativeBinding: config.sqliteNativeBinding, encrypt: config.encryptDatabase, ...database } },
+        options.documents,
+      );
     } catch (error) {
       // Chat goes on without documents; the reason (a damaged documents database, a bad embedder setting) is shown.
       documentsProblem = `Documents are unavailable: ${toErrorShape(error).message}`;
@@ -210,9 +253,9 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     sendMicFrame(pcm) {
       if (!closed) void voice?.pushFrame(pcm);
     },
-    call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal): Promise<CommandResult<C>> {
+    call<C extends CommandName>(command: C, args?: CommandArgs<C>, signal?: AbortSignal, context?: CallContext): Promise<CommandResult<C>> {
       if (closed) return Promise.reject(new AgentError('INTERNAL', 'The agent has shut down.'));
-      const result = dispatchCommand(handlers, command, args) as Promise<CommandResult<C>>;
+      const result = dispatchCommand(handlers, command, args, context) as Promise<CommandResult<C>>;
       if (signal && command === AgentCommand.chatSend) {
         // Cancelling the call that started a turn cancels the turn.
         void result.then(

@@ -3,13 +3,15 @@ import type { AgentConfig } from '../agent/agentConfig.node.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
 import { DocumentLibrary, type DocumentLibraryOptions } from '../documents/documentLibrary.node.js';
 import { documentEmbedder } from './documentEmbedder.node.js';
+import { DatabaseKeyring } from '../agent/memory/databaseKey.node.js';
+import type { SqliteOpenOptions } from '../agent/memory/sqliteDatabase.node.js';
 
 export type DocumentLibraryTuning = Pick<DocumentLibraryOptions, 'background' | 'chromaServer' | 'tuning' | 'vectorTimeoutMs'>;
 
 /** The user's documents as the config sets them up (local or remote Chroma, the chosen embedder): the agent and the CLI's docs commands use this. */
 export function createDocumentLibrary(
   config: AgentConfig,
-  deps: { emit: (event: AgentEvent) => void; logger: AgentLogger },
+  deps: { emit: (event: AgentEvent) => void; logger: AgentLogger; database?: SqliteOpenOptions },
   tuning: DocumentLibraryTuning = {},
 ): DocumentLibrary {
   const { chromaUrl, chromaToken } = config.documents;
@@ -19,7 +21,12 @@ export function createDocumentLibrary(
     emit: deps.emit,
     logger: deps.logger,
     ...(chromaUrl !== undefined && { remoteChroma: { url: chromaUrl, ...(chromaToken !== undefined && { token: chromaToken }) } }),
-    ...(config.sqliteNativeBinding !== undefined && { nativeBinding: config.sqliteNativeBinding }),
+    // The same key and encryption as the conversations: the documents' text and the questions' embeddings are as private.
+    database: deps.database ?? {
+      nativeBinding: config.sqliteNativeBinding,
+      encrypt: config.encryptDatabase,
+      keys: new DatabaseKeyring({ dataDir: config.dataDir }),
+    },
     ...tuning,
   });
 }

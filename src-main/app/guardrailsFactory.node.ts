@@ -7,6 +7,7 @@ import { Guardrails } from '../guards/guardrails.js';
 import { InjectionGuard, type InjectionEmbedder } from '../guards/injectionGuard.js';
 import { createLengthGuard } from '../guards/lengthGuard.js';
 import { createPiiGuard, redactPii } from '../guards/piiGuard.js';
+import { WorkerInjectionScanner } from '../guards/workerInjectionScanner.node.js';
 
 /**
  * The guardrails with the app's guards: format and length, PII, prompt injection (heuristics plus the similarity of the
@@ -30,7 +31,9 @@ export function createGuardrails(options: {
     },
     embed: (texts, signal) => current().embed(texts, signal),
   };
-  const injection = new InjectionGuard({ embedder });
+  // The heuristics run in a worker of their own, where their regular expressions stay compiled between questions.
+  const scanner = new WorkerInjectionScanner();
+  const injection = new InjectionGuard({ embedder, scanHeuristics: (text, signal) => scanner.scan(text, signal) });
   const guardrails = new Guardrails({
     guards: [createLengthGuard({ maxChars: options.maxQuestionChars }), createPiiGuard(), injection, createAbuseGuard()],
     settings: options.settings,
@@ -43,10 +46,12 @@ export function createGuardrails(options: {
     guardrails,
     // The bank of attack phrasings is embedded in the background (cached on disk with the documents' embeddings); until
     // then the injection check decides on its patterns, without waiting.
-    warmUp: () => injection.warmUp(stopWarming.signal).catch(() => undefined),
+    warmUp: async () => {
+      await Promise.all([injection.warmUp(stopWarming.signal), scanner.warmUp(stopWarming.signal)]).catch(() => undefined);
+    },
     close: async () => {
       stopWarming.abort();
-      await own?.close();
+      await Promise.all([own?.close(), scanner.close()]);
     },
   };
 }

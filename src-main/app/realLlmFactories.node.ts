@@ -4,6 +4,7 @@ import type { AgentConfig } from '../agent/agentConfig.node.js';
 import { EmbeddedLlamaProvider } from '../agent/llm/embeddedLlamaProvider.node.js';
 import { ModelNotDownloadedError, type LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
 import { OllamaLlmProvider, probeOllama } from '../agent/llm/ollamaProvider.node.js';
+import { ModelChecksumRecord, modelChecksumRecordPath, requireManifestChecksum } from '../models/modelChecksums.node.js';
 import { llmModelFixHint } from '../models/modelFixHint.node.js';
 import { findManifestEntry } from '../models/modelManifest.js';
 import { knownModelManifest } from '../models/modelManifest.node.js';
@@ -43,6 +44,8 @@ export function configuredLlmModelPath(config: AgentConfig, savedIn?: string): s
 export function realLlmFactories(config: AgentConfig, savedIn?: string): LlmProviderFactories {
   const savedHint = (modelPath: string) =>
     `It was chosen in the app (saved in ${savedIn}): choose another model in the Models panel, or remove "llmModel" from that file. ${llmModelFixHint(modelPath)}`;
+  // A manifest model's sha256 is checked once per path, size and mtime, remembered in the profile.
+  const checksums = new ModelChecksumRecord(modelChecksumRecordPath(config.dataDir));
   return {
     createEmbedded: (chosenPath) =>
       new EmbeddedLlamaProvider({
@@ -50,6 +53,7 @@ export function realLlmFactories(config: AgentConfig, savedIn?: string): LlmProv
         threads: config.llm.threads,
         contextSize: config.llm.contextSize,
         fixHint: savedIn !== undefined && chosenPath === undefined ? savedHint : llmModelFixHint,
+        verifyFile: (modelPath) => requireManifestChecksum(modelPath, checksums),
       }),
     createOllama: (model) =>
       new OllamaLlmProvider({ host: config.llm.ollamaHost, model: model ?? config.llm.ollamaModel, keepAlive: config.llm.ollamaKeepAlive }),

@@ -16,6 +16,7 @@ import type { AgentService } from '../agent/agentService.js';
 import { createAgent, type Agent, type CreateAgentOptions } from './createAgent.node.js';
 import { databasePathOf, moveDatabaseAside } from '../agent/memory/dataDirectory.node.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
+import { audit } from '../agent/audit.js';
 import { createStderrLogger } from './fileLogger.node.js';
 import type { StageMetrics } from './stageMetrics.node.js';
 
@@ -31,7 +32,7 @@ export type RecoverableAgent = AgentService & {
 };
 
 /** The startup failures a host can survive by serving the UI in recovery mode; anything else is a bug and is thrown. */
-const RECOVERABLE_CODES = new Set(['DATABASE_CORRUPT', 'DATA_DIR_UNUSABLE']);
+const RECOVERABLE_CODES = new Set(['DATABASE_CORRUPT', 'DATA_DIR_UNUSABLE', 'DATABASE_KEY_INVALID']);
 
 /**
  * The agent for hosts with a UI (headless host, Electron): when the data folder or the database cannot be opened, it
@@ -67,7 +68,8 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
   const currentLogger = (): AgentLogger => agent?.logger ?? (stderrLogger ??= createStderrLogger(config.logLevel));
 
   const dataStatus = (): DataStatus => ({
-    state: problem === undefined ? 'ok' : problem.code === 'DATABASE_CORRUPT' ? 'corrupt' : 'unusable',
+    state:
+      problem === undefined ? 'ok' : problem.code === 'DATABASE_CORRUPT' ? 'corrupt' : problem.code === 'DATABASE_KEY_INVALID' ? 'locked' : 'unusable',
     dataDir: path.resolve(config.dataDir),
     databasePath: databasePathOf(config.dataDir),
     ...(problem && { problem }),
@@ -77,9 +79,11 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
   async function reset(): Promise<{ movedTo: string }> {
     if (agent) throw new AgentError('NOT_FOUND', `The database ${databasePathOf(config.dataDir)} is healthy and in use; there is nothing to reset.`);
     if (problem?.code !== 'DATABASE_CORRUPT') throw new AgentError(problem?.code ?? 'INTERNAL', problem?.message ?? 'The agent is not running.');
-    const { movedTo } = moveDatabaseAside(config.dataDir);
+    const { movedTo, files } = moveDatabaseAside(config.dataDir);
     movedAsideTo = movedTo;
     start();
+    // Into the new agent's log file when it started (the damaged profile had none), else stderr.
+    audit(currentLogger(), 'database-moved-aside', { from: databasePathOf(config.dataDir), to: movedTo, files: files.length, by: 'data:reset-database' });
     if (problem) throw new AgentError(problem.code, problem.message);
     // Clients loaded their state from recovery mode: tell them to load it again.
     emit({ type: 'status', status: await agent!.call(AgentCommand.agentStatus) });
@@ -117,7 +121,7 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
       warn: (fields, message) => currentLogger().warn(fields, message),
       error: (fields, message) => currentLogger().error(fields, message),
     },
-    async call(command, args, signal) {
+    async call(command, args, signal, context) {
       if (closed) throw new AgentError('INTERNAL', 'The agent has shut down.');
       if (command === AgentCommand.dataStatus) {
         const status = agent ? await agent.call(AgentCommand.dataStatus) : dataStatus();
@@ -128,7 +132,7 @@ export function createRecoverableAgent(options: CreateAgentOptions = {}): Recove
         resetting ??= reset().finally(() => (resetting = undefined));
         return (await resetting) as CommandResult<typeof command>;
       }
-      if (agent) return agent.call(command, args, signal);
+      if (agent) return agent.call(command, args, signal, context);
       return handleInRecovery(command, args);
     },
     listen(listener) {

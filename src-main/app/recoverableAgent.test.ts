@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
@@ -54,6 +54,12 @@ describe('the agent of a host with a UI, when its data cannot be opened', () => 
     expect(await agent.call('conversations:list')).toHaveLength(1);
     await expect(agent.call('data:reset-database')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(existsSync(movedTo)).toBe(true);
+
+    // The move is a security event in the new database's log.
+    await agent.close();
+    const logDir = path.join(dataDir, 'logs');
+    const entries = readdirSync(logDir).flatMap((name) => readFileSync(path.join(logDir, name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as object));
+    expect(entries).toContainEqual(expect.objectContaining({ audit: 'database-moved-aside', from: file, to: movedTo, by: 'data:reset-database' }));
   });
 
   it('an unusable data folder: recovery mode without a reset', async () => {

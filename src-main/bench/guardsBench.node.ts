@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentEvent } from '../../src-shared/contract/index.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { silentLogger } from '../agent/agentLogger.js';
+import type { AgentService } from '../agent/agentService.js';
 import { createAgent } from '../app/createAgent.node.js';
+import { scoreInjectionHeuristics } from '../guards/injectionGuard.js';
+import { WorkerInjectionScanner } from '../guards/workerInjectionScanner.node.js';
 import { writeBenchNotes } from './documentsBench.node.js';
 import type { BenchRow } from './benchStats.js';
 import { askForBench } from './benchTurn.js';
@@ -15,33 +19,82 @@ interface GuardTurns {
   perGuard: Map<string, number[]>;
 }
 
-async function measure(config: AgentConfigOverrides, questions: readonly string[], folder: string | undefined): Promise<GuardTurns> {
+async function openAgent(config: AgentConfigOverrides, folder: string | undefined): Promise<{ agent: AgentService & { close(): Promise<void> }; turns: GuardTurns }> {
   const agent = createAgent({ config, logger: silentLogger });
-  const result: GuardTurns = { ttftMs: [], perGuard: new Map() };
-  try {
-    await agent.whenReady();
-    if (folder) {
-      const { jobId } = await agent.call('docs:ingest', { paths: [folder] });
-      await new Promise<void>((resolve) => {
-        const stop = agent.listen((event) => {
-          if (event.type === 'docs-progress' && event.jobId === jobId && event.state !== 'running') (stop(), resolve());
-        });
+  await agent.whenReady();
+  if (folder) {
+    const { jobId } = await agent.call('docs:ingest', { paths: [folder] });
+    await new Promise<void>((resolve) => {
+      const stop = agent.listen((event) => {
+        if (event.type === 'docs-progress' && event.jobId === jobId && event.state !== 'running') (stop(), resolve());
       });
-    }
-    await agent.whenGuardsWarm();
-    for (const [index, text] of ['Warm up: once upon a time', ...questions].entries()) {
-      const events = await askForBench(agent, text);
-      const done = events.find((event) => event.type === 'done');
-      if (index === 0 || done?.type !== 'done' || done.cached || done.timings.ttftMs === null) continue;
-      result.ttftMs.push(done.timings.ttftMs);
-      for (const event of events) {
-        if (event.type !== 'guard-verdict' || event.subject !== 'question') continue;
-        result.perGuard.set(event.guard, [...(result.perGuard.get(event.guard) ?? []), event.ms]);
+    });
+  }
+  await agent.whenGuardsWarm();
+  return { agent, turns: { ttftMs: [], perGuard: new Map() } };
+}
+
+async function askOnce(agent: AgentService, text: string, into: GuardTurns | undefined): Promise<void> {
+  const events = await askForBench(agent, text);
+  const done = events.find((event) => event.type === 'done');
+  if (into === undefined || done?.type !== 'done' || done.cached || done.timings.ttftMs === null) return;
+  into.ttftMs.push(done.timings.ttftMs);
+  for (const event of events) {
+    if (event.type !== 'guard-verdict' || event.subject !== 'question') continue;
+    into.perGuard.set(event.guard, [...(into.perGuard.get(event.guard) ?? []), event.ms]);
+  }
+}
+
+/**
+ * Guards on against off, measured in turns: both agents are open at once and take turns question by question (the
+ * order swapped every round), so the machine's load at any moment falls on both alike.
+ */
+async function measurePair(base: AgentConfigOverrides, scratch: string, label: string, folder: string | undefined, runs: number): Promise<{ on: GuardTurns; off: GuardTurns }> {
+  const variant = (guards: boolean) =>
+    openAgent({ ...base, dataDir: path.join(scratch, `${label}-${guards ? 'guarded' : 'open'}`), guards: { enabled: guards }, documents: { enabled: folder !== undefined } }, folder);
+  const on = await variant(true);
+  const off = await variant(false);
+  try {
+    const warmUps = 2;
+    for (let round = 0; round < runs + warmUps; round += 1) {
+      const order = round % 2 === 0 ? [on, off] : [off, on];
+      for (const side of order) {
+        await askOnce(side.agent, `Once upon a time a ${label} bird number ${round} sang in the rain`, round < warmUps ? undefined : side.turns);
       }
+    }
+    return { on: on.turns, off: off.turns };
+  } finally {
+    await Promise.all([on.agent.close(), off.agent.close()]);
+  }
+}
+
+/**
+ * The injection heuristics on a question after two full garbage collections (as a long answer streamed between two
+ * questions causes): V8 has then discarded the compiled code of regular expressions that did not run, so a scan on
+ * the main thread compiles its few hundred patterns again; the worker keeps them in use.
+ */
+async function measureAfterCollections(runs: number): Promise<{ mainThread: number[]; worker: number[] }> {
+  v8.setFlagsFromString('--expose-gc');
+  const collect = vm.runInNewContext('gc') as () => void;
+  const question = 'Once upon a time a bird sang in the rain; what happened next?';
+  const scanner = new WorkerInjectionScanner();
+  const result = { mainThread: [] as number[], worker: [] as number[] };
+  try {
+    await scanner.warmUp();
+    scoreInjectionHeuristics(question);
+    for (let run = 0; run < runs; run += 1) {
+      (collect(), collect());
+      let started = performance.now();
+      scoreInjectionHeuristics(`${question} (${run})`);
+      result.mainThread.push(performance.now() - started);
+      (collect(), collect());
+      started = performance.now();
+      await scanner.scan(`${question} (${run})`, new AbortController().signal);
+      result.worker.push(performance.now() - started);
     }
     return result;
   } finally {
-    await agent.close();
+    await scanner.close();
   }
 }
 
@@ -55,23 +108,25 @@ export async function runGuardsBench(options: { config: AgentConfigOverrides; ru
   try {
     const folder = path.join(scratch, 'notes');
     writeBenchNotes(folder, 2);
-    const questions = (label: string) => Array.from({ length: options.runs }, (_, i) => `Once upon a time a ${label} bird number ${i} sang in the rain`);
     const base: AgentConfigOverrides = { ...options.config, voice: { enabled: false } };
-    const variant = (name: string, guards: boolean, documents: boolean) =>
-      measure({ ...base, dataDir: path.join(scratch, name), guards: { enabled: guards }, documents: { enabled: documents } }, questions(name), documents ? folder : undefined);
-    const onDocs = await variant('guarded-docs', true, true);
-    const offDocs = await variant('open-docs', false, true);
-    const onPlain = await variant('guarded-plain', true, false);
-    const offPlain = await variant('open-plain', false, false);
-    options.log(`guards: ${onDocs.ttftMs.length + offDocs.ttftMs.length + onPlain.ttftMs.length + offPlain.ttftMs.length} turns measured`);
+    // Enough turns for a stable median even when --runs is small: the difference sought is a few milliseconds.
+    const runs = Math.max(options.runs, 30);
+    const docs = await measurePair(base, scratch, 'docs', folder, runs);
+    const plain = await measurePair(base, scratch, 'plain', undefined, runs);
+    options.log(`guards: ${docs.on.ttftMs.length + docs.off.ttftMs.length + plain.on.ttftMs.length + plain.off.ttftMs.length} turns measured, guarded and open agents taking turns`);
     const rows: BenchRow[] = [
-      { name: 'time to first token (guards on, documents on)', unit: 'ms', samples: onDocs.ttftMs },
-      { name: 'time to first token (guards off, documents on)', unit: 'ms', samples: offDocs.ttftMs },
-      { name: 'time to first token (guards on, documents off)', unit: 'ms', samples: onPlain.ttftMs },
-      { name: 'time to first token (guards off, documents off)', unit: 'ms', samples: offPlain.ttftMs },
+      { name: 'time to first token (guards on, documents on)', unit: 'ms', samples: docs.on.ttftMs },
+      { name: 'time to first token (guards off, documents on)', unit: 'ms', samples: docs.off.ttftMs },
+      { name: 'time to first token (guards on, documents off)', unit: 'ms', samples: plain.on.ttftMs },
+      { name: 'time to first token (guards off, documents off)', unit: 'ms', samples: plain.off.ttftMs },
     ];
-    for (const [guard, samples] of onDocs.perGuard) rows.push({ name: `guard ${guard} on the question (documents on)`, unit: 'ms', samples });
-    for (const [guard, samples] of onPlain.perGuard) rows.push({ name: `guard ${guard} on the question (documents off)`, unit: 'ms', samples });
+    const afterCollections = await measureAfterCollections(Math.min(runs, 12));
+    rows.push(
+      { name: 'injection heuristics after 2 full GCs, on the main thread', unit: 'ms', samples: afterCollections.mainThread },
+      { name: 'injection heuristics after 2 full GCs, in their worker', unit: 'ms', samples: afterCollections.worker },
+    );
+    for (const [guard, samples] of docs.on.perGuard) rows.push({ name: `guard ${guard} on the question (documents on)`, unit: 'ms', samples });
+    for (const [guard, samples] of plain.on.perGuard) rows.push({ name: `guard ${guard} on the question (documents off)`, unit: 'ms', samples });
     return rows;
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -151,6 +151,10 @@ describe.skipIf(!built)('a bad data dir: one clear error, exit 1, no stack trace
     expect(existsSync(path.join(dataDir, `${moved}-wal`))).toBe(true);
     const report = fixed.lines.find((line) => line.area === 'data' && String(line.summary).includes('moved aside'));
     expect(report?.summary).toContain(path.join(dataDir, moved!));
+    // The move is a security event in the data folder's log.
+    const logDir = path.join(dataDir, 'logs');
+    const logged = readdirSync(logDir).flatMap((name) => readFileSync(path.join(logDir, name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as object));
+    expect(logged).toContainEqual(expect.objectContaining({ audit: 'database-moved-aside', from: file, to: path.join(dataDir, moved!), by: 'doctor --fix' }));
 
     const chat = await runCli(['chat', '--json', '--data-dir', dataDir, ...modelArgs, 'Once upon a time']);
     expect(chat.code).toBe(0);

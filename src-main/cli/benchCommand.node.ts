@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
 import { runDocumentsBench } from '../bench/documentsBench.node.js';
 import { runGuardsBench } from '../bench/guardsBench.node.js';
+import { LOAD_ALONE, LOAD_FLOODED, runLoadBench } from '../bench/loadBench.node.js';
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
 import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
@@ -16,7 +17,8 @@ const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-d
 --docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
 --docs-keep <dir>: keep the generated corpus and its index there, and reuse them in the next run (ingestion is then
   measured only for files not yet in it).
---only docs|guards: only the documents (or guardrails) benchmark.
+--only docs|guards|load: only the documents (or guardrails, or load) benchmark. load: a second connection's answer
+  time while another connection floods the headless host with chat:send, against its time alone.
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
 `;
@@ -57,15 +59,16 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write('--docs-chunks must be whole numbers from 100 to 200000, separated by commas.\n');
     return 2;
   }
-  if (values.only !== undefined && values.only !== 'docs' && values.only !== 'guards') {
-    io.stderr.write('--only takes: docs, guards\n');
+  if (values.only !== undefined && values.only !== 'docs' && values.only !== 'guards' && values.only !== 'load') {
+    io.stderr.write('--only takes: docs, guards, load\n');
     return 2;
   }
   const onlyDocs = values.only !== undefined;
   const rows = onlyDocs ? [] : await runTextChatBench({ config, runs, log });
   if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
   if (values.only === undefined || values.only === 'guards') rows.push(...(await runGuardsBench({ config, runs, log })));
-  if (!values['no-docs'] && values.only !== 'guards') {
+  if (values.only === undefined || values.only === 'load') rows.push(...(await runLoadBench({ config, runs, log })));
+  if (!values['no-docs'] && (values.only === undefined || values.only === 'docs')) {
     rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log, ...(values['docs-keep'] !== undefined && { keepDir: values['docs-keep'] }) })));
   }
   if (!values['no-voice'] && !onlyDocs) {
@@ -86,6 +89,14 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       rows,
       'time to first token (prepare one after another)',
       'time to first token (prepare at once)',
+    );
+  }
+  if (has(LOAD_FLOODED)) ratios['answer while another connection floods / alone (p50)'] = ratio(rows, LOAD_FLOODED, LOAD_ALONE);
+  if (has('injection heuristics after 2 full GCs, in their worker')) {
+    ratios['injection heuristics after 2 full GCs, main thread / worker (p50)'] = ratio(
+      rows,
+      'injection heuristics after 2 full GCs, on the main thread',
+      'injection heuristics after 2 full GCs, in their worker',
     );
   }
   if (has('time to first token (guards on, documents on)')) {

@@ -18,11 +18,14 @@ Options:
   --provider <p>         auto | embedded | ollama (default: auto = Ollama when reachable with the model).
   --threads <n>          CPU threads for the embedded model.
   --max-tokens <n>       Longest answer in tokens.
+  --encrypt on|off       Encrypt the databases with SQLCipher (default: $ASSISTANT_ENCRYPT, else off). The key:
+                         $ASSISTANT_DB_KEY (64 hex digits), else <data dir>/db-key (0600, made when needed).
+                         An encrypted profile stays encrypted.
   --conversation <id>    Continue this conversation.
 `;
 
 /** The setting flags every command that starts an agent takes (chat, voice, serve, bench); see agentSettings. */
-export const AGENT_FLAG_SETTINGS = ['model', 'dataDir', 'provider', 'threads', 'maxAnswerTokens'] as const satisfies readonly FlagSettingName[];
+export const AGENT_FLAG_SETTINGS = ['model', 'dataDir', 'provider', 'threads', 'maxAnswerTokens', 'encrypt'] as const satisfies readonly FlagSettingName[];
 
 /** Options shared by every command that starts an agent (chat, voice, bench). */
 export const agentOptionSpec = settingFlagOptions(AGENT_FLAG_SETTINGS);

@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
 import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
-import { checkDatabaseFile, databasePathOf, ensureDataDir, moveDatabaseAside, resetDatabaseCommand } from '../agent/memory/dataDirectory.node.js';
+import { databasePathOf, ensureDataDir, moveDatabaseAside, resetDatabaseCommand, type MovedDatabase } from '../agent/memory/dataDirectory.node.js';
 import { resolveAgentConfig, type AgentConfig } from '../agent/agentConfig.node.js';
+import { DatabaseKeyring } from '../agent/memory/databaseKey.node.js';
+import { checkProfileDatabaseFile } from '../agent/memory/sqliteDatabase.node.js';
+import { audit } from '../agent/audit.js';
+import { createFileLogger } from '../app/fileLogger.node.js';
 import { chromaServerSupport, resolveChromaCli } from '../documents/chromaServer.node.js';
 import { probeOllama } from '../agent/llm/ollamaProvider.node.js';
 import { describeModels, formatBytes, pullCommand } from '../models/modelResolver.node.js';
@@ -93,7 +97,9 @@ export async function runDoctorCommand(args: string[], io: CommandIo): Promise<n
     ...(!electron.found && electron.problem && { fix: electron.problem }),
   });
 
-  checks.push(...checkDataFolder(config.dataDir, values.fix === true));
+  let moved: MovedDatabase | undefined;
+  checks.push(...checkDataFolder(config.dataDir, config.encryptDatabase, values.fix === true, (files) => (moved = files)));
+  if (moved) await auditMovedAside(config, moved);
   checks.push(await checkDocumentIndex(config));
 
   if (values.json) {
@@ -112,7 +118,7 @@ export async function runDoctorCommand(args: string[], io: CommandIo): Promise<n
  * The data folder and the database in it. Never throws: an unusable folder or a damaged database is a failed check
  * with its fix. With `fix`, a damaged database is moved aside (never deleted) and the check says where it went.
  */
-function checkDataFolder(dataDir: string, fix: boolean): Check[] {
+function checkDataFolder(dataDir: string, encrypt: boolean, fix: boolean, onMoved: (moved: MovedDatabase) => void): Check[] {
   const area = 'data';
   try {
     ensureDataDir(dataDir);
@@ -122,10 +128,15 @@ function checkDataFolder(dataDir: string, fix: boolean): Check[] {
   const folder: Check = { area, ok: true, required: true, summary: `Conversations, timings and the answer cache live in ${dataDir}` };
   const file = databasePathOf(dataDir);
   try {
-    checkDatabaseFile(file);
-    return [folder];
+    // An encrypted database is checked with its key (ASSISTANT_DB_KEY or the key file); without it, it is reported as
+    // such and never moved aside as damaged.
+    const key = checkProfileDatabaseFile(file, { keys: new DatabaseKeyring({ dataDir }), encrypt });
+    return [folder, ...(key ? [{ area, ok: true, required: true, summary: `The database is encrypted; its key comes from ${key.source}.` }] : [])];
   } catch (error) {
     const shape = toErrorShape(error);
+    if (error instanceof AgentError && error.code === 'DATABASE_KEY_INVALID') {
+      return [folder, { area, ok: false, required: true, summary: shape.message, fix: 'Give the key the database was encrypted with (ASSISTANT_DB_KEY or the key file); nothing is moved.' }];
+    }
     if (!(error instanceof AgentError) || error.code !== 'DATABASE_CORRUPT') {
       return [folder, { area, ok: false, required: true, summary: shape.message, fix: 'Set ASSISTANT_DATA_DIR or --data-dir to a writable folder.' }];
     }
@@ -143,6 +154,7 @@ function checkDataFolder(dataDir: string, fix: boolean): Check[] {
     }
     try {
       const moved = moveDatabaseAside(dataDir);
+      onMoved(moved);
       return [
         folder,
         {
@@ -155,6 +167,17 @@ function checkDataFolder(dataDir: string, fix: boolean): Check[] {
     } catch (moveError) {
       return [folder, { area, ok: false, required: true, summary: toErrorShape(moveError).message, fix: `Move ${file} away by hand.` }];
     }
+  }
+}
+
+/** The move is a security event: it goes to the data folder's log, as when the app moves a database aside. */
+async function auditMovedAside(config: AgentConfig, moved: MovedDatabase): Promise<void> {
+  try {
+    const log = createFileLogger({ dataDir: config.dataDir, level: config.logLevel });
+    audit(log.logger, 'database-moved-aside', { from: databasePathOf(config.dataDir), to: moved.movedTo, files: moved.files.length, by: 'doctor --fix' });
+    await log.close();
+  } catch {
+    // The check already says where the database went; a log folder that cannot be written changes nothing there.
   }
 }
 

@@ -41,8 +41,8 @@ export async function runGuardEvalCommand(args: string[], io: CommandIo): Promis
       { guard: injection, set: 'tuned', samples: asSamples(injectionAttacks, injectionBenign) },
       {
         guard: injection,
-        // Four later rounds, each measured once unseen (43–56 % detected, 0–4 % false positives; see injectionHoldout.ts)
-        // and tuned on afterwards: no longer held out.
+        // Five later rounds, each measured once unseen (43–56 % detected in the first four, 82 % in the fifth; 0–5 % false
+        // positives; see injectionHoldout.ts) and tuned on afterwards: no longer held out.
         set: 'later rounds (since tuned)',
         samples: injectionHoldoutRounds.flatMap((round) => asSamples(round.attacks, round.benign)),
       },

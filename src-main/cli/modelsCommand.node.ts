@@ -1,9 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { AgentError } from '../../src-shared/contract/index.js';
+import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
+import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { findManifestEntry, isFolderEntry, type FileModelEntry, type FolderModelEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
 import { knownModelManifest } from '../models/modelManifest.node.js';
+import {
+  checkFileAgainstManifest,
+  checksumMismatchMessage,
+  ModelChecksumRecord,
+  modelChecksumRecordPath,
+  type FileCheck,
+} from '../models/modelChecksums.node.js';
 import { downloadModelFile, hashFile, isDownloadRunning, partialPath, type DownloadProgress } from '../models/modelDownloader.node.js';
 import { downloadModelFolder, partialFolderBytes } from '../models/modelFolderDownload.node.js';
 import {
@@ -12,11 +21,14 @@ import {
   folderCompleteness,
   folderFilePaths,
   formatBytes,
+  manifestFileEntryAt,
+  MODEL_ENV_VARS,
   pullCommand,
   resolveModelPath,
   type ModelLocationOptions,
   type ModelStatus,
 } from '../models/modelResolver.node.js';
+import { jsonLine, jsonRequested, writeCommandError, writeUsageError } from './commandIo.js';
 
 export interface CommandOutput {
   write(text: string): unknown;
@@ -44,10 +56,16 @@ Commands:
   pull <id>         Download a model into the models dir (resumes an interrupted download). An embedding
                     model is a folder of files, each checksummed; the folder appears once all are verified.
   path <id>         Print the path a model resolves to; exit code 1 if it is missing.
+  verify [id|file]  Hash every downloaded model (or one) again and compare it with the manifest's sha256: ok,
+                    MISMATCH, missing, or not in the manifest (a file of your own, which has no checksum to compare
+                    with). Updates the remembered checksums that chat start-up uses. Exit code 1 on any mismatch,
+                    or when the one model asked for is missing.
 
 Options:
   --models-dir <dir>  Models dir to look in and download to (default: $ASSISTANT_MODELS_DIR, else <project>/models).
   --url <url>         Download from this URL instead of the manifest's (pull only; single-file models).
+  --data-dir <dir>    Profile whose remembered checksums verify updates (default: $ASSISTANT_DATA_DIR, else the user data dir).
+  --json              verify only: one NDJSON line per model.
   -h, --help          Show this help.
 `;
 
@@ -57,13 +75,15 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo, opti
   try {
     parsed = parseModelsArgs(args);
   } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
+    return writeUsageError(io, args, error instanceof Error ? error.message : String(error), USAGE);
   }
-  const { command, id, modelsDir, url, help } = parsed;
+  const { command, id, modelsDir, url, help, json, dataDir } = parsed;
   if (help || command === undefined) {
     (help ? io.stdout : io.stderr).write(USAGE);
     return help ? 0 : 2;
+  }
+  if (command !== 'verify' && (json || dataDir !== undefined)) {
+    return writeUsageError(io, args, `${json ? '--json' : '--data-dir'} is for "assistant models verify" only.`, USAGE);
   }
 
   try {
@@ -83,11 +103,17 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo, opti
       case 'pull':
         if (id === undefined) return usageError(io, 'models pull needs a model id, e.g. "assistant models pull whisper-base-en".');
         return await pullModel(io, manifest, id, url, location, options.signal);
+      case 'verify': {
+        const env = options.env ?? process.env;
+        const record = new ModelChecksumRecord(modelChecksumRecordPath(resolveAgentConfig(dataDir === undefined ? {} : { dataDir: path.resolve(dataDir) }, env).dataDir));
+        return await verifyModels(io, json, id, record, { ...location, env });
+      }
       default:
         return usageError(io, `Unknown models command "${command}".`);
     }
   } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    if (json) writeCommandError(io, true, toErrorShape(error));
+    else io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     // A bad ASSISTANT_MODELS_MANIFEST is a bad setting, like a bad flag.
     return error instanceof AgentError && error.code === 'INVALID_SETTING' ? 2 : 1;
   }
@@ -100,12 +126,22 @@ function parseModelsArgs(args: string[]) {
     options: {
       'models-dir': { type: 'string' },
       url: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, id, ...extra] = positionals;
   if (extra.length > 0) throw new Error(`Unexpected arguments: ${extra.join(' ')}`);
-  return { command, id, modelsDir: values['models-dir'], url: values.url, help: values.help ?? false };
+  return {
+    command,
+    id,
+    modelsDir: values['models-dir'],
+    url: values.url,
+    dataDir: values['data-dir'],
+    json: values.json ?? false,
+    help: values.help ?? false,
+  };
 }
 
 function usageError(io: ModelsCommandIo, message: string): number {
@@ -277,6 +313,157 @@ async function pullFolderModel(
     progress.stop();
     io.stderr.write(`${error instanceof AgentError ? `${error.code}: ${error.message}` : String(error)}\n`);
     return 1;
+  }
+}
+
+/** What `models verify` found for one model (or one file of the user's own). */
+export interface ModelVerification {
+  type: 'model';
+  /** Null for a file that is not a manifest model. */
+  id: string | null;
+  role: string | null;
+  status: FileCheck['status'] | 'not-in-manifest';
+  path: string;
+  sizeBytes: number | null;
+  sha256: string | null;
+  expectedSha256: string | null;
+  /** Time spent hashing (a folder model: all its files); null when nothing was hashed. */
+  hashMs: number | null;
+  /** What to do, for every status but ok and missing. */
+  message?: string;
+}
+
+/**
+ * `assistant models verify [id|file]`: hashes the files again (never trusting the remembered digest), compares them
+ * with the manifest, and remembers the new digests. Without an argument: every manifest model, plus the files the role
+ * env vars point at. Exit code 1 on any mismatch or unreadable file, or when the one model asked for is missing.
+ */
+async function verifyModels(io: ModelsCommandIo, json: boolean, idOrPath: string | undefined, record: ModelChecksumRecord, location: ModelLocationOptions): Promise<number> {
+  const manifest = location.manifest ?? knownModelManifest(location.env);
+  const results: ModelVerification[] = [];
+  const report = (result: ModelVerification) => {
+    results.push(result);
+    if (json) io.stdout.write(jsonLine(result));
+  };
+  const { models } = describeModels(location);
+  const statusOf = (entry: ModelManifestEntry) => models.find((model) => model.entry.id === entry.id)!;
+
+  if (idOrPath === undefined) {
+    for (const entry of manifest) report(await verifyEntry(entry, statusOf(entry), record));
+    for (const [role, envVar] of Object.entries(MODEL_ENV_VARS)) {
+      const value = location.env?.[envVar]?.trim();
+      // An id there (ASSISTANT_LLM_MODEL=stories260k) names a manifest model, checked above.
+      if (value && findManifestEntry(manifest, value) === undefined) report(await verifyPath(path.resolve(value), role, record, location));
+    }
+  } else {
+    const entry = findManifestEntry(manifest, idOrPath);
+    if (entry !== undefined) report(await verifyEntry(entry, statusOf(entry), record));
+    else if (/[\\/]/.test(idOrPath) || /\.(gguf|bin)$/i.test(idOrPath)) report(await verifyPath(path.resolve(idOrPath), null, record, location));
+    else {
+      const known = manifest.map((model) => model.id).join(', ');
+      throw new AgentError('NOT_FOUND', `Unknown model "${idOrPath}". Known models: ${known}; or give the path of a model file.`);
+    }
+  }
+
+  if (!json) {
+    const rows = results.map((result) => [result.id ?? '-', result.role ?? '-', statusLabel(result.status), result.path]);
+    io.stdout.write(`${table([['ID', 'ROLE', 'RESULT', 'PATH'], ...rows])}\n`);
+    for (const result of results) if (result.message) io.stdout.write(`\n${result.message}\n`);
+    const hashed = results.filter((result) => result.hashMs !== null);
+    if (hashed.length > 0) {
+      const bytes = hashed.reduce((sum, result) => sum + (result.sizeBytes ?? 0), 0);
+      const ms = hashed.reduce((sum, result) => sum + (result.hashMs ?? 0), 0);
+      io.stdout.write(`\nHashed ${hashed.length} model${hashed.length === 1 ? '' : 's'} (${formatBytes(bytes)}) in ${Math.round(ms)} ms.\n`);
+    }
+  }
+  const failed = results.some((result) => result.status === 'mismatch' || result.status === 'unreadable');
+  const askedForMissing = idOrPath !== undefined && results.some((result) => result.status === 'missing');
+  return failed || askedForMissing ? 1 : 0;
+}
+
+function statusLabel(status: ModelVerification['status']): string {
+  switch (status) {
+    case 'mismatch':
+      return 'MISMATCH';
+    case 'unreadable':
+      return 'UNREADABLE';
+    case 'no-checksum':
+      return 'size ok, no checksum';
+    case 'not-in-manifest':
+      return 'not in manifest';
+    default:
+      return status;
+  }
+}
+
+async function verifyEntry(entry: ModelManifestEntry, status: ModelStatus, record: ModelChecksumRecord): Promise<ModelVerification> {
+  const base = { type: 'model' as const, id: entry.id, role: entry.role, path: status.path };
+  if (!status.found) return { ...base, status: 'missing', sizeBytes: null, sha256: null, expectedSha256: isFolderEntry(entry) ? null : entry.sha256, hashMs: null };
+  if (!isFolderEntry(entry)) {
+    const check = await checkFileAgainstManifest({ path: status.path, sizeBytes: entry.sizeBytes, sha256: entry.sha256 }, record, { rehash: true });
+    const message = checkMessage(entry.id, check);
+    return { ...base, ...verificationOf(check), ...(message !== undefined && { message }) };
+  }
+  // A folder model: every file against its own checksum; the first that is off names the problem.
+  const checks: FileCheck[] = [];
+  for (const [index, file] of folderFilePaths(status.path, entry).entries()) {
+    const expected = entry.files[index]!;
+    checks.push(await checkFileAgainstManifest({ path: file, sizeBytes: expected.sizeBytes, sha256: expected.sha256 }, record, { rehash: true }));
+  }
+  const hashMs = checks.some((check) => check.hashMs !== null) ? checks.reduce((sum, check) => sum + (check.hashMs ?? 0), 0) : null;
+  const sizeBytes = checks.reduce((sum, check) => sum + (check.sizeBytes ?? 0), 0);
+  const bad = checks.find((check) => check.status !== 'ok');
+  if (bad === undefined) return { ...base, status: 'ok', sizeBytes, sha256: null, expectedSha256: null, hashMs };
+  const badStatus = bad.status === 'missing' || bad.status === 'no-checksum' ? 'mismatch' : bad.status;
+  const reason = bad.status === 'missing' ? `${bad.path} is missing` : `${bad.path}: ${bad.reason ?? bad.status}`;
+  return {
+    ...base,
+    status: badStatus,
+    sizeBytes,
+    sha256: null,
+    expectedSha256: null,
+    hashMs,
+    message: `${entry.id} (${status.path}) is not the folder the model manifest lists (${reason}). Download it again with \`${pullCommand(entry.id)}\`.`,
+  };
+}
+
+/** A path given to verify, or set in a role env var: a manifest model if it lives where one does, else a file of the user's own. */
+async function verifyPath(file: string, role: string | null, record: ModelChecksumRecord, location: ModelLocationOptions): Promise<ModelVerification> {
+  const entry = manifestFileEntryAt(file, location);
+  if (entry !== undefined) {
+    const check = await checkFileAgainstManifest({ path: file, sizeBytes: entry.sizeBytes, sha256: entry.sha256 }, record, { rehash: true });
+    const message = checkMessage(entry.id, check);
+    return { type: 'model', id: entry.id, role: entry.role, ...verificationOf(check), ...(message !== undefined && { message }) };
+  }
+  const base = { type: 'model' as const, id: null, role, path: file, sha256: null, expectedSha256: null, hashMs: null };
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return { ...base, status: 'missing', sizeBytes: null, message: `${file} does not exist.` };
+  }
+  return {
+    ...base,
+    status: 'not-in-manifest',
+    sizeBytes: size,
+    message: `${file} is not a model from the manifest, so there is no checksum to verify it against. If it misbehaves (e.g. answers with no text), get it again from where it came from, or use a manifest model (\`npx assistant models list\`).`,
+  };
+}
+
+function verificationOf(check: FileCheck): Pick<ModelVerification, 'status' | 'path' | 'sizeBytes' | 'sha256' | 'expectedSha256' | 'hashMs'> {
+  return { status: check.status, path: check.path, sizeBytes: check.sizeBytes, sha256: check.sha256, expectedSha256: check.expectedSha256, hashMs: check.hashMs };
+}
+
+function checkMessage(id: string, check: FileCheck): string | undefined {
+  switch (check.status) {
+    case 'mismatch':
+      return checksumMismatchMessage(id, check);
+    case 'unreadable':
+      return `${check.path} (${id}) could not be checked: ${check.reason ?? 'it cannot be read'}.`;
+    case 'no-checksum':
+      return `${id}: the manifest has no sha256 for it, so only its size (${check.sizeBytes} bytes, as expected) was checked.`;
+    default:
+      return undefined;
   }
 }
 

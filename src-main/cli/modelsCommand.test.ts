@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isFolderEntry, parseModelManifest, type FileModelEntry } from '../models/modelManifest.js';
 import { loadModelManifest } from '../models/modelManifest.node.js';
 import { closedPort } from '../testing/closedPort.node.js';
+import { damagedCopy } from '../testing/damagedModel.js';
 import { runModelsCommand, type CommandOutput } from './modelsCommand.node.js';
 import { sharedModelsDir } from '../models/projectPaths.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
@@ -325,5 +326,134 @@ describe('a folder model (embedding): pull, list, checksum, resume, offline', ()
     // The three files already there were kept (checked by their sha256), only the missing one was fetched.
     expect(paths.map((file) => requestsTo(file).length)).toEqual([0, 0, 0, 1]);
     expect((await run(['list', '--models-dir', modelsDir], { manifest })).stdout).toMatch(/test-embed\s+embedding\s+2\.0 MiB\s+ready/);
+  });
+});
+
+/**
+ * A damaged copy of stories260K (200 KiB overwritten at offset 300,000) and a pristine copy in a test models dir, both
+ * listed in the manifest with the sha256 of the pristine file (computed here, not copied from the manifest).
+ */
+describe('assistant models verify', () => {
+  const pristineSha256 = createHash('sha256').update(storiesBytes).digest('hex');
+  const damagedBytes = damagedCopy(storiesBytes);
+  const damagedSha256 = createHash('sha256').update(damagedBytes).digest('hex');
+  const copyEntry = (id: string) => ({
+    id,
+    role: 'llm',
+    file: `llm/${id}.gguf`,
+    url: 'https://example.invalid/stories260K.gguf',
+    sizeBytes: storiesBytes.length,
+    sha256: pristineSha256,
+    license: 'MIT',
+    description: 'stories260K copied into a test models dir.',
+    testOnly: true,
+  });
+  const manifest = parseModelManifest([...loadModelManifest(), copyEntry('stories-damaged'), copyEntry('stories-copy')], 'test manifest');
+  let dataDir: string;
+  let damagedFile: string;
+  let copyFile: string;
+  const recordOf = () => JSON.parse(readFileSync(path.join(dataDir, 'model-checksums.json'), 'utf8')) as { files: Record<string, { sha256: string; mtimeMs: number }> };
+  /** verify in the test tree: the test models dir, a project dir with nothing in it (so no shared models either). */
+  const verify = (args: string[], options: Parameters<typeof runModelsCommand>[2] = {}) =>
+    run(['verify', ...args, '--models-dir', modelsDir, '--data-dir', dataDir], { manifest, projectRoot: path.join(modelsDir, 'project'), ...options });
+
+  beforeEach(() => {
+    dataDir = path.join(modelsDir, 'data');
+    damagedFile = path.join(modelsDir, 'llm', 'stories-damaged.gguf');
+    copyFile = path.join(modelsDir, 'llm', 'stories-copy.gguf');
+    mkdirSync(path.dirname(damagedFile), { recursive: true });
+    writeFileSync(damagedFile, damagedBytes);
+    writeFileSync(copyFile, storiesBytes);
+  });
+
+  it('reports the damaged copy as MISMATCH with the fix, the pristine copy as ok, the rest as missing; exit code 1', async () => {
+    const result = await verify([]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`stories-damaged\\s+llm\\s+MISMATCH\\s+${damagedFile}\n`));
+    expect(result.stdout).toMatch(new RegExp(`stories-copy\\s+llm\\s+ok\\s+${copyFile}\n`));
+    expect(result.stdout).toMatch(/whisper-base-en\s+stt-whisper\s+missing/);
+    expect(result.stdout).toContain(
+      `${damagedFile} is not the file the model manifest lists as "stories-damaged" (its sha256 is ${damagedSha256}, the manifest says ${pristineSha256})`,
+    );
+    expect(result.stdout).toContain('Download it again with `npx assistant models pull stories-damaged`');
+    expect(result.stdout).toMatch(/Hashed 2 models \(2\.3 MiB\) in \d+ ms\./);
+  });
+
+  it('--json: one line per model with both digests; exit code 1 on the mismatch, 0 for the pristine copy', async () => {
+    const damaged = await verify(['stories-damaged', '--json']);
+    expect(damaged.code).toBe(1);
+    const lines = damaged.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        type: 'model',
+        id: 'stories-damaged',
+        role: 'llm',
+        status: 'mismatch',
+        path: damagedFile,
+        sizeBytes: storiesBytes.length,
+        sha256: damagedSha256,
+        expectedSha256: pristineSha256,
+        hashMs: expect.any(Number),
+        message: expect.stringContaining('npx assistant models pull stories-damaged'),
+      }),
+    ]);
+    const copy = await verify(['stories-copy', '--json']);
+    expect(copy.code).toBe(0);
+    expect(JSON.parse(copy.stdout)).toMatchObject({ id: 'stories-copy', status: 'ok', sha256: pristineSha256 });
+  });
+
+  it('re-hashes even a remembered file and updates the record that chat start-up reads', async () => {
+    // The record says the damaged file is fine (as if it had been damaged after a check, mtime put back).
+    mkdirSync(dataDir, { recursive: true });
+    const { size, mtimeMs } = statSync(damagedFile);
+    writeFileSync(
+      path.join(dataDir, 'model-checksums.json'),
+      JSON.stringify({ version: 1, files: { [damagedFile]: { sizeBytes: size, mtimeMs, sha256: pristineSha256, hashedAt: '2026-01-01T00:00:00.000Z' } } }),
+    );
+    const result = await verify(['stories-damaged', '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'mismatch', sha256: damagedSha256, hashMs: expect.any(Number) });
+    expect(recordOf().files[damagedFile]).toMatchObject({ sha256: damagedSha256, mtimeMs });
+  });
+
+  it('a file of the user\'s own is "not in manifest" (no checksum to compare with), exit code 0', async () => {
+    const own = path.join(modelsDir, 'own', 'my-model.gguf');
+    mkdirSync(path.dirname(own));
+    writeFileSync(own, damagedBytes);
+    const result = await verify([own]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`-\\s+-\\s+not in manifest\\s+${own}\n`));
+    expect(result.stdout).toContain(`${own} is not a model from the manifest, so there is no checksum to verify it against.`);
+    // The same file where the manifest puts a model is that model.
+    const asManifestModel = await verify([damagedFile, '--json']);
+    expect(JSON.parse(asManifestModel.stdout)).toMatchObject({ id: 'stories-damaged', status: 'mismatch' });
+    // And a role env var pointing at a file of the user's own is listed too.
+    const all = await verify(['--json'], { env: { ASSISTANT_LLM_MODEL: own } });
+    expect(all.stdout.trimEnd().split('\n').map((line) => JSON.parse(line)).at(-1)).toMatchObject({ id: null, role: 'llm', status: 'not-in-manifest', path: own });
+  });
+
+  it('exit code 0 when everything there is ok; 1 when the one model asked for is missing; usage errors', async () => {
+    rmSync(damagedFile);
+    const all = await verify([]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/stories-damaged\s+llm\s+missing/);
+    expect((await verify(['stories-damaged'])).code).toBe(1);
+    const unknown = await verify(['nonexistent', '--json']);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ type: 'error', code: 'NOT_FOUND', message: expect.stringContaining('Unknown model "nonexistent"') });
+    const jsonElsewhere = await run(['list', '--json']);
+    expect(jsonElsewhere.code).toBe(2);
+    expect(jsonElsewhere.stderr).toContain('--json is for "assistant models verify" only.');
+  });
+
+  it('verify records the new mtime of a file that was touched', async () => {
+    await verify(['stories-copy']);
+    const before = recordOf().files[copyFile]!;
+    const { mtime } = statSync(copyFile);
+    utimesSync(copyFile, mtime, new Date(mtime.getTime() + 60_000));
+    await verify(['stories-copy']);
+    const after = recordOf().files[copyFile]!;
+    expect(after.mtimeMs).toBe(statSync(copyFile).mtimeMs);
+    expect(after.mtimeMs).toBeGreaterThan(before.mtimeMs + 59_000);
   });
 });

@@ -1,7 +1,26 @@
 import { createHash } from 'node:crypto';
-import { ChromaClient, ChromaConnectionError, ChromaForbiddenError, ChromaNotFoundError, ChromaUnauthorizedError, type Collection } from 'chromadb';
+import {
+  ChromaClient,
+  ChromaConnectionError,
+  ChromaForbiddenError,
+  ChromaNotFoundError,
+  ChromaRateLimitError,
+  ChromaServerError,
+  ChromaUnauthorizedError,
+  type Collection,
+} from 'chromadb';
 import { AgentError } from '../../src-shared/contract/index.js';
+import { abandonable } from '../agent/abandonable.js';
 import { silentLogger, type AgentLogger } from '../agent/agentLogger.js';
+import {
+  formatSeconds,
+  isAttemptTimeout,
+  isCircuitOpenError,
+  ResiliencePolicy,
+  type Circuit,
+  type CircuitStateName,
+  type ResilienceTuning,
+} from '../agent/resilience/resiliencePolicies.js';
 import type { ChromaEndpoint } from './chromaServer.node.js';
 import type { VectorHit, VectorRecord, VectorStore } from './vectorStore.js';
 
@@ -12,9 +31,13 @@ export interface ChromaVectorStoreOptions {
   dimensions: number;
   /** Records per upsert or delete request (default 500, never more than the server's max batch size). */
   batchSize?: number;
-  /** One request's limit (default 30 s): a hung remote server fails the call instead of hanging it. */
+  /** One attempt's limit (default 30 s): a hung remote server fails the call instead of hanging it. */
   requestTimeoutMs?: number;
   logger?: AgentLogger;
+  /** Retries and circuit breaker (tests shorten the delays). */
+  resilience?: ResilienceTuning;
+  /** The circuit breaker opened (calls fail at once, search is keyword-only without waiting), half-opened or closed. */
+  onCircuitChange?: (state: CircuitStateName) => void;
 }
 
 const DEFAULT_BATCH_SIZE = 500;
@@ -41,15 +64,21 @@ interface Connection {
 }
 
 /**
- * A VectorStore on a Chroma collection (cosine space, our own embeddings). A call that cannot reach Chroma asks
- * `endpoint()` again (the server may have restarted elsewhere) and retries once; after that it rejects with
- * VECTOR_STORE_UNAVAILABLE, and retrieval falls back to keywords.
+ * A VectorStore on a Chroma collection (cosine space, our own embeddings), under the shared resilience policy: a call
+ * is retried with backoff on a transient failure (429, 503), each attempt has a time limit, and a circuit breaker
+ * makes calls fail at once while Chroma is down, so a dead Chroma does not slow every turn (retrieval answers from
+ * keywords). Within an attempt, a call that cannot reach Chroma or finds its collection gone asks `endpoint()` again
+ * (the server may have restarted elsewhere) and tries once more at once; after that it rejects with
+ * VECTOR_STORE_UNAVAILABLE.
  */
 export class ChromaVectorStore implements VectorStore {
   readonly collectionName: string;
   readonly #options: ChromaVectorStoreOptions;
   readonly #logger: AgentLogger;
+  readonly #policy: ResiliencePolicy;
   #connection: Connection | undefined;
+  /** The last address connected to, for messages about a call that did not get an answer. */
+  #lastUrl: string | undefined;
   #closed = false;
 
   constructor(options: ChromaVectorStoreOptions) {
@@ -59,6 +88,13 @@ export class ChromaVectorStore implements VectorStore {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.collectionName = chromaCollectionName(options.embedderId, options.dimensions);
+    this.#policy = new ResiliencePolicy({ isTransient: isChromaTransient, isOutage: isChromaOutage, ...options.resilience });
+    if (options.onCircuitChange) this.#policy.circuit.onStateChange(options.onCircuitChange);
+  }
+
+  /** This store's circuit breaker. */
+  get circuit(): Circuit {
+    return this.#policy.circuit;
   }
 
   async upsert(records: readonly VectorRecord[], signal?: AbortSignal): Promise<void> {
@@ -70,11 +106,11 @@ export class ChromaVectorStore implements VectorStore {
       byId.set(record.id, record);
     }
     const unique = [...byId.values()];
-    await this.#call('upsert', signal, async (connection) => {
+    await this.#call('upsert', signal, async (connection, attemptSignal) => {
       const collection = await this.#collection(connection);
       const batchSize = await this.#batchSize(connection);
       for (let start = 0; start < unique.length; start += batchSize) {
-        signal?.throwIfAborted();
+        attemptSignal.throwIfAborted();
         const batch = unique.slice(start, start + batchSize);
         await collection.upsert({
           ids: batch.map((record) => record.id),
@@ -89,11 +125,11 @@ export class ChromaVectorStore implements VectorStore {
   async deleteIds(ids: readonly string[], signal?: AbortSignal): Promise<void> {
     if (ids.length === 0) return;
     const unique = [...new Set(ids)];
-    await this.#call('deleteIds', signal, async (connection) => {
+    await this.#call('deleteIds', signal, async (connection, attemptSignal) => {
       const collection = await this.#collection(connection);
       const batchSize = await this.#batchSize(connection);
       for (let start = 0; start < unique.length; start += batchSize) {
-        signal?.throwIfAborted();
+        attemptSignal.throwIfAborted();
         await collection.delete({ ids: unique.slice(start, start + batchSize) });
       }
     });
@@ -129,12 +165,12 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async listIds(signal?: AbortSignal): Promise<string[]> {
-    return this.#call('listIds', signal, async (connection) => {
+    return this.#call('listIds', signal, async (connection, attemptSignal) => {
       const collection = await this.#collection(connection);
       const pageSize = Math.max(await this.#batchSize(connection), 1000);
       const ids: string[] = [];
       for (let offset = 0; ; offset += pageSize) {
-        signal?.throwIfAborted();
+        attemptSignal.throwIfAborted();
         const page = await collection.get({ include: [], limit: pageSize, offset });
         ids.push(...page.ids);
         if (page.ids.length < pageSize) return ids;
@@ -172,29 +208,62 @@ export class ChromaVectorStore implements VectorStore {
     if (!embedding.every(Number.isFinite)) throw new AgentError('EMBEDDER_FAILED', `The vector of ${what} holds a value that is not a number.`);
   }
 
-  /** Runs `operation` against the current endpoint; on a connection failure asks for the endpoint again and retries once. */
-  async #call<T>(what: string, signal: AbortSignal | undefined, operation: (connection: Connection) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      if (this.#closed) throw new AgentError('VECTOR_STORE_UNAVAILABLE', 'The document index (Chroma) has been closed.');
-      signal?.throwIfAborted();
+  /** Runs `operation` under the policy: retries of transient failures, the circuit breaker, each attempt's time limit. */
+  async #call<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    operation: (connection: Connection, attemptSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw closedError();
+    try {
+      return await this.#policy.execute((attemptSignal) => this.#attempt(what, attemptSignal, operation), {
+        signal,
+        timeoutMs: this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#unavailable(error);
+    }
+  }
+
+  /**
+   * One attempt against the current endpoint. A connection failure or a missing collection (the server restarted,
+   * maybe on another port; someone dropped the collection) asks for the endpoint again and tries once more at once.
+   */
+  async #attempt<T>(what: string, signal: AbortSignal, operation: (connection: Connection, attemptSignal: AbortSignal) => Promise<T>): Promise<T> {
+    for (let round = 1; ; round += 1) {
+      if (this.#closed) throw closedError();
+      signal.throwIfAborted();
       let connection: Connection | undefined;
       try {
         connection = await this.#connect(signal);
-        signal?.throwIfAborted();
-        return await this.#bounded(operation(connection), signal, connection.url);
+        signal.throwIfAborted();
+        // Chroma's client takes no signal: the wait is abandoned, the request is left to finish on its own.
+        return await abandonable(operation(connection, signal), signal);
       } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (error instanceof AgentError) throw error;
-        // A refused connection: the server restarted (maybe on another port). Not found: someone dropped the collection.
-        const retry = error instanceof ChromaConnectionError || error instanceof ChromaNotFoundError;
+        if (signal.aborted || error instanceof AgentError) throw error;
+        const followEndpoint = error instanceof ChromaConnectionError || error instanceof ChromaNotFoundError;
         if (connection && this.#connection === connection) this.#connection = undefined;
-        if (retry && attempt === 1) {
-          this.#logger.debug({ operation: what, err: errorMessage(error) }, 'Chroma call failed; asking for the endpoint again');
-          continue;
-        }
-        throw unavailableError(error, connection?.url);
+        if (!followEndpoint || round > 1) throw error;
+        this.#logger.debug({ operation: what, err: errorMessage(error) }, 'Chroma call failed; asking for the endpoint again');
       }
     }
+  }
+
+  #unavailable(error: unknown): AgentError {
+    if (error instanceof AgentError) return error;
+    const where = this.#connection?.url ?? this.#lastUrl ?? 'the server';
+    if (isCircuitOpenError(error)) {
+      const { circuit } = this.#policy;
+      return new AgentError(
+        'VECTOR_STORE_UNAVAILABLE',
+        `The document index (Chroma) at ${where} failed ${circuit.failuresToOpen} times in a row; it is tried again in ${formatSeconds(circuit.retryInMs)}.`,
+      );
+    }
+    if (isAttemptTimeout(error)) {
+      return new AgentError('VECTOR_STORE_UNAVAILABLE', `The document index (Chroma) is not reachable: ${where} did not answer within ${formatSeconds(error.timeoutMs)}.`);
+    }
+    return unavailableError(error, where);
   }
 
   async #connect(signal: AbortSignal | undefined): Promise<Connection> {
@@ -217,6 +286,7 @@ export class ChromaVectorStore implements VectorStore {
     }
     const client = new ChromaClient({ host: url.hostname, port: url.port ? Number(url.port) : ssl ? 443 : 80, ssl, headers });
     this.#connection = { key, url: url.origin, client, collection: undefined, batchSize: undefined };
+    this.#lastUrl = url.origin;
     return this.#connection;
   }
 
@@ -262,38 +332,27 @@ export class ChromaVectorStore implements VectorStore {
     );
     return connection.batchSize;
   }
-
-  /** The caller's signal and the request timeout bound the wait; an abandoned request is left to finish on its own. */
-  async #bounded<T>(work: Promise<T>, signal: AbortSignal | undefined, url: string): Promise<T> {
-    const timeoutMs = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      return await new Promise<T>((resolve, reject) => {
-        work.then(resolve, reject);
-        timer = setTimeout(() => {
-          reject(
-            new AgentError(
-              'VECTOR_STORE_UNAVAILABLE',
-              `The document index (Chroma) is not reachable: ${url} did not answer within ${Math.round(timeoutMs / 100) / 10} s.`,
-            ),
-          );
-        }, timeoutMs);
-        if (signal) {
-          if (signal.aborted) return reject(signal.reason);
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
-      });
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
-  }
 }
 
-function unavailableError(error: unknown, url: string | undefined): AgentError {
-  const where = url ?? 'the server';
+function closedError(): AgentError {
+  return new AgentError('VECTOR_STORE_UNAVAILABLE', 'The document index (Chroma) has been closed.');
+}
+
+/** Worth another try: Chroma is rate limiting (429) or says it is unavailable for now (503). */
+function isChromaTransient(error: unknown): boolean {
+  return error instanceof ChromaRateLimitError || (error instanceof ChromaServerError && /\b503\b|unavailable/i.test(error.message));
+}
+
+/**
+ * Counts against the circuit breaker: Chroma cannot be reached (after following the endpoint once), fails on its side
+ * (5xx), or cannot be started. Not a request it refuses (400, a bad token, a missing collection).
+ */
+function isChromaOutage(error: unknown): boolean {
+  if (error instanceof AgentError) return error.code === 'VECTOR_STORE_UNAVAILABLE';
+  return error instanceof ChromaConnectionError || error instanceof ChromaServerError || error instanceof ChromaRateLimitError || isNetworkError(error);
+}
+
+function unavailableError(error: unknown, where: string): AgentError {
   if (error instanceof ChromaUnauthorizedError || error instanceof ChromaForbiddenError) {
     return new AgentError('VECTOR_STORE_UNAVAILABLE', `The document index (Chroma) at ${where} refused the request: check CHROMA_TOKEN.`);
   }

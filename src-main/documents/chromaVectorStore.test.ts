@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -225,6 +225,38 @@ describe('ChromaVectorStore on a real Chroma server', () => {
     controller.abort(new Error('barge-in'));
     await expect(store.query(randomUnitVector(random(5)), 3, controller.signal)).rejects.toThrow('barge-in');
   });
+
+  it('a Chroma that answers 503 for a moment is tried again with backoff, and the call succeeds', async () => {
+    const upstream = new URL((await shared.ensureRunning()).url);
+    let unavailable = 2;
+    const answered: number[] = [];
+    // In front of the real server: the first requests get 503, the rest are passed on.
+    const proxy: HttpServer = createHttpServer((request, response) => {
+      if (unavailable > 0) {
+        unavailable -= 1;
+        answered.push(503);
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
+        return;
+      }
+      answered.push(0);
+      const forwarded = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
+        (upstreamResponse) => {
+          response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+          upstreamResponse.pipe(response);
+        },
+      );
+      request.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const store = newStore({ endpoint: async () => ({ url }), resilience: { retry: { initialDelayMs: 20 } } });
+
+    expect(await store.count()).toBe(0);
+    expect(answered.slice(0, 3)).toEqual([503, 503, 0]);
+    expect(store.circuit.state).toBe('closed');
+  });
 });
 
 describe('ChromaVectorStore and the server process', () => {
@@ -317,6 +349,61 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
     for (const call of [() => store.count(), () => store.listIds(), () => store.deleteDocument('a'), () => store.clear()]) {
       expect((await rejection(call())).code).toBe('VECTOR_STORE_UNAVAILABLE');
     }
+  });
+
+  it('a dead Chroma opens the circuit breaker after five failed calls: the next calls fail at once, without trying', async () => {
+    const port = await closedPort();
+    let asked = 0;
+    const states: string[] = [];
+    const store = new ChromaVectorStore({
+      endpoint: async () => {
+        asked += 1;
+        return { url: `http://127.0.0.1:${port}` };
+      },
+      embedderId: 'use-lite@1',
+      dimensions: DIMENSIONS,
+      resilience: { breaker: { halfOpenAfterMs: 60_000 } },
+      onCircuitChange: (state) => states.push(state),
+    });
+    for (let call = 0; call < 5; call += 1) expect((await rejection(store.count())).message).toMatch(/nothing answers at/);
+    expect(asked).toBe(10);
+    expect(states).toEqual(['open']);
+
+    const started = performance.now();
+    const refused = await rejection(store.query(new Float32Array(DIMENSIONS).fill(0.01), 3));
+    expect(performance.now() - started).toBeLessThan(20);
+    expect(refused.code).toBe('VECTOR_STORE_UNAVAILABLE');
+    expect(refused.message).toMatch(new RegExp(`^The document index \\(Chroma\\) at http://127\\.0\\.0\\.1:${port} failed 5 times in a row; it is tried again in (59|60) s\\.$`));
+    expect(asked).toBe(10);
+  });
+
+  it("a hung Chroma: a search's deadline counts as a failure, so after five slow searches the next ones do not wait", async () => {
+    const sockets = new Set<Socket>();
+    const hung = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          hung.close(() => resolve());
+        }),
+    );
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const store = new ChromaVectorStore({ endpoint: async () => ({ url }), embedderId: 'use-lite@1', dimensions: DIMENSIONS });
+    const waits: number[] = [];
+    for (let search = 0; search < 7; search += 1) {
+      const started = performance.now();
+      // What HybridSearch does: it waits this long for the vector index, then answers from keywords.
+      const error = await store.query(new Float32Array(DIMENSIONS).fill(0.01), 3, AbortSignal.timeout(200)).catch((e: unknown) => e);
+      waits.push(performance.now() - started);
+      expect(error).toBeInstanceOf(Error);
+    }
+    for (const wait of waits.slice(0, 5)) expect(wait).toBeGreaterThanOrEqual(195);
+    for (const wait of waits.slice(5)) expect(wait).toBeLessThan(20);
+    expect(store.circuit.state).toBe('open');
   });
 
   it('an endpoint that cannot start passes its reason through', async () => {

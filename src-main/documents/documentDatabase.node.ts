@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ensureDataDir } from '../agent/memory/dataDirectory.node.js';
-import { openSqliteFile, type Migration, type SqliteDatabase } from '../agent/memory/sqliteDatabase.node.js';
+import { openSqliteFile, type Migration, type SqliteDatabase, type SqliteOpenOptions } from '../agent/memory/sqliteDatabase.node.js';
+import { DatabaseKeyring } from '../agent/memory/databaseKey.node.js';
 import type { DocumentChunk, DocumentFormat } from './documentText.js';
 
 /**
@@ -99,10 +100,14 @@ export function documentsDirOf(dataDir: string): string {
 export class DocumentDatabase {
   readonly db: SqliteDatabase;
 
-  constructor(dataDir: string, nativeBinding?: string) {
+  /** `database`: the driver's addon and the profile's encryption; default: plaintext, unless the profile keeps a key. */
+  constructor(dataDir: string, database: SqliteOpenOptions = {}) {
     ensureDataDir(dataDir);
     const dir = ensureDataDir(documentsDirOf(dataDir));
-    this.db = openSqliteFile(path.join(dir, 'documents.sqlite3'), documentMigrations, nativeBinding);
+    this.db = openSqliteFile(path.join(dir, 'documents.sqlite3'), documentMigrations, {
+      ...database,
+      keys: database.keys ?? new DatabaseKeyring({ dataDir }),
+    });
   }
 
   close(): void {

@@ -10,6 +10,8 @@ import {
 } from '../../src-shared/contract/index.js';
 import type { AgentLogger } from '../agent/agentLogger.js';
 import type { CommandHandlers } from '../agent/commandHandlers.js';
+import type { SqliteOpenOptions } from '../agent/memory/sqliteDatabase.node.js';
+import type { ResilienceTuning } from '../agent/resilience/resiliencePolicies.js';
 import { ChromaServer, chromaServerSupport, type ChromaEndpoint } from './chromaServer.node.js';
 import { ChromaVectorStore } from './chromaVectorStore.node.js';
 import { DocumentDatabase, documentsDirOf, type DocumentRow } from './documentDatabase.node.js';
@@ -31,10 +33,13 @@ export interface DocumentLibraryOptions {
   remoteChroma?: ChromaEndpoint;
   /** Tests: how the local server is started (its restart backoff). */
   chromaServer?: { restartBackoff?: { initialMs: number; maxMs: number } };
+  /** Tests: the vector store's retries and circuit breaker (shorter delays). */
+  chromaResilience?: ResilienceTuning;
   tuning?: Partial<SearchTuning>;
   /** How long a search waits for the vector index before answering with keyword results only. */
   vectorTimeoutMs?: number;
-  nativeBinding?: string;
+  /** How documents.sqlite3 is opened: the driver's addon, and the profile's encryption and key. */
+  database?: SqliteOpenOptions;
   /** Watch folders and resume queued ingestion (the app); off for one-shot CLI commands. */
   background?: boolean;
 }
@@ -59,11 +64,23 @@ export class DocumentLibrary {
 
   constructor(private readonly options: DocumentLibraryOptions) {
     const { dataDir, logger, remoteChroma } = options;
-    this.db = new DocumentDatabase(dataDir, options.nativeBinding);
+    this.db = new DocumentDatabase(dataDir, options.database);
     this.embedder = options.embedder(this.db);
     const support = chromaServerSupport();
+    // Once Chroma answers again after its circuit breaker opened, what was ingested meanwhile is added to it.
+    const onCircuitChange = (state: string) => {
+      logger.info({ circuit: state }, 'document index circuit breaker');
+      if (state === 'closed') void this.sync?.run().catch(() => undefined);
+    };
+    const resilience = options.chromaResilience;
     if (remoteChroma) {
-      this.store = new ChromaVectorStore({ endpoint: async () => remoteChroma, embedderId: this.embedder.id, dimensions: this.embedder.dimensions });
+      this.store = new ChromaVectorStore({
+        endpoint: async () => remoteChroma,
+        embedderId: this.embedder.id,
+        dimensions: this.embedder.dimensions,
+        onCircuitChange,
+        ...(resilience && { resilience }),
+      });
     } else if (support.supported) {
       this.server = new ChromaServer({
         dataDir: path.join(documentsDirOf(dataDir), 'chroma'),
@@ -72,7 +89,13 @@ export class DocumentLibrary {
         onStateChange: (state, detail) => this.onServerState(state, detail),
       });
       const server = this.server;
-      this.store = new ChromaVectorStore({ endpoint: (signal) => server.ensureRunning(signal), embedderId: this.embedder.id, dimensions: this.embedder.dimensions });
+      this.store = new ChromaVectorStore({
+        endpoint: (signal) => server.ensureRunning(signal),
+        embedderId: this.embedder.id,
+        dimensions: this.embedder.dimensions,
+        onCircuitChange,
+        ...(resilience && { resilience }),
+      });
     } else {
       this.unsupported = support.reason;
     }
@@ -255,10 +278,11 @@ export class DocumentLibrary {
     if (state === 'running') void this.sync?.run().catch(() => undefined);
   }
 
+  /** Once per change from full to keyword-only search; while it lasts, the status keeps the latest reason. */
   private noteLimited(message: string): void {
-    if (this.limitedNotice === message) return;
+    const already = this.limitedNotice !== undefined;
     this.limitedNotice = message;
-    this.options.emit({ type: 'notice', level: 'warning', message });
+    if (!already) this.options.emit({ type: 'notice', level: 'warning', message });
   }
 
   private noteRestored(): void {

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, DocsProgressEvent, IngestSummary } from '../../src-shared/contract/index.js';
 import { silentLogger } from '../agent/agentLogger.js';
 import { tempDataDir } from '../testing/agentTestSupport.js';
 import { CORPUS, PARAPHRASED_QUERIES, UNRELATED_QUERIES, writeCorpus } from '../testing/documentCorpus.js';
 import { writeScannedPdf, writeTextPdf } from '../testing/pdfFixture.js';
+import { ChromaServer } from './chromaServer.node.js';
 import { DocumentLibrary } from './documentLibrary.node.js';
 import { CachedEmbedder } from './embeddingCache.node.js';
 import type { Embedder } from './embedder.js';
@@ -307,4 +310,93 @@ describe('documents: Cancel, restart and folder watching', () => {
       await second.close();
     }
   });
+});
+
+/** A TCP proxy to `port` that can start hanging: connections are then accepted and never answered (a hung server). */
+async function hangableProxy(port: number) {
+  const sockets = new Set<Socket>();
+  let hanging = false;
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    if (hanging) return void client.resume();
+    const upstream = connect(port, '127.0.0.1');
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** From now on nothing answers; the connections the client keeps alive are cut. */
+    hang() {
+      hanging = true;
+      dropAll();
+    },
+    resume() {
+      hanging = false;
+      dropAll();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        dropAll();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('documents: a Chroma that stops answering (a remote one behind a proxy that can hang)', () => {
+  it('searches answer from keywords at the vector deadline, after five of them without waiting at all, with one notice; then it comes back', async () => {
+    const dataDir = tempDataDir('docs-hung-');
+    const chroma = new ChromaServer({ dataDir: path.join(dataDir, 'chroma'), logger: silentLogger });
+    const proxy = await hangableProxy(Number(new URL((await chroma.ensureRunning()).url).port));
+    const events: AgentEvent[] = [];
+    const library = new DocumentLibrary({
+      dataDir: path.join(dataDir, 'profile'),
+      embedder: (db) => new CachedEmbedder(new UseLiteEmbedder(), db.db),
+      emit: (event) => events.push(event),
+      logger: silentLogger,
+      remoteChroma: { url: proxy.url },
+      vectorTimeoutMs: 300,
+      chromaResilience: { breaker: { halfOpenAfterMs: 1_000 } },
+    });
+    try {
+      writeCorpus(path.join(dataDir, 'corpus'));
+      expect((await library.ingest([path.join(dataDir, 'corpus')]).done).failed).toEqual([]);
+      const question = 'how do I put the spare wheel on after a puncture';
+      expect((await library.searchNoting(question)).degraded).toBeUndefined();
+
+      proxy.hang();
+      const waits: number[] = [];
+      for (let turn = 0; turn < 7; turn += 1) {
+        const started = performance.now();
+        const outcome = await library.searchNoting(question);
+        waits.push(performance.now() - started);
+        expect(outcome.degraded).toMatch(/^Documents are limited to keyword search: /);
+        expect(outcome.results.map((result) => path.basename(result.source))).toContain('flat-tyre.html');
+      }
+      for (const wait of waits.slice(0, 5)) expect(wait).toBeGreaterThanOrEqual(290);
+      for (const wait of waits.slice(5)) expect(wait).toBeLessThan(150);
+      const notices = () => events.filter((event) => event.type === 'notice');
+      expect(notices()).toEqual([{ type: 'notice', level: 'warning', message: expect.stringMatching(/^Documents are limited to keyword search: /) }]);
+      expect(library.status().vectorStore).toMatchObject({ kind: 'remote', state: 'unreachable', message: expect.stringContaining('5 times in a row') });
+
+      // Back: once the breaker lets a search through (its half-open delay after the last failure), the index answers.
+      proxy.resume();
+      const circuit = (library as unknown as { store: { circuit: { retryInMs: number } } }).store.circuit;
+      expect(circuit.retryInMs).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, circuit.retryInMs));
+      expect((await library.searchNoting(question)).degraded).toBeUndefined();
+      expect(notices().at(-1)).toEqual({ type: 'notice', level: 'info', message: 'Document search is fully back.' });
+      expect(notices()).toHaveLength(2);
+    } finally {
+      await library.close();
+      await proxy.close();
+      await chroma.stop();
+    }
+  }, 90_000);
 });

@@ -35,6 +35,11 @@ export interface InjectionGuardOptions {
   classify?: InjectionClassify;
   /** Probability at which the classifier flags a text alone (default 0.9). */
   classifierThreshold?: number;
+  /**
+   * Runs the heuristic layer somewhere else, e.g. a worker thread (WorkerInjectionScanner). Default: on this thread,
+   * with pauses.
+   */
+  scanHeuristics?: (text: string, signal: AbortSignal) => Promise<InjectionHeuristics>;
 }
 
 /** A heuristic score from which a text is flagged without more evidence: one strong pattern, or two medium ones. */
@@ -73,6 +78,8 @@ export interface InjectionHeuristics {
   hits: InjectionHit[];
   /** Whether the text reads as English, so that an English-only embedding model can judge it. */
   english: boolean;
+  /** Every match is inside quotes that the user asks about: the text is about an attack, not one. */
+  quoted?: boolean;
 }
 
 interface EmbeddedBank {
@@ -132,6 +139,7 @@ export class InjectionGuard implements Guard {
   readonly #givenThresholds: SemanticThresholds | undefined;
   readonly #classify: InjectionClassify | undefined;
   readonly #classifierThreshold: number;
+  readonly #scanHeuristics: (text: string, signal: AbortSignal) => Promise<InjectionHeuristics>;
   /** Embedded banks by model id, once ready. */
   readonly #banks = new Map<string, EmbeddedBank>();
 
@@ -143,6 +151,7 @@ export class InjectionGuard implements Guard {
         : undefined;
     this.#classify = options.classify;
     this.#classifierThreshold = options.classifierThreshold ?? 0.9;
+    this.#scanHeuristics = options.scanHeuristics ?? ((text, signal) => runScanWithPauses(scanInjectionHeuristics(text), signal));
   }
 
   /** Embeds the phrase bank now (at start-up), so that the first question gets the semantic check too. */
@@ -169,7 +178,8 @@ export class InjectionGuard implements Guard {
     const { heuristics, semantic, probability } = assessment;
     const subject = context.subject;
     if (heuristics.score >= HEURISTIC_FLAG_SCORE) return flagged(text, subject, heuristics.category!, heuristics.score, heuristics.hits);
-    if (semantic !== undefined && semantic.similarity >= semantic.thresholds.alone) {
+    // A quoted attack the user asks about reads like an attack to the embedding model too.
+    if (semantic !== undefined && semantic.similarity >= semantic.thresholds.alone && heuristics.quoted !== true) {
       return flagged(text, subject, semantic.category, semantic.similarity, heuristics.hits);
     }
     if (semantic !== undefined && heuristics.score >= HEURISTIC_SUPPORT_SCORE && semantic.similarity >= semantic.thresholds.support) {
@@ -187,7 +197,7 @@ export class InjectionGuard implements Guard {
    */
   async assess(text: string, context: GuardContext, signal: AbortSignal, options: { stopWhenDecided?: boolean } = {}): Promise<InjectionAssessment> {
     signal.throwIfAborted();
-    const heuristics = await runScanWithPauses(scanInjectionHeuristics(text), signal);
+    const heuristics = await this.#scanHeuristics(text, signal);
     if (options.stopWhenDecided === true && heuristics.score >= HEURISTIC_FLAG_SCORE) return { heuristics };
     const [semantic, probability] = await Promise.all([
       heuristics.english ? this.#semanticMatch(text, context, signal) : undefined,
@@ -242,6 +252,9 @@ export function* scanInjectionHeuristics(text: string): GuardScan<InjectionHeuri
   hits.push(...matchEncodedText(text));
   yield;
 
+  // "My coworker got an email saying 'Ignore all previous instructions…' — is this a scam?": the attack is quoted and
+  // asked about, not addressed to the assistant. Its score is capped below what flags, even with a semantic match.
+  const quoted = hits.length > 0 && quotedAndAskedAbout(text, hits);
   const weights = new Map<string, { weight: number; category: InjectionCategory }>();
   for (const hit of hits) weights.set(hit.patternId, { weight: hit.weight, category: hit.category });
   const keep = new Map<InjectionCategory, number>();
@@ -256,7 +269,28 @@ export function* scanInjectionHeuristics(text: string): GuardScan<InjectionHeuri
     if (1 - rest > best) [category, best] = [name, 1 - rest];
   }
   const english = readsAsEnglish(text, readings[0]!.text);
-  return { score: 1 - keepAll, ...(category !== undefined && { category }), hits, english };
+  const score = quoted ? Math.min(1 - keepAll, QUOTED_SCORE_CAP) : 1 - keepAll;
+  return { score, ...(category !== undefined && { category }), hits, english, ...(quoted && { quoted: true }) };
+}
+
+/** The most a quoted attack that the user asks about scores: below the support score, so it passes. */
+const QUOTED_SCORE_CAP = 0.3;
+/** Quoted passages: double or curly quotes, or single quotes that open after a space and close before punctuation. */
+const QUOTED = /"[^"\n]{4,}"|“[^”\n]{4,}”|‘[^’\n]{4,}’|(?<=^|[\s:(])'[^'\n]{4,}?'(?=[\s.,;:!?)]|$)/g;
+/** Outside the quotes, the user asks about the quoted text. */
+const ASKS_ABOUT = /\b(?:is (?:this|that|it)|was (?:this|that|it)|what (?:does|did|do|is|was|are)|what's|whats|why (?:does|did|would|do)|how (?:do|does|can|should|could) (?:i|we|you|they|it)|should i|scam|phishing|spam|fraud|joke|funny|meme|mean|means|meaning|explain|legit|safe|dangerous|malicious|suspicious|report)\b/i;
+/** Outside the quotes, the user tells the assistant to act on the quoted text after all. */
+const ACTS_ON = /\b(?:do (?:it|that|this|so|what)|follow|obey|execute|comply|carry (?:it |that |this )?out|act on|perform|repeat after|apply (?:it|that|this)|then do|now do|go ahead)\b/i;
+
+function quotedAndAskedAbout(text: string, hits: readonly InjectionHit[]): boolean {
+  const quoted = [...text.matchAll(QUOTED)].map((match) => [match.index, match.index + match[0].length] as const);
+  if (quoted.length === 0) return false;
+  if (!hits.every((hit) => quoted.some(([start, end]) => hit.start >= start && hit.end <= end))) return false;
+  let outside = '';
+  let from = 0;
+  for (const [start, end] of quoted) (outside += ` ${text.slice(from, start)}`), (from = end);
+  outside += ` ${text.slice(from)}`;
+  return ASKS_ABOUT.test(outside) && !ACTS_ON.test(outside);
 }
 
 /** A pseudo-pattern: a match whose words were disguised. */

@@ -5,8 +5,10 @@ import path from 'node:path';
 import sirv from 'sirv';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { parseMicFrame, type AgentErrorShape, type AgentEvent, type ServerFrame } from '../../src-shared/contract/index.js';
-import type { AgentLogger } from '../agent/agentLogger.js';
+import { HOST_CSP_HEADER } from '../../src-shared/security/contentSecurityPolicy.js';
+import { silentLogger, type AgentLogger } from '../agent/agentLogger.js';
 import type { AgentService } from '../agent/agentService.js';
+import { RepeatedAudit, type AuditEvent, type AuditFields } from '../agent/audit.js';
 import { createCommandRouter, UNKNOWN_CALL_ID, type CommandRouter } from '../app/commandRouter.js';
 
 export { UNKNOWN_CALL_ID };
@@ -21,7 +23,7 @@ export type HostedAgent = AgentService & {
   /** Absent while the agent cannot run (recovery mode): /metrics then answers 503. */
   readonly metrics?: MetricsSource | undefined;
   readonly problem?: AgentErrorShape | undefined;
-  /** Where the host logs its own failures (a request that could not be answered). */
+  /** Where the host logs its own failures (a request that could not be answered) and audits refusals and rate limits. */
   readonly logger?: AgentLogger | undefined;
 };
 
@@ -66,10 +68,13 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
 
   const router = createCommandRouter(agent);
   const serveStatic = staticFiles(staticRoot);
+  // Refused tokens and origins are security events; a script trying tokens in a loop gets one entry a second, counted.
+  const auditor = new RepeatedAudit(agent.logger ?? silentLogger);
+  const refused: RefusalAudit = (event, fields) => auditor.record(event, `${fields.endpoint} ${fields.status}`, fields);
 
   const server = createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const handled = pathname === METRICS_PATH ? serveMetrics(agent, token, ownOrigin, request, response) : serveStatic(request, response);
+    const handled = pathname === METRICS_PATH ? serveMetrics(agent, token, ownOrigin, request, response, refused) : serveStatic(request, response);
     handled.catch((error: unknown) => {
       agent.logger?.error({ err: error instanceof Error ? error.message : String(error), method: request.method, path: pathname }, 'The host could not answer a request');
       if (!response.headersSent) sendPlain(response, 500, `Internal error: ${(error as Error).message}`);
@@ -79,7 +84,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const rejection = checkUpgrade(request, token, ownOrigin);
+    const rejection = checkUpgrade(request, token, ownOrigin, refused);
     if (rejection) {
       socket.end(`HTTP/1.1 ${rejection}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
@@ -125,20 +130,36 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
         await new Promise<void>((resolve) => sockets.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        router.close();
+        auditor.flush();
       })();
       return closing;
     },
   };
 }
 
+/** Audits a refused request: what was refused where, never the token that was tried. */
+type RefusalAudit = (event: Extract<AuditEvent, 'token-refused' | 'origin-refused'>, fields: AuditFields & { endpoint: string; status: number }) => void;
+
+/** The Origin a refused request came from, as it may be logged: it is chosen by whoever sent it, so kept short. */
+function loggedOrigin(origin: string): string {
+  return origin.length <= 200 ? origin : `${origin.slice(0, 200)}…`;
+}
+
 /** Returns the HTTP status line to refuse the upgrade with, or undefined to accept it. */
-function checkUpgrade(request: IncomingMessage, token: string, ownOrigin: string): string | undefined {
+function checkUpgrade(request: IncomingMessage, token: string, ownOrigin: string, refused: RefusalAudit): string | undefined {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (url.pathname !== WEBSOCKET_PATH) return '404 Not Found';
-  if (!tokensMatch(url.searchParams.get('token') ?? '', token)) return '401 Unauthorized';
+  if (!tokensMatch(url.searchParams.get('token') ?? '', token)) {
+    refused('token-refused', { endpoint: WEBSOCKET_PATH, status: 401 });
+    return '401 Unauthorized';
+  }
   // Browsers always send Origin on a WebSocket; a client without one is not a web page, and still needs the token.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== ownOrigin) return '403 Forbidden';
+  if (origin !== undefined && origin !== ownOrigin) {
+    refused('origin-refused', { endpoint: WEBSOCKET_PATH, status: 403, origin: loggedOrigin(origin) });
+    return '403 Forbidden';
+  }
   return undefined;
 }
 
@@ -209,10 +230,8 @@ function staticFiles(root: string): (request: IncomingMessage, response: ServerR
       response.setHeader('Referrer-Policy', 'no-referrer');
       response.setHeader('Cache-Control', isPage ? 'no-store' : 'no-cache');
       if (isPage) {
-        response.setHeader(
-          'Content-Security-Policy',
-          "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'",
-        );
+        // The page's own meta tag holds the same policy; the header adds frame-ancestors, which only a header can.
+        response.setHeader('Content-Security-Policy', HOST_CSP_HEADER);
       }
     },
   });
@@ -249,7 +268,14 @@ function staticFiles(root: string): (request: IncomingMessage, response: ServerR
  * GET /metrics: the agent's Prometheus metrics, for this launch's token only (`Authorization: Bearer <token>` or
  * `?token=`). A refusal says nothing more than its status.
  */
-async function serveMetrics(agent: HostedAgent, token: string, ownOrigin: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveMetrics(
+  agent: HostedAgent,
+  token: string,
+  ownOrigin: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+  refused: RefusalAudit,
+): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
     response.end();
@@ -258,12 +284,14 @@ async function serveMetrics(agent: HostedAgent, token: string, ownOrigin: string
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   const given = bearer ?? new URL(request.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
   if (!tokensMatch(given, token)) {
+    refused('token-refused', { endpoint: METRICS_PATH, status: 401 });
     response.writeHead(401, { 'WWW-Authenticate': 'Bearer', 'Content-Length': 0 });
     response.end();
     return;
   }
   const origin = request.headers.origin;
   if (origin !== undefined && origin !== ownOrigin) {
+    refused('origin-refused', { endpoint: METRICS_PATH, status: 403, origin: loggedOrigin(origin) });
     response.writeHead(403, { 'Content-Length': 0 });
     response.end();
     return;

@@ -11,6 +11,7 @@ import {
   type CommandName,
   type CommandResult,
 } from '../../src-shared/contract/index.js';
+import type { AgentLogger } from '../agent/agentLogger.js';
 import type { AgentService } from '../agent/agentService.js';
 import { startHeadlessHost, UNKNOWN_CALL_ID, type HeadlessHost } from './headlessHost.node.js';
 
@@ -21,6 +22,9 @@ import { startHeadlessHost, UNKNOWN_CALL_ID, type HeadlessHost } from './headles
  */
 class FakeAgentForHostTest implements AgentService {
   readonly calls: Array<{ command: CommandName; args: unknown }> = [];
+  /** What the host logged at warn level (its audit entries). */
+  readonly warnings: object[] = [];
+  readonly logger: AgentLogger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (fields) => this.warnings.push(fields) };
   readonly abortedCommands: CommandName[] = [];
   readonly micFrames: Int16Array[] = [];
   private readonly listeners = new Set<(event: AgentEvent) => void>();
@@ -213,6 +217,28 @@ describe('headless host', () => {
     expect(await upgradeStatus(`${base}?token=${host.token}`, { origin: `http://localhost:${host.port}` })).toBe(403);
     expect(await upgradeStatus(`${base}?token=${host.token}`, ownOrigin)).toBe(101);
     expect(agent.calls).toEqual([]);
+  });
+
+  it('audits refused tokens and origins, on the WebSocket and /metrics, without the token that was tried', async () => {
+    await start();
+    const base = `ws://127.0.0.1:${host.port}/ws`;
+    expect(await upgradeStatus(`${base}?token=guessed-token`, { origin: `http://127.0.0.1:${host.port}` })).toBe(401);
+    expect(await upgradeStatus(`${base}?token=${host.token}`, { origin: 'http://evil.example' })).toBe(403);
+    expect((await httpGet(host.port, '/metrics?token=guessed-token')).status).toBe(401);
+    expect((await httpGet(host.port, `/metrics?token=${host.token}`, { Origin: 'http://evil.example' })).status).toBe(403);
+    expect(agent.warnings).toEqual([
+      { audit: 'token-refused', endpoint: '/ws', status: 401 },
+      { audit: 'origin-refused', endpoint: '/ws', status: 403, origin: 'http://evil.example' },
+      { audit: 'token-refused', endpoint: '/metrics', status: 401 },
+      { audit: 'origin-refused', endpoint: '/metrics', status: 403, origin: 'http://evil.example' },
+    ]);
+    // A script trying tokens gets one entry, with the rest counted when the host closes (or a second has passed).
+    for (let i = 0; i < 5; i++) await upgradeStatus(`${base}?token=guess-${i}`, {});
+    await host.close();
+    expect(agent.warnings.at(-1)).toEqual({ audit: 'token-refused', endpoint: '/ws', status: 401, repeats: 5 });
+    const logged = JSON.stringify(agent.warnings);
+    expect(logged).not.toContain('guess');
+    expect(logged).not.toContain(host.token);
   });
 
   it('forwards a validated call to the agent and returns its result', async () => {

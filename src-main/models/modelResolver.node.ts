@@ -6,6 +6,7 @@ import {
   findManifestEntry,
   defaultManifestEntry,
   isFolderEntry,
+  type FileModelEntry,
   type FileModelRole,
   type ModelManifest,
   type ModelManifestEntry,
@@ -235,6 +236,18 @@ export function describeModels(options: ModelLocationOptions = {}): ModelsDescri
     return [{ role, envVar, path: file, exists: isFile(file) }];
   });
   return { models, overrides, downloadDir: downloadModelsDir(options) };
+}
+
+/**
+ * The single-file manifest model that lives at `file`: its place in `--models-dir`/ASSISTANT_MODELS_DIR, the project
+ * models dir or the shared one. A file anywhere else (a path of the user's own, a role env var) is not a manifest model,
+ * even when its name is the same, so it is never held to a manifest checksum it was not downloaded against.
+ */
+export function manifestFileEntryAt(file: string, options: ModelLocationOptions = {}): FileModelEntry | undefined {
+  const manifest = options.manifest ?? knownModelManifest(options.env);
+  const target = path.resolve(file);
+  return manifest.find((entry): entry is FileModelEntry =>
+    !isFolderEntry(entry) && modelDirCandidates(entry, options).some((place) => place.path !== null && path.resolve(place.path) === target));
 }
 
 function modelDirCandidates(entry: ModelManifestEntry, options: ModelLocationOptions): PlaceLooked[] {

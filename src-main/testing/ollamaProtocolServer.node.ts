@@ -24,8 +24,16 @@ export interface OllamaProtocolServerOptions {
   pullIntervalMs?: number;
 }
 
-/** How the next streamed /api/chat requests fail, until cleared. */
-export type OllamaChatFailure = { kind: 'http-500' } | { kind: 'drop-mid-stream'; afterTokens: number };
+/**
+ * How the next streamed /api/chat requests fail: until cleared, or (with `times`) that many requests, then they answer.
+ * `http-status` answers with `status` and `{error}` (and a Retry-After header when given), as Ollama does with 503
+ * "server busy" or 400; `reset-before-answer` destroys the connection before any byte of the answer.
+ */
+export type OllamaChatFailure =
+  | { kind: 'http-500' }
+  | { kind: 'http-status'; status: number; error?: string; retryAfter?: string; times?: number }
+  | { kind: 'reset-before-answer'; times?: number }
+  | { kind: 'drop-mid-stream'; afterTokens: number };
 
 export type RequestOutcome = 'pending' | 'completed' | 'closed-by-client' | 'failed-on-purpose';
 
@@ -64,9 +72,17 @@ const MODEL_DETAILS = {
   quantization_level: 'Q4_0',
 };
 
+/** Every request answered with this status until cleared (an Ollama that is busy or shutting down). */
+export interface OllamaServerFailure {
+  status: number;
+  error?: string;
+  retryAfter?: string;
+}
+
 export class OllamaProtocolServer {
   readonly requests: RecordedRequest[] = [];
   private chatFailure: OllamaChatFailure | null = null;
+  private serverFailure: OllamaServerFailure | null = null;
   private readonly models: string[];
   private readonly tokens: string[];
   private readonly tokenIntervalMs: number;
@@ -116,6 +132,26 @@ export class OllamaProtocolServer {
     this.chatFailure = failure;
   }
 
+  /** Answers every request (not only streamed chats) with `failure.status` until cleared. */
+  failEverything(failure: OllamaServerFailure | null): void {
+    this.serverFailure = failure;
+  }
+
+  /** Streamed /api/chat requests so far (what a question sends; the warm-up is not streamed). */
+  get streamedChats(): RecordedRequest[] {
+    return this.requestsTo('/api/chat').filter((r) => (r.body as { stream?: unknown } | undefined)?.stream !== false);
+  }
+
+  /** The failure for this streamed chat, counting down one that fails only `times` times. */
+  private takeChatFailure(): OllamaChatFailure | null {
+    const failure = this.chatFailure;
+    if (failure && 'times' in failure && failure.times !== undefined) {
+      if (failure.times <= 1) this.chatFailure = null;
+      else this.chatFailure = { ...failure, times: failure.times - 1 };
+    }
+    return failure;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -149,6 +185,11 @@ export class OllamaProtocolServer {
     }
     const body = (record.body ?? {}) as ModelRequestBody;
     const route = `${record.method} ${record.path}`;
+    const everything = this.serverFailure;
+    if (everything) {
+      record.outcome = 'failed-on-purpose';
+      return sendJson(res, everything.status, { error: everything.error ?? `the fixture was told to answer ${everything.status}` }, everything.retryAfter);
+    }
     switch (route) {
       case 'GET /api/version':
         return sendJson(res, 200, { version: '0.0.0-protocol-fixture' });
@@ -242,10 +283,19 @@ export class OllamaProtocolServer {
       return sendJson(res, 200, { ...line, message: { role: 'assistant', content: answer.join('') } });
     }
 
-    const failure = this.chatFailure;
+    const failure = this.takeChatFailure();
     if (failure?.kind === 'http-500') {
       record.outcome = 'failed-on-purpose';
       return sendJson(res, 500, { error: 'the fixture was told to fail this chat' });
+    }
+    if (failure?.kind === 'http-status') {
+      record.outcome = 'failed-on-purpose';
+      return sendJson(res, failure.status, { error: failure.error ?? `the fixture was told to answer ${failure.status}` }, failure.retryAfter);
+    }
+    if (failure?.kind === 'reset-before-answer') {
+      record.outcome = 'failed-on-purpose';
+      res.socket?.resetAndDestroy();
+      return;
     }
     let sent = 0;
     let timer: NodeJS.Timeout | undefined;
@@ -365,7 +415,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+function sendJson(res: ServerResponse, status: number, body: unknown, retryAfter?: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...(retryAfter !== undefined && { 'Retry-After': retryAfter }) });
   res.end(JSON.stringify(body));
 }

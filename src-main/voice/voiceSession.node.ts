@@ -73,6 +73,8 @@ export class VoiceSession {
   private active: VoiceTurn | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Why voice is limited to text, while it is (the notice was shown once). */
+  private textOnly: string | undefined;
   private readonly unlisten: () => void;
   private readonly loaded: Promise<void>;
 
@@ -334,5 +336,31 @@ export class VoiceSession {
 
   private emitStatus(): void {
     this.options.emit({ type: 'voice-status', status: this.getStatus() });
+    this.noticeTextOnly();
+  }
+
+  /**
+   * A notice when voice stops working (text only), once per change: speech recognition did not load (questions must be
+   * typed), or the built-in voice did not (answers are shown, not spoken); and one when it works again.
+   */
+  private noticeTextOnly(): void {
+    const { stt, tts } = this.engines.status;
+    const down = (state: string) => state === 'missing' || state === 'error';
+    // The first line of the reason; the status keeps all of it (where the model was looked for).
+    const why = (engine: { state: string; message?: string }) => (engine.message ?? engine.state).split('\n')[0];
+    const parts: string[] = [];
+    if (down(stt.state)) parts.push(`speech recognition is unavailable (${why(stt)}), so type your questions`);
+    if (down(tts.state) && this.settings.voice.startsWith('flite:')) {
+      parts.push(`the built-in voice is unavailable (${why(tts)}), so answers are shown, not spoken`);
+    }
+    const message = parts.length > 0 ? `Voice is limited to text: ${parts.join('; ')}.` : undefined;
+    if ((message === undefined) === (this.textOnly === undefined)) {
+      this.textOnly = message;
+      return;
+    }
+    this.textOnly = message;
+    this.options.emit(
+      message === undefined ? { type: 'notice', level: 'info', message: 'Voice works again.' } : { type: 'notice', level: 'warning', message },
+    );
   }
 }

@@ -275,13 +275,22 @@ describe('assistant voice with bad input', () => {
         voice: { enabled: true, stt: 'whisper', whisperModel: path.join(tempDataDir(), 'missing-ggml-base.en.bin') },
       },
     });
+    const events: AgentEvent[] = [];
+    agent.listen((e) => events.push(e));
     await agent.whenReady();
     await agent.voice!.whenLoaded();
     const status = await agent.call('voice:status');
     expect(status.stt.state).toBe('missing');
     expect(status.stt.message).toContain('missing-ggml-base.en.bin');
-    const events: AgentEvent[] = [];
-    agent.listen((e) => events.push(e));
+    // The user is told once that voice is limited to text, and why.
+    await agent.call('voice:configure', { rate: 1.2 });
+    expect(events.filter((e) => e.type === 'notice')).toEqual([
+      {
+        type: 'notice',
+        level: 'warning',
+        message: expect.stringMatching(/^Voice is limited to text: speech recognition is unavailable \(.*missing-ggml-base\.en\.bin.*\), so type your questions\.$/),
+      },
+    ]);
     try {
       const started = await agent.call('chat:send', { text: 'Once upon a time' });
       const done = await arrival(events, (e) => (e.type === 'done' || e.type === 'error') && e.turnId === started.turnId);

@@ -30,12 +30,20 @@ export function DataRecoveryBanner() {
   return (
     <div className="banner banner--error data-recovery" data-testid="data-recovery-banner" data-state={status.state} role="alert">
       <div>
-        <strong>{status.state === 'corrupt' ? 'The assistant cannot open its database.' : 'The assistant cannot use its data folder.'}</strong>
+        <strong>
+          {status.state === 'corrupt'
+            ? 'The assistant cannot open its database.'
+            : status.state === 'locked'
+              ? 'The assistant cannot unlock its encrypted database.'
+              : 'The assistant cannot use its data folder.'}
+        </strong>
         <p data-testid="data-recovery-message">{status.problem?.message ?? `Cannot open ${status.databasePath}.`}</p>
         {status.state === 'corrupt' ? (
           <p>
             Moving it aside keeps the file (renamed to <code>{status.databasePath}.corrupt-…</code>) and starts with an empty history.
           </p>
+        ) : status.state === 'locked' ? (
+          <p>The file was left untouched. Start the assistant with the key it was encrypted with.</p>
         ) : (
           <p>Start the assistant with another data folder (--data-dir or ASSISTANT_DATA_DIR).</p>
         )}

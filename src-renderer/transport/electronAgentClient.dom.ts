@@ -1,5 +1,6 @@
 import {
   AgentError,
+  fromErrorShape,
   AgentErrorShape,
   AgentEvent,
   parseCommandResult,
@@ -39,7 +40,7 @@ declare global {
 
 function toAgentError(reason: unknown): AgentError {
   const shape = AgentErrorShape.safeParse(reason);
-  if (shape.success) return new AgentError(shape.data.code, shape.data.message, shape.data.detail);
+  if (shape.success) return fromErrorShape(shape.data);
   return new AgentError('INTERNAL', reason instanceof Error ? reason.message : String(reason));
 }
 

@@ -1,5 +1,6 @@
 import {
   AgentError,
+  fromErrorShape,
   ServerFrame,
   parseCommandResult,
   type AgentEvent,
@@ -152,7 +153,7 @@ export class WebSocketAgentClient implements HostAgentClient {
     }
     this.pending.delete(frame.id);
     if (frame.kind === 'failure') {
-      call.reject(new AgentError(frame.error.code, frame.error.message, frame.error.detail));
+      call.reject(fromErrorShape(frame.error));
       return;
     }
     try {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentCommand, AGENT_EVENT_CHANNEL } from './channels.js';
 import { commandSchemas } from './agentCommands.js';
 import { AgentEvent } from './agentEvents.js';
-import { AgentError, toErrorShape } from './agentErrors.js';
+import { AgentError, AgentErrorShape, fromErrorShape, toErrorShape } from './agentErrors.js';
 import { ClientFrame, ServerFrame } from './wireMessages.js';
 import { parseCommandArgs, assertCommandName } from './validate.js';
 
@@ -75,5 +75,15 @@ describe('the shared contract', () => {
     expect(shape).toEqual({ code: 'MODEL_MISSING', message: 'no model at /x', detail: 'detail' });
     expect(toErrorShape(new Error('boom'))).toEqual({ code: 'INTERNAL', message: 'boom' });
     expect(() => assertCommandName('chat:explode')).toThrow(/Unknown command/);
+  });
+
+  it('a rate limit says when to retry, as a field that survives the boundary both ways', () => {
+    const shape = toErrorShape(new AgentError('RATE_LIMITED', 'Too many calls; try again in 0.1 s.', undefined, { retryAfterMs: 100 }));
+    expect(shape).toEqual({ code: 'RATE_LIMITED', message: 'Too many calls; try again in 0.1 s.', retryAfterMs: 100 });
+    expect(ServerFrame.parse({ kind: 'failure', id: 1, error: shape })).toEqual({ kind: 'failure', id: 1, error: shape });
+    expect(AgentErrorShape.safeParse({ ...shape, retryAfterMs: -1 }).success).toBe(false);
+    const thrown = fromErrorShape(shape);
+    expect(thrown).toBeInstanceOf(AgentError);
+    expect(toErrorShape(thrown)).toEqual(shape);
   });
 });

@@ -4,9 +4,10 @@ import { AgentErrorShape } from './agentErrors.js';
 /**
  * Whether the agent could open its data folder and database. `corrupt`: the SQLite file is damaged and the agent runs
  * in recovery mode (only `data:status` and `data:reset-database` work); `unusable`: the folder itself cannot be used,
- * which only the user can fix (another --data-dir / ASSISTANT_DATA_DIR).
+ * which only the user can fix (another --data-dir / ASSISTANT_DATA_DIR); `locked`: the database is encrypted and its
+ * key is missing or wrong (recovery mode too, but nothing is offered to be moved: the right key opens it).
  */
-export const DataState = z.enum(['ok', 'corrupt', 'unusable']);
+export const DataState = z.enum(['ok', 'corrupt', 'unusable', 'locked']);
 export type DataState = z.infer<typeof DataState>;
 
 export const DataStatus = z.object({

@@ -4,8 +4,9 @@ import { ConversationId, TurnId } from './agentEntities.js';
 /**
  * A stage of a turn began or ended. `t` is milliseconds since the turn's origin: when the question was received,
  * or for a voice turn the end of the user's speech. Stage names: the prepare steps (`queue`, `provider`, `history`,
- * `cache`, and any retrieval or input-check step by its own name), `generate`, `first-token`, `first-sentence`,
- * and for voice turns `stt` and `tts` (until the first audio).
+ * `cache`, and any retrieval or input-check step by its own name), `generate`, `model-queue` (inside `generate`: waiting
+ * while the model answers other questions), `first-token`, `first-sentence`, and for voice turns `stt` and `tts` (until
+ * the first audio).
  */
 export const StageEvent = z.object({
   type: z.literal('stage'),

@@ -22,6 +22,11 @@ export interface EmbeddedLlamaOptions {
   contextSize: number;
   /** The fix to suggest for a model file that cannot be used (the app names the catalogue's pull command). */
   fixHint?: (modelPath: string) => string;
+  /**
+   * Checks the file's contents (the app: a manifest model's sha256, hashed once per path, size and mtime) and throws
+   * when they are wrong. It runs beside llama.cpp's load, so a first start waits for the longer of the two, not both.
+   */
+  verifyFile?: (modelPath: string) => Promise<void>;
 }
 
 let sharedLlama: Promise<Llama> | undefined;
@@ -119,6 +124,8 @@ export class EmbeddedLlamaProvider implements LlmProvider {
   async load(): Promise<void> {
     const { modelPath } = this.options;
     await checkGgufFile(modelPath, this.fixHint);
+    // Settled to its error (not rejected) so that it may fail while llama.cpp is still loading without going unhandled.
+    const verified = this.options.verifyFile?.(modelPath).then(() => undefined, (error: unknown) => error);
     const llama = await loadLlamaBackend();
     // llama.cpp logs why a load failed ("unknown model architecture: ..."); the exception only says "Failed to load model".
     const loadLog = collectErrorLogs(llama);
@@ -127,9 +134,17 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     } catch (error) {
       await new Promise((resolve) => setImmediate(resolve)); // native log lines arrive asynchronously
       const logged = loadLog.lines.map((line) => /error loading model: (.+)$/.exec(line.trim())?.[1]).find((why) => why !== undefined);
+      // A file that is not what it should be explains a failed load better than llama.cpp's reason does.
+      const notVerified = await verified;
+      if (notVerified !== undefined) throw notVerified;
       throw unusableModel(modelPath, logged === undefined ? error : new Error(logged), this.fixHint);
     } finally {
       loadLog.stop();
+    }
+    const notVerified = await verified;
+    if (notVerified !== undefined) {
+      await this.dispose().catch(() => undefined);
+      throw notVerified;
     }
     try {
       this.contextTokens = Math.min(this.options.contextSize, this.model.trainContextSize);
@@ -184,8 +199,9 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     const inputBefore = sequence.tokenMeter.usedInputTokens;
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     let text = '';
+    let result: Awaited<ReturnType<LlamaChatSession['promptWithMeta']>>;
     try {
-      const result = await session.promptWithMeta(request.question, {
+      result = await session.promptWithMeta(request.question, {
         maxTokens: request.maxTokens,
         signal: request.signal,
         stopOnAbortSignal: true,
@@ -194,17 +210,6 @@ export class EmbeddedLlamaProvider implements LlmProvider {
           request.onToken(chunk);
         },
       });
-      this.heldConversation = conversationFingerprint(request.systemPrompt, [
-        ...request.history,
-        { role: 'user', text: request.question },
-        { role: 'assistant', text: result.responseText },
-      ]);
-      return {
-        text: result.responseText,
-        tokens: sequence.tokenMeter.usedOutputTokens - outputBefore,
-        promptTokens: sequence.tokenMeter.usedInputTokens - inputBefore,
-        aborted: result.stopReason === 'abort' || request.signal.aborted,
-      };
     } catch (error) {
       if (request.signal.aborted) {
         return {
@@ -216,6 +221,22 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       }
       throw new AgentError('GENERATION_FAILED', `The embedded model failed while answering: ${(error as Error).message}`);
     }
+    const tokens = sequence.tokenMeter.usedOutputTokens - outputBefore;
+    const aborted = result.stopReason === 'abort' || request.signal.aborted;
+    if (!aborted && tokens > 0 && !hasVisibleText(result.response)) {
+      // Damaged weights (NaNs) make llama.cpp pick one token, e.g. <unk>, that decodes to nothing, up to maxTokens.
+      throw new AgentError(
+        'GENERATION_FAILED',
+        `${this.options.modelPath} generated ${tokens} tokens but no text, which a working model does not do: the file is probably damaged. ` +
+          `Check it with \`npx assistant models verify ${shellQuoted(this.options.modelPath)}\`. ${this.fixHint(this.options.modelPath)}`,
+      );
+    }
+    this.heldConversation = conversationFingerprint(request.systemPrompt, [
+      ...request.history,
+      { role: 'user', text: request.question },
+      { role: 'assistant', text: result.responseText },
+    ]);
+    return { text: result.responseText, tokens, promptTokens: sequence.tokenMeter.usedInputTokens - inputBefore, aborted };
   }
 
   async dispose(): Promise<void> {
@@ -230,6 +251,16 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       this.model = undefined;
     });
   }
+}
+
+/** Whether an answer holds anything a person can read: its text, or a thought segment's (whitespace, control and U+FFFD do not count). */
+export function hasVisibleText(response: Awaited<ReturnType<LlamaChatSession['promptWithMeta']>>['response']): boolean {
+  const visible = /[^\s\p{C}\uFFFD]/u;
+  return response.some((item) => (typeof item === 'string' ? visible.test(item) : item.type === 'segment' && visible.test(item.text)));
+}
+
+function shellQuoted(file: string): string {
+  return /^[\w@%+=:,./-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
 }
 
 function conversationFingerprint(systemPrompt: string, messages: readonly LlmChatMessage[]): string {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { TEST_LLM_MODEL } from '../../testing/agentTestSupport.js';
-import { EmbeddedLlamaProvider, loadErrorReason } from './embeddedLlamaProvider.node.js';
+import { damagedCopy } from '../../testing/damagedModel.js';
+import { EmbeddedLlamaProvider, hasVisibleText, loadErrorReason } from './embeddedLlamaProvider.node.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'embedded-llama-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -116,5 +117,75 @@ describe('EmbeddedLlamaProvider: bad model paths get messages that name the path
     );
     const native = new Error('Failed to load model\n    at LlamaModel._create (file:///x.js:1:1)');
     expect(loadErrorReason(native)).toBe('Failed to load model');
+  });
+});
+
+/** One answer from a loaded provider: what was streamed, and the result or the error. */
+async function answer(provider: EmbeddedLlamaProvider, question = 'Once upon a time') {
+  let streamed = '';
+  const outcome = await provider
+    .generate({ systemPrompt: 'You tell stories.', history: [], question, maxTokens: 64, signal: new AbortController().signal, onToken: (chunk) => (streamed += chunk) })
+    .then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+  return { streamed, ...outcome };
+}
+
+describe('EmbeddedLlamaProvider: a model whose weights are damaged', () => {
+  it('tokens but no text end in GENERATION_FAILED that suggests models verify, not an empty answer', async () => {
+    const damaged = at('stories-damaged.gguf');
+    writeFileSync(damaged, damagedCopy(readFileSync(TEST_LLM_MODEL)));
+    const provider = new EmbeddedLlamaProvider({ modelPath: damaged, threads: 1, contextSize: 256, fixHint: llmModelFixHint });
+    try {
+      // The header and the tensor table are intact: it loads.
+      await provider.load();
+      const { streamed, error } = await answer(provider);
+      expect(streamed.trim()).toBe('');
+      expect(error).toBeInstanceOf(AgentError);
+      expect((error as AgentError).code).toBe('GENERATION_FAILED');
+      expect((error as AgentError).message).toBe(
+        `${damaged} generated 64 tokens but no text, which a working model does not do: the file is probably damaged. ` +
+          `Check it with \`npx assistant models verify ${damaged}\`. ${llmModelFixHint(damaged)}`,
+      );
+    } finally {
+      await provider.dispose();
+    }
+  });
+
+  it('the pristine model still answers with text', async () => {
+    const provider = new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 256 });
+    try {
+      await provider.load();
+      const { streamed, result } = await answer(provider);
+      expect(result?.text.trim()).not.toBe('');
+      expect(streamed).toBe(result?.text);
+    } finally {
+      await provider.dispose();
+    }
+  });
+
+  it('whitespace, control characters and U+FFFD alone are no text; a word or a thought is', () => {
+    for (const nothing of ['', ' \n\t ', '\u0000\u0007', '\uFFFD\uFFFD', '\u200B']) expect(hasVisibleText([nothing]), JSON.stringify(nothing)).toBe(false);
+    for (const something of ['Hi', ' .', '\u00e9']) expect(hasVisibleText([something]), something).toBe(true);
+    expect(hasVisibleText([{ type: 'segment', segmentType: 'thought', text: 'Let me think', ended: false }, ''])).toBe(true);
+  });
+
+  it('verifyFile failing stops the load with its error, even though llama.cpp could load the file', async () => {
+    const refusal = new AgentError('MODEL_CORRUPT', 'not the manifest file');
+    const checked: string[] = [];
+    const provider = new EmbeddedLlamaProvider({
+      modelPath: TEST_LLM_MODEL,
+      threads: 1,
+      contextSize: 256,
+      verifyFile: async (file) => {
+        checked.push(file);
+        throw refusal;
+      },
+    });
+    await expect(provider.load()).rejects.toBe(refusal);
+    expect(checked).toEqual([TEST_LLM_MODEL]);
+    // Nothing stays loaded: asking fails as for a provider that never loaded.
+    await expect(answer(provider)).resolves.toMatchObject({ error: expect.objectContaining({ code: 'MODEL_NOT_READY' }) });
   });
 });

@@ -1,4 +1,5 @@
-import type { LlmProviderKind } from '../../../src-shared/contract/index.js';
+import { AgentError, type ErrorCode, type LlmProviderKind } from '../../../src-shared/contract/index.js';
+import type { Circuit } from '../resilience/resiliencePolicies.js';
 
 export interface LlmChatMessage {
   role: 'user' | 'assistant';
@@ -38,9 +39,26 @@ export interface LlmProvider {
   readonly modelFile?: string;
   /** Tokens the model can attend to; the history budget is derived from it. */
   readonly contextTokens: number;
+  /**
+   * The circuit breaker of a provider that talks to a server (Ollama). While it is open the provider manager answers
+   * with the other provider, and switches back once a probe gets through. Absent: in-process, nothing to probe.
+   */
+  readonly circuit?: Circuit;
   load(): Promise<void>;
   generate(request: LlmGenerateRequest): Promise<LlmGenerateResult>;
   /** Token count of `text` for budgeting; may be an estimate for remote providers. */
   countTokens(text: string): number;
   dispose(): Promise<void>;
+}
+
+/**
+ * The provider refused this request itself (an HTTP 4xx such as 400: a bad option, a model that cannot chat). It is not
+ * an outage: nothing is retried, the circuit breaker does not count it, and the turn ends with it rather than asking
+ * the other provider, which would hide the cause.
+ */
+export class ProviderRefusedRequest extends AgentError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = 'ProviderRefusedRequest';
+  }
 }

@@ -39,21 +39,35 @@ export interface LlmProviderManagerOptions {
   choice: 'auto' | 'embedded' | 'ollama';
   factories: LlmProviderFactories;
   onStatus(status: LlmStatus): void;
-  onNotice(message: string): void;
+  /** A change the user should know of: a fallback to the other provider (warning), the way back (info). */
+  onNotice(message: string, level?: 'info' | 'warning'): void;
   /** Where failures that reach no caller are written (a provider that cannot be shut down, a probe that threw). */
   logger?: AgentLogger;
 }
 
+/** A provider with a circuit breaker that failed: kept (not disposed) while the other one answers, to be probed. */
+interface DegradedProvider {
+  provider: LlmProvider;
+  /** When it was given up on, or last failed a probe (Date.now() time). */
+  since: number;
+  timer?: NodeJS.Timeout;
+  probe?: Promise<void>;
+}
+
 /**
  * Chooses the LLM provider at startup (auto: Ollama when it is reachable and has the model, else embedded), loads and
- * warms it before the first question, and switches to the other provider when the active one fails.
+ * warms it before the first question, and switches to the other provider when the active one fails. A provider with a
+ * circuit breaker (Ollama) is tried again each time its breaker allows (its half-open delay after the last failure):
+ * a probe in the background, never on a user's turn, and a switch back when it answers.
  */
 export class LlmProviderManager {
   private activeProvider: LlmProvider | undefined;
   private loading: Promise<LlmProvider> | undefined;
   private currentStatus: LlmStatus = { state: 'loading', provider: null, model: null };
-  /** A provider that failed is not chosen again this session. */
+  /** A provider without a circuit breaker that failed is not chosen again this session. */
   private readonly failedKinds = new Set<LlmProviderKind>();
+  /** The provider the session fell back from, while it may come back. */
+  private degraded: DegradedProvider | undefined;
   /** The switch away from a failed provider, shared by every turn that saw it fail. */
   private fallback: { from: LlmProvider; to: Promise<LlmProvider | undefined> } | undefined;
   /** Runtime model switches, one after another. */
@@ -94,6 +108,8 @@ export class LlmProviderManager {
       this.loading = attempt;
       this.failedKinds.delete(target.kind);
       this.fallback = undefined;
+      // The model chosen now replaces whatever was waiting to come back.
+      await this.dropDegraded();
       return provider;
     } catch (error) {
       this.loading = previousLoading;
@@ -118,25 +134,104 @@ export class LlmProviderManager {
   }
 
   /**
-   * Called when `failed` broke mid-session. Switches to the other provider if one can be loaded, with a notice.
-   * Returns the new provider, or undefined when there is nothing to fall back to.
+   * Called when `failed` broke mid-session. Switches to the other provider if one can be loaded, with a notice (one
+   * per switch, however many turns saw the failure). Returns the new provider, or undefined when there is nothing to
+   * fall back to. A failed provider with a circuit breaker is kept, to be probed and switched back to.
    */
   async fallBackFrom(failed: LlmProvider, reason: string): Promise<LlmProvider | undefined> {
     if (this.fallback?.from === failed) return this.fallback.to;
     if (this.activeProvider !== failed) return this.ready();
-    this.failedKinds.add(failed.kind);
+    const recoverable = failed.circuit !== undefined;
+    if (!recoverable) this.failedKinds.add(failed.kind);
     const otherKind: LlmProviderKind = failed.kind === 'ollama' ? 'embedded' : 'ollama';
-    if (this.failedKinds.has(otherKind)) return undefined;
-    this.options.onNotice(`${describeKind(failed.kind)} failed (${reason}). Switching to ${describeKind(otherKind)}.`.replace(/^the/, 'The'));
-    this.loading = this.load(otherKind);
+    // Not back to a provider that is itself waiting to come back: its probe decides that.
+    if (this.failedKinds.has(otherKind) || this.degraded?.provider.kind === otherKind) return undefined;
+    const until = recoverable ? ' until it answers again' : '';
+    this.options.onNotice(`${describeKind(failed.kind)} failed (${reason}). Switching to ${describeKind(otherKind)}${until}.`.replace(/^the/, 'The'));
+    const switching = this.load(otherKind, undefined, { keep: recoverable ? failed : undefined });
+    this.loading = switching;
     // A failed switch is reported through the status (and so logged); the turns only need to know there is none.
-    this.fallback = { from: failed, to: this.loading.catch(() => undefined) };
+    this.fallback = {
+      from: failed,
+      to: switching.then(
+        (provider) => {
+          if (recoverable) {
+            this.degraded = { provider: failed, since: Date.now() };
+            this.scheduleProbe(this.degraded);
+          }
+          return provider;
+        },
+        () => undefined,
+      ),
+    };
     return this.fallback.to;
   }
 
   async dispose(): Promise<void> {
+    await this.dropDegraded();
     await this.activeProvider?.dispose();
     this.activeProvider = undefined;
+  }
+
+  /**
+   * Probes the provider the session fell back from when its circuit breaker would let a call through again. The timer
+   * does not keep the process alive.
+   */
+  private scheduleProbe(degraded: DegradedProvider): void {
+    const circuit = degraded.provider.circuit;
+    if (!circuit || this.degraded !== degraded) return;
+    clearTimeout(degraded.timer);
+    degraded.timer = setTimeout(
+      () => {
+        degraded.timer = undefined;
+        if (this.degraded !== degraded || degraded.probe) return;
+        if (!circuit.quietSince(degraded.since)) return this.scheduleProbe(degraded);
+        degraded.probe = this.tryToRestore(degraded).finally(() => {
+          degraded.probe = undefined;
+          this.scheduleProbe(degraded);
+        });
+      },
+      Math.max(0, circuit.probeAt(degraded.since) - Date.now()),
+    );
+    degraded.timer.unref();
+  }
+
+  /**
+   * Loads (and so warms) the degraded provider again: its first request is the circuit breaker's half-open probe.
+   * When it answers, new turns use it again and the fallback is disposed (after the generations it is running).
+   */
+  private async tryToRestore(degraded: DegradedProvider): Promise<void> {
+    const { provider } = degraded;
+    const started = performance.now();
+    try {
+      await provider.load();
+    } catch (error) {
+      degraded.since = Date.now();
+      const shape = toErrorShape(error);
+      this.options.logger?.info({ provider: provider.kind, code: shape.code, reason: shape.message }, 'LLM provider still unavailable');
+      return;
+    }
+    // A runtime model switch (or shutdown) meanwhile has replaced it.
+    if (this.degraded !== degraded) return;
+    this.degraded = undefined;
+    const fallback = this.activeProvider;
+    this.activeProvider = provider;
+    this.loading = Promise.resolve(provider);
+    this.fallback = undefined;
+    this.setStatus({ state: 'warm', provider: provider.kind, model: provider.modelId, loadMs: Math.round(performance.now() - started) });
+    const from = fallback ? ` instead of ${describeKind(fallback.kind)}` : '';
+    this.options.onNotice(`${describeKind(provider.kind)} answers again; using it${from}.`.replace(/^the/, 'The'), 'info');
+    if (fallback && fallback !== provider) await fallback.dispose().catch((error: unknown) => this.logDisposeFailure(fallback.kind, error));
+  }
+
+  private async dropDegraded(): Promise<void> {
+    const degraded = this.degraded;
+    if (!degraded) return;
+    this.degraded = undefined;
+    clearTimeout(degraded.timer);
+    if (degraded.provider === this.activeProvider) return;
+    await degraded.provider.dispose().catch((error: unknown) => this.logDisposeFailure(degraded.provider.kind, error));
+    await degraded.probe?.catch(() => undefined);
   }
 
   private async chooseAndLoad(): Promise<LlmProvider> {
@@ -158,8 +253,15 @@ export class LlmProviderManager {
     return this.load('embedded');
   }
 
-  /** `target`: a model chosen at runtime instead of the configured one; `switching`: a failure is the caller's, not the session's. */
-  private async load(kind: LlmProviderKind, target?: LlmModelTarget, { switching = false } = {}): Promise<LlmProvider> {
+  /**
+   * `target`: a model chosen at runtime instead of the configured one; `switching`: a failure is the caller's, not the
+   * session's; `keep`: the provider being replaced is kept (to be probed) rather than disposed.
+   */
+  private async load(
+    kind: LlmProviderKind,
+    target?: LlmModelTarget,
+    { switching = false, keep }: { switching?: boolean; keep?: LlmProvider | undefined } = {},
+  ): Promise<LlmProvider> {
     const started = performance.now();
     let provider: LlmProvider | undefined;
     try {
@@ -185,7 +287,7 @@ export class LlmProviderManager {
     }
     const previous = this.activeProvider;
     this.activeProvider = provider;
-    if (previous && previous !== provider) await previous.dispose().catch((error: unknown) => this.logDisposeFailure(previous.kind, error));
+    if (previous && previous !== provider && previous !== keep) await previous.dispose().catch((error: unknown) => this.logDisposeFailure(previous.kind, error));
     this.setStatus({ state: 'warm', provider: kind, model: provider.modelId, loadMs: Math.round(performance.now() - started) });
     return provider;
   }

@@ -3,12 +3,27 @@ import { performance } from 'node:perf_hooks';
 import { Ollama, type AbortableAsyncIterator, type ChatResponse, type Message } from 'ollama';
 import { z } from 'zod';
 import { AgentError, type ErrorCode } from '../../../src-shared/contract/index.js';
-import type { LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
+import {
+  formatSeconds,
+  httpStatusOf,
+  HttpStatusError,
+  isAttemptTimeout,
+  isCircuitOpenError,
+  parseRetryAfter,
+  ResiliencePolicy,
+  type Circuit,
+  type ResilienceTuning,
+} from '../resilience/resiliencePolicies.js';
+import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider } from './llmProvider.js';
 
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_OLLAMA_KEEP_ALIVE = '30m';
 export const DEFAULT_OLLAMA_CONTEXT_TOKENS = 4096;
 export const DEFAULT_OLLAMA_PROBE_TIMEOUT_MS = 800;
+/** How long a question may wait for Ollama's first token (it sends its headers with it): loading an evicted model included. */
+export const DEFAULT_OLLAMA_FIRST_TOKEN_TIMEOUT_MS = 60_000;
+/** How long each request of `load()` may take (the preload loads the model from disk). */
+export const DEFAULT_OLLAMA_LOAD_REQUEST_TIMEOUT_MS = 180_000;
 const WARM_UP_MESSAGE = 'Hi';
 
 export interface OllamaProviderConfig {
@@ -20,6 +35,12 @@ export interface OllamaProviderConfig {
   keepAlive?: string | number;
   /** Context window to ask Ollama for; else the model's own context length capped at 4096. */
   contextTokens?: number;
+  /** A question's wait for the first token (connect, queue, model load, prefill); past it the attempt fails. */
+  firstTokenTimeoutMs?: number;
+  /** Each request of `load()` (the model's preload and warm-up included). */
+  loadRequestTimeoutMs?: number;
+  /** Retries and circuit breaker (tests shorten the delays). */
+  resilience?: ResilienceTuning;
 }
 
 /** What `load()` found in `/api/ps` after warming the model up. */
@@ -71,17 +92,30 @@ function withDefaultTag(name: string): string {
   return lastSegment.includes(':') ? name : `${name}:latest`;
 }
 
+/** One attempt of one request: the signal its fetch honours, and the Retry-After of a failed answer. */
+interface RequestScope {
+  signal: AbortSignal;
+  retryAfterMs?: number;
+}
+
 /**
  * A fetch for the `ollama` client that also honours `extraSignals()`; the client only aborts streamed requests itself.
- * It is Node's global fetch underneath, whose shared connection pool keeps the connection to Ollama alive.
+ * It is Node's global fetch underneath, whose shared connection pool keeps the connection to Ollama alive. The client
+ * turns a failed answer into an error without its headers, so a Retry-After is kept in the request's `scope` here.
  */
-function fetchWithSignals(extraSignals: () => AbortSignal[]): typeof fetch {
+function fetchWithSignals(extraSignals: () => AbortSignal[], scope: () => RequestScope | undefined = () => undefined): typeof fetch {
   return async (input, init) => {
     // Node's fetch hands a finished connection back to its pool one event-loop turn after the body ends; a request
     // sent sooner opens a second socket (measured: back-to-back requests alternate between two sockets without this).
     await new Promise<void>((resolve) => setImmediate(resolve));
     const signals = [init?.signal ?? undefined, ...extraSignals()].filter((s): s is AbortSignal => s !== undefined);
-    return fetch(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : null });
+    const response = await fetch(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : null });
+    const requestScope = scope();
+    if (!response.ok && requestScope) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      if (retryAfterMs !== undefined) requestScope.retryAfterMs = retryAfterMs;
+    }
+    return response;
   };
 }
 
@@ -103,10 +137,14 @@ export class OllamaLlmProvider implements LlmProvider {
   private lastLoad: OllamaLoadReport | null = null;
   /** Aborts whatever is still in flight when the provider is disposed. */
   private readonly lifetime = new AbortController();
-  /** The caller's signal for the request being started, so the fetch under the client can honour it from the first byte. */
-  private readonly requestSignal = new AsyncLocalStorage<AbortSignal>();
+  /** The attempt being started, so the fetch under the client honours its signal from the first byte. */
+  private readonly requestScope = new AsyncLocalStorage<RequestScope>();
   /** One client for the provider's whole life, so requests share kept-alive connections. */
   private readonly client: OllamaClient;
+  /** Retries (429, 503, a reset connection), the circuit breaker of this provider, and each attempt's time limit. */
+  private readonly policy: ResiliencePolicy;
+  private readonly firstTokenTimeoutMs: number;
+  private readonly loadRequestTimeoutMs: number;
 
   constructor(config: OllamaProviderConfig) {
     this.modelId = config.model;
@@ -114,13 +152,24 @@ export class OllamaLlmProvider implements LlmProvider {
     this.keepAlive = config.keepAlive ?? DEFAULT_OLLAMA_KEEP_ALIVE;
     this.configuredContextTokens = config.contextTokens;
     this.contextWindow = config.contextTokens ?? DEFAULT_OLLAMA_CONTEXT_TOKENS;
+    this.firstTokenTimeoutMs = config.firstTokenTimeoutMs ?? DEFAULT_OLLAMA_FIRST_TOKEN_TIMEOUT_MS;
+    this.loadRequestTimeoutMs = config.loadRequestTimeoutMs ?? DEFAULT_OLLAMA_LOAD_REQUEST_TIMEOUT_MS;
+    this.policy = new ResiliencePolicy({ isOutage: isOllamaOutage, ...config.resilience });
     this.client = new OllamaClient({
       host: this.host,
-      fetch: fetchWithSignals(() => {
-        const requestSignal = this.requestSignal.getStore();
-        return requestSignal ? [this.lifetime.signal, requestSignal] : [this.lifetime.signal];
-      }),
+      fetch: fetchWithSignals(
+        () => {
+          const scope = this.requestScope.getStore();
+          return scope ? [this.lifetime.signal, scope.signal] : [this.lifetime.signal];
+        },
+        () => this.requestScope.getStore(),
+      ),
     });
+  }
+
+  /** This provider's circuit breaker: the provider manager falls back while it is open and probes it when it may close. */
+  get circuit(): Circuit {
+    return this.policy.circuit;
   }
 
   get contextTokens(): number {
@@ -193,15 +242,21 @@ export class OllamaLlmProvider implements LlmProvider {
     let promptEvalCount: number | undefined;
     let stream: AbortableAsyncIterator<ChatResponse> | undefined;
     try {
-      // `signal` reaches the fetch itself, so an abort also cancels a request still waiting for Ollama's first byte.
-      stream = await this.requestSignal.run(signal, () =>
-        this.client.chat({
-          model: this.modelId,
-          messages,
-          stream: true,
-          keep_alive: this.keepAlive,
-          options: { num_predict: request.maxTokens, num_ctx: this.contextWindow },
-        }),
+      // Ollama sends its headers with the first token, so the policy (retries, breaker, first-token time limit) covers
+      // exactly the wait before anything is streamed: a retry never replays a half-streamed answer. `signal` reaches
+      // the fetch itself, so an abort also cancels a request still waiting for the first byte, or a backoff delay.
+      stream = await this.policy.execute(
+        (attemptSignal) =>
+          this.attempt(AbortSignal.any([signal, attemptSignal]), () =>
+            this.client.chat({
+              model: this.modelId,
+              messages,
+              stream: true,
+              keep_alive: this.keepAlive,
+              options: { num_predict: request.maxTokens, num_ctx: this.contextWindow },
+            }),
+          ),
+        { signal: AbortSignal.any([signal, this.lifetime.signal]), timeoutMs: this.firstTokenTimeoutMs },
       );
       for await (const part of stream) {
         // Chunks already parsed from the last network read must not reach the caller after a cancel.
@@ -223,7 +278,7 @@ export class OllamaLlmProvider implements LlmProvider {
       }
     } catch (error) {
       if (signal.aborted) return abortedResult();
-      throw toAgentError(error, this.host, this.modelId, 'GENERATION_FAILED');
+      throw toAgentError(error, this.host, this.modelId, 'GENERATION_FAILED', this.policy);
     } finally {
       if (stream) this.client.forgetStream(stream);
     }
@@ -241,12 +296,26 @@ export class OllamaLlmProvider implements LlmProvider {
     this.lifetime.abort();
   }
 
+  /** One attempt of a request: its fetch honours `signal`, and a failed answer keeps its status and Retry-After. */
+  private async attempt<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    const scope: RequestScope = { signal };
+    try {
+      return await this.requestScope.run(scope, call);
+    } catch (error) {
+      const status = error instanceof Error && error.name === 'ResponseError' ? httpStatusOf(error) : undefined;
+      throw status === undefined ? error : new HttpStatusError(status, error instanceof Error ? error.message : String(error), scope.retryAfterMs, { cause: error });
+    }
+  }
+
   private async request<T>(call: () => Promise<unknown>, schema: z.ZodType<T>, failureCode: ErrorCode): Promise<T> {
     let answer: unknown;
     try {
-      answer = await call();
+      answer = await this.policy.execute((attemptSignal) => this.attempt(attemptSignal, call), {
+        signal: this.lifetime.signal,
+        timeoutMs: this.loadRequestTimeoutMs,
+      });
     } catch (error) {
-      throw toAgentError(error, this.host, this.modelId, failureCode);
+      throw toAgentError(error, this.host, this.modelId, failureCode, this.policy);
     }
     const parsed = schema.safeParse(answer);
     if (!parsed.success) {
@@ -296,31 +365,44 @@ function trainedContextLength(modelInfo: Record<string, unknown> | undefined): n
   return undefined;
 }
 
-/** The `ollama` client's HTTP error (not exported by the package): an Error with the response's status code. */
-function httpStatusOf(error: unknown): number | undefined {
-  if (error instanceof Error && error.name === 'ResponseError') {
-    const status = (error as Error & { status_code?: unknown }).status_code;
-    if (typeof status === 'number') return status;
-  }
-  return undefined;
-}
-
 /** Node's fetch reports refused, reset and cut connections as TypeError 'fetch failed' or 'terminated'. */
 function isConnectionFailure(error: unknown): boolean {
   return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
+}
+
+/**
+ * Failures that count against Ollama's circuit breaker: it is not there (refused, reset), overloaded or broken (429,
+ * 5xx). Not a request it refused (400, a missing model: 404), nor a cancel.
+ */
+function isOllamaOutage(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
+  return isConnectionFailure(error);
 }
 
 function failureReason(error: unknown): string {
   const messages: string[] = [];
   for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) {
     const code = (e as Error & { code?: unknown }).code;
+    // The HttpStatusError this provider makes and the client's error under it say the same thing.
+    if (e.cause instanceof Error && e.cause.message === e.message) continue;
     messages.push(typeof code === 'string' ? `${e.message} (${code})` : e.message);
   }
   return messages.length > 0 ? messages.join(': ') : String(error);
 }
 
-function toAgentError(error: unknown, host: string, model: string, failureCode: ErrorCode): AgentError {
+function toAgentError(error: unknown, host: string, model: string, failureCode: ErrorCode, policy: ResiliencePolicy): AgentError {
   if (error instanceof AgentError) return error;
+  if (isCircuitOpenError(error)) {
+    const { circuit } = policy;
+    return new AgentError(
+      'PROVIDER_UNAVAILABLE',
+      `Ollama at ${host} failed ${circuit.failuresToOpen} times in a row; it is tried again in ${formatSeconds(circuit.retryInMs)}.`,
+    );
+  }
+  if (isAttemptTimeout(error)) {
+    return new AgentError('PROVIDER_UNAVAILABLE', `Ollama at ${host} did not answer within ${formatSeconds(error.timeoutMs)}. Check Ollama's log.`);
+  }
   const reason = failureReason(error);
   if (error instanceof TypeError && error.message === 'terminated') {
     return new AgentError(
@@ -343,6 +425,10 @@ function toAgentError(error: unknown, host: string, model: string, failureCode: 
       `Ollama at ${host} does not have the model "${model}". Download it with \`ollama pull ${model}\`.`,
       reason,
     );
+  }
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    // Asking again, or asking another model, would hide why: the turn ends with Ollama's own words.
+    return new ProviderRefusedRequest(failureCode, `Ollama at ${host} refused the request for the model "${model}" (HTTP ${status}: ${reason}).`);
   }
   const what = status === undefined ? reason : `HTTP ${status}: ${reason}`;
   return new AgentError(failureCode, `Ollama at ${host} failed with the model "${model}" (${what}). Check Ollama's log.`);

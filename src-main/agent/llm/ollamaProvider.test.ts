@@ -2,7 +2,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
-import type { LlmGenerateRequest } from './llmProvider.js';
+import { ProviderRefusedRequest, type LlmGenerateRequest } from './llmProvider.js';
 import { OllamaLlmProvider, probeOllama, type OllamaProviderConfig } from './ollamaProvider.node.js';
 import { OllamaProtocolServer, type OllamaProtocolServerOptions } from '../../testing/ollamaProtocolServer.node.js';
 
@@ -237,6 +237,11 @@ describe(SUITE, () => {
     expect(loadError.message).toContain('ollama serve');
     expect((await rejection(provider.generate(question()))).code).toBe('PROVIDER_UNAVAILABLE');
 
+    // A refused connection is not retried: nothing listens, and the caller falls back at once.
+    const generateStarted = performance.now();
+    expect((await rejection(provider.generate(question()))).code).toBe('PROVIDER_UNAVAILABLE');
+    expect(performance.now() - generateStarted).toBeLessThan(500);
+
     const started = performance.now();
     const probe = await probeOllama(host, 'llama3.2');
     expect(performance.now() - started).toBeLessThan(800);
@@ -278,5 +283,106 @@ describe(SUITE, () => {
 
     server.failChat(null);
     expect((await provider.generate(question())).text).toBe(STORY.join(''));
+  });
+});
+
+/** Short backoff for tests: 20, 40, 80, 160 ms (no jitter), instead of 1, 2, 4, 8 s. */
+const FAST_RETRIES = { initialDelayMs: 20, random: () => 0.5 };
+
+describe(`${SUITE}: retries, circuit breaker and time limits`, () => {
+  it('answers after two 503s: the third try streams the answer, with growing pauses between the tries', async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 1 });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES } });
+    server.failChat({ kind: 'http-status', status: 503, error: 'server busy, please try again.  maximum pending requests exceeded', times: 2 });
+
+    const result = await provider.generate(question());
+
+    expect(result.text).toBe(STORY.join(''));
+    const tries = server.streamedChats;
+    expect(tries.map((r) => r.outcome)).toEqual(['failed-on-purpose', 'failed-on-purpose', 'completed']);
+    expect(provider.circuit.state).toBe('closed');
+  });
+
+  it('a connection reset before the answer is retried; the answer is not replayed once it has begun', async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 1 });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES } });
+    server.failChat({ kind: 'reset-before-answer', times: 2 });
+    expect((await provider.generate(question())).text).toBe(STORY.join(''));
+    expect(server.streamedChats).toHaveLength(3);
+
+    // Cut after two tokens: the tokens already streamed are not sent again (the turn decides what to do).
+    server.failChat({ kind: 'drop-mid-stream', afterTokens: 2 });
+    const received: string[] = [];
+    await rejection(provider.generate(question({ onToken: (t) => received.push(t) })));
+    expect(received).toEqual(STORY.slice(0, 2));
+    expect(server.streamedChats).toHaveLength(4);
+  });
+
+  it("honours Retry-After: the next try waits what Ollama asked for, not the shorter backoff", async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 1 });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES } });
+    server.failChat({ kind: 'http-status', status: 429, retryAfter: '1', times: 1 });
+    const started = performance.now();
+    expect((await provider.generate(question())).text).toBe(STORY.join(''));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(server.streamedChats).toHaveLength(2);
+  });
+
+  it('a 400 is not retried: one request, and the error says what Ollama said', async () => {
+    const server = await startServer({ tokens: STORY });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES } });
+    server.failChat({ kind: 'http-status', status: 400, error: '"llama3.2" does not support chat' });
+
+    const error = await rejection(provider.generate(question()));
+
+    expect(error).toBeInstanceOf(ProviderRefusedRequest);
+    expect(error.message).toBe(`Ollama at ${server.url} refused the request for the model "llama3.2" (HTTP 400: "llama3.2" does not support chat).`);
+    expect(server.streamedChats).toHaveLength(1);
+    // A refused request says nothing about Ollama's health.
+    expect(provider.circuit.state).toBe('closed');
+  });
+
+  it('a missing model (404) is not retried: MODEL_MISSING with the `ollama pull` fix', async () => {
+    const server = await startServer({ tokens: STORY });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES } });
+    server.failChat({ kind: 'http-status', status: 404, error: "model 'llama3.2' not found" });
+    const error = await rejection(provider.generate(question()));
+    expect(error.code).toBe('MODEL_MISSING');
+    expect(error.message).toContain('ollama pull llama3.2');
+    expect(server.streamedChats).toHaveLength(1);
+  });
+
+  it('five failures in a row open the breaker: the next question fails at once, without a request, until the half-open delay', async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 1 });
+    const provider = providerFor(server.url, { resilience: { retry: FAST_RETRIES, breaker: { halfOpenAfterMs: 60_000 } } });
+    server.failChat({ kind: 'http-status', status: 503 });
+
+    const first = await rejection(provider.generate(question()));
+    expect(first.code).toBe('GENERATION_FAILED');
+    expect(first.message).toContain('HTTP 503');
+    expect(server.streamedChats).toHaveLength(5);
+    expect(provider.circuit.state).toBe('open');
+
+    server.failChat(null);
+    const started = performance.now();
+    const refused = await rejection(provider.generate(question()));
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(refused.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(refused.message).toMatch(new RegExp(`^Ollama at ${server.url} failed 5 times in a row; it is tried again in (59|60) s\\.$`));
+    expect(server.streamedChats).toHaveLength(5);
+  });
+
+  it('a first token that does not come in time fails the try at its limit, and is not tried again', async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 5_000 });
+    const provider = providerFor(server.url, { firstTokenTimeoutMs: 200, resilience: { retry: FAST_RETRIES } });
+    const started = performance.now();
+    const error = await rejection(provider.generate(question()));
+    const elapsed = performance.now() - started;
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toBe(`Ollama at ${server.url} did not answer within 0.2 s. Check Ollama's log.`);
+    expect(elapsed).toBeGreaterThanOrEqual(195);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(server.streamedChats).toHaveLength(1);
+    expect(await server.streamedChats[0]?.settled).toBe('closed-by-client');
   });
 });

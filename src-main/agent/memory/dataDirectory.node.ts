@@ -1,12 +1,13 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { AgentError } from '../../../src-shared/contract/index.js';
+import type { DatabaseKey } from './databaseKey.node.js';
+import { openConnection, type SqliteDatabase } from './sqliteConnection.node.js';
 
 /** The profile's SQLite file inside the data folder. */
 export const DATABASE_FILE_NAME = 'assistant.sqlite3';
 /** SQLite's companion files, moved together with the database so they are never replayed into another one. */
-const SIDECAR_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
+export const SIDECAR_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
 
 export function databasePathOf(dataDir: string): string {
   return path.join(path.resolve(dataDir), DATABASE_FILE_NAME);
@@ -133,11 +134,24 @@ function isCorruption(error: unknown): boolean {
   return /^SQLITE_(NOTADB|CORRUPT)/.test(sqliteCode(error));
 }
 
+/**
+ * An encrypted database that its key does not open. A wrong key and a damaged first page look the same (SQLite sees no
+ * header), so the file is never called damaged, never moved aside, never written: only the right key can tell.
+ */
+export function wrongKeyError(file: string, key: DatabaseKey): AgentError {
+  return new AgentError(
+    'DATABASE_KEY_INVALID',
+    `The database ${file} is encrypted and the key from ${key.source} does not open it (the key is wrong, or the file's first page is damaged). ` +
+      `It was left untouched. Start the assistant with the key it was encrypted with (ASSISTANT_DB_KEY, or restore the key file).`,
+  );
+}
+
 /** Turns an error from opening or migrating the database into a clear AgentError that names the file. */
-export function databaseOpenError(error: unknown, file: string): AgentError {
+export function databaseOpenError(error: unknown, file: string, key?: DatabaseKey): AgentError {
   if (error instanceof AgentError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = sqliteCode(error);
+  if (key && code.startsWith('SQLITE_NOTADB')) return wrongKeyError(file, key);
   if (isCorruption(error)) return corruptDatabaseError(file, message);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new AgentError(
@@ -153,10 +167,11 @@ export function databaseOpenError(error: unknown, file: string): AgentError {
 
 /**
  * Checks an existing database before anything writes to it: on a read-only connection (so a damaged file is never
- * modified), `PRAGMA quick_check` (a few ms for thousands of messages). Throws DATABASE_CORRUPT; other problems
- * (a lock, a read-only quirk) are left to the read-write open, which reports them.
+ * modified), `PRAGMA quick_check` (a few ms for thousands of messages). Throws DATABASE_CORRUPT; with a `key`, a file
+ * the key does not open throws DATABASE_KEY_INVALID instead (see wrongKeyError). Other problems (a lock, a read-only
+ * quirk) are left to the read-write open, which reports them.
  */
-export function checkDatabaseFile(file: string, nativeBinding?: string): void {
+export function checkDatabaseFile(file: string, options: { nativeBinding?: string | undefined; key?: DatabaseKey | undefined } = {}): void {
   let info: Stats;
   try {
     info = statSync(file);
@@ -166,14 +181,16 @@ export function checkDatabaseFile(file: string, nativeBinding?: string): void {
   }
   if (!info.isFile()) throw unusable(path.dirname(file), `${file} is not a file`);
   if (info.size === 0) return; // SQLite treats an empty file as a new, empty database.
-  let db: Database.Database | undefined;
+  let db: SqliteDatabase | undefined;
+  const { key } = options;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000, ...(nativeBinding && { nativeBinding }) });
+    db = openConnection(file, { readonly: true, fileMustExist: true, nativeBinding: options.nativeBinding, key: key?.bytes });
     const rows = db.pragma('quick_check(3)') as Array<Record<string, unknown>>;
     const problems = rows.map((row) => String(Object.values(row)[0]));
     if (problems[0] !== 'ok') throw corruptDatabaseError(file, problems.join('; ') || 'quick_check found problems');
   } catch (error) {
     if (error instanceof AgentError) throw error;
+    if (key && sqliteCode(error).startsWith('SQLITE_NOTADB')) throw wrongKeyError(file, key);
     if (isCorruption(error)) throw corruptDatabaseError(file, (error as Error).message);
   } finally {
     try {

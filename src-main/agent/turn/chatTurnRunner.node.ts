@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation } from '../../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agentConfig.node.js';
 import type { AgentLogger } from '../agentLogger.js';
+import { audit } from '../audit.js';
 import { responseCacheKey } from '../cache/cacheKey.node.js';
 import type { ResponseCache } from '../cache/responseCache.node.js';
-import type { LlmProvider } from '../llm/llmProvider.js';
+import { ProviderRefusedRequest, type LlmProvider } from '../llm/llmProvider.js';
 import type { LlmProviderManager } from '../llm/llmProviderManager.node.js';
 import type { ConversationStore } from '../memory/conversationStore.node.js';
 import type { OutputCheck } from './answerStream.js';
+import { FairScheduler } from './fairScheduler.js';
 import { planPrompt, type PromptPlan } from './promptPlan.js';
 import {
   requireOutcome,
@@ -51,6 +53,11 @@ export interface TurnRequest {
   origin?: number;
   /** Stages that happened before the turn (a voice turn's speech-to-text), as performance.now() times. */
   earlierStages?: ReadonlyArray<{ name: string; start: number; end: number }>;
+  /**
+   * Who asked: a connection of the headless host or an Electron window (the command router names them). Turns waiting
+   * for the model are served round robin between callers; turns without one (the CLI, voice) share one caller.
+   */
+  caller?: string | undefined;
 }
 
 export interface StartedTurn {
@@ -76,6 +83,7 @@ interface QueuedTurn {
   keptQuestion: string;
   timeline: TurnTimeline;
   earlierStages: NonNullable<TurnRequest['earlierStages']>;
+  caller: string;
   /** Settles when the conversation's previous turn has ended. */
   previous: Promise<void> | undefined;
   /** Prepare is over and the answer stream has begun. */
@@ -85,6 +93,14 @@ interface QueuedTurn {
 }
 
 const TITLE_CHARS = 60;
+/** The caller of turns that came without one (the CLI, voice). */
+const LOCAL_CALLER = 'local';
+/**
+ * Generations the model runs at once. The embedded model has one context sequence, so it answers one at a time, and
+ * a second generation handed to a provider would only wait in the provider's own first-come queue, out of the fair
+ * scheduler's reach.
+ */
+const GENERATION_SLOTS = 1;
 
 /**
  * One chat turn as a pipeline: validate → store the question → wait for the conversation's previous turn →
@@ -97,6 +113,11 @@ export class ChatTurnRunner {
   private readonly inFlight = new Map<string, SharedGeneration>();
   /** The last turn of each conversation that has not ended yet; the next question waits for it. */
   private readonly conversationTails = new Map<string, Promise<void>>();
+  /**
+   * Where generations wait for the model (stage `model-queue`), round robin between callers: a connection flooding
+   * questions delays another connection's question by at most one of its own answers.
+   */
+  private readonly modelSlots = new FairScheduler(GENERATION_SLOTS);
 
   constructor(private readonly deps: ChatTurnDeps) {}
 
@@ -140,6 +161,7 @@ export class ChatTurnRunner {
       keptQuestion: kept,
       timeline,
       earlierStages: request.earlierStages ?? [],
+      caller: request.caller ?? LOCAL_CALLER,
       previous,
       createdConversation: request.conversationId === undefined,
     };
@@ -255,7 +277,7 @@ export class ChatTurnRunner {
       timeline.start('generate');
       timeline.start('first-token');
       timeline.start('first-sentence');
-      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan, turnId);
+      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan, turn);
       const subscription = generation.subscribe(output.listener);
       const stop = () => subscription.cancel();
       if (cancelled.aborted) stop();
@@ -278,7 +300,9 @@ export class ChatTurnRunner {
       } catch (error) {
         cancelled.removeEventListener('abort', stop);
         const shape = toErrorShape(error);
-        const canRetry = output.shown === '' && (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
+        // Only before anything was shown (an answer is never replayed), and not for a request the provider refused.
+        const canRetry =
+          output.shown === '' && !(error instanceof ProviderRefusedRequest) && (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
         const fallback: LlmProvider | undefined = canRetry ? await this.deps.llm.fallBackFrom(active, shape.message) : undefined;
         if (!fallback) throw error;
         this.deps.logger.warn({ turnId, from: active.kind, to: fallback.kind, code: shape.code }, 'provider fallback');
@@ -375,23 +399,40 @@ export class ChatTurnRunner {
     });
   }
 
-  /** Joins an identical generation already running, or starts one (for `turnId`, and any turn that joins it). */
-  private generationFor(key: string, provider: LlmProvider, plan: PromptPlan, turnId: string): SharedGeneration {
+  /**
+   * Joins an identical generation already running, or starts one (for `turn`, and any turn that joins it). A new
+   * generation first waits for a model slot under its turn's caller.
+   */
+  private generationFor(key: string, provider: LlmProvider, plan: PromptPlan, turn: QueuedTurn): SharedGeneration {
     const running = this.inFlight.get(key);
     if (running && !running.stopped) return running;
     const { cache } = this.deps;
-    const generation = new SharedGeneration(
-      (signal, onToken) =>
-        provider.generate({
+    const { turnId, timeline } = turn;
+    const generation = new SharedGeneration(async (signal, onToken) => {
+      let release: () => void;
+      try {
+        release = await this.modelSlots.acquire(turn.caller, signal, {
+          queued: () => timeline.start('model-queue'),
+          granted: () => timeline.end('model-queue'),
+        });
+      } catch {
+        // Rejected only when every turn following this generation was cancelled while it waited: nothing was generated.
+        timeline.end('model-queue');
+        return { text: '', tokens: 0, aborted: true };
+      }
+      try {
+        return await provider.generate({
           systemPrompt: plan.systemPrompt,
           history: plan.history,
           question: plan.question,
           maxTokens: plan.maxAnswerTokens,
           signal,
           onToken,
-        }),
-      this.deps.outputCheck,
-    );
+        });
+      } finally {
+        release();
+      }
+    }, this.deps.outputCheck);
     this.inFlight.set(key, generation);
     generation.completed
       .then(
@@ -437,7 +478,7 @@ export class ChatTurnRunner {
     }
     if (error instanceof TurnBlocked) {
       // A security event of its own in the log: which guard refused it and why (never the question).
-      logger.warn({ audit: 'turn-blocked', turnId: turn.turnId, guard: error.guard, reason: shape.message }, 'turn blocked by a guard');
+      audit(logger, 'turn-blocked', { turnId: turn.turnId, caller: turn.caller, guard: error.guard, reason: shape.message });
       emit({ type: 'blocked', turnId: turn.turnId, conversationId: turn.conversationId, guard: error.guard, reason: shape.message });
       return;
     }

@@ -117,6 +117,13 @@ async function measureTurns(config: AgentConfigOverrides, questions: readonly st
  * size, cold and with the query's embedding cached; and the time to first token with retrieval against the same turns
  * without documents, in the same run on the same model.
  */
+/** Questions about nothing in the generated notes (no passage reaches the relevance floor), drawn with a seed. */
+export function unrelatedQuestions(count: number, seed: number): string[] {
+  const random = seeded(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  return Array.from({ length: count }, () => `${pick(UNRELATED_OPENERS)} ${pick(UNRELATED_TOPICS)}?`);
+}
+
 export async function runDocumentsBench(options: {
   config: AgentConfigOverrides;
   runs: number;
@@ -157,11 +164,7 @@ export async function runDocumentsBench(options: {
     // What retrieval itself adds is measured on questions no passage matches (the prompt is then the same); turns that
     // do get passages also pay for the model reading them (prefill), reported apart.
     const base: AgentConfigOverrides = { ...options.config, voice: { enabled: false }, guards: { enabled: false } };
-    const unrelated = (seed: number) => {
-      const random = seeded(seed);
-      const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-      return Array.from({ length: options.runs }, () => `${pick(UNRELATED_OPENERS)} ${pick(UNRELATED_TOPICS)}?`);
-    };
+    const unrelated = (seed: number) => unrelatedQuestions(options.runs, seed);
     // Answers cached by an earlier run on a kept corpus would not be generated: the conversations and cache start empty.
     for (const file of ['assistant.sqlite3', 'assistant.sqlite3-wal', 'assistant.sqlite3-shm']) rmSync(path.join(profile, file), { force: true });
     try {

@@ -9,7 +9,7 @@ import type { AgentService } from '../agent/agentService.js';
 import { createAgent } from '../app/createAgent.node.js';
 import { scoreInjectionHeuristics } from '../guards/injectionGuard.js';
 import { WorkerInjectionScanner } from '../guards/workerInjectionScanner.node.js';
-import { writeBenchNotes } from './documentsBench.node.js';
+import { unrelatedQuestions, writeBenchNotes } from './documentsBench.node.js';
 import type { BenchRow } from './benchStats.js';
 import { askForBench } from './benchTurn.js';
 
@@ -19,7 +19,16 @@ interface GuardTurns {
   perGuard: Map<string, number[]>;
 }
 
-async function openAgent(config: AgentConfigOverrides, folder: string | undefined): Promise<{ agent: AgentService & { close(): Promise<void> }; turns: GuardTurns }> {
+interface PairedTurns {
+  on: GuardTurns;
+  off: GuardTurns;
+  /** Per question, guarded minus open time to first token: the pairing cancels the load both turns shared. */
+  addedMs: number[];
+  /** Questions left out because a passage matched (the prompt, and so the prefill, then differs from run to run). */
+  withPassages: number;
+}
+
+async function openAgent(config: AgentConfigOverrides, folder: string | undefined): Promise<AgentService & { close(): Promise<void> }> {
   const agent = createAgent({ config, logger: silentLogger });
   await agent.whenReady();
   if (folder) {
@@ -31,42 +40,68 @@ async function openAgent(config: AgentConfigOverrides, folder: string | undefine
     });
   }
   await agent.whenGuardsWarm();
-  return { agent, turns: { ttftMs: [], perGuard: new Map() } };
+  return agent;
 }
 
-async function askOnce(agent: AgentService, text: string, into: GuardTurns | undefined): Promise<void> {
+interface TurnReading {
+  ttftMs: number;
+  cited: boolean;
+  perGuard: Array<[string, number]>;
+}
+
+async function askOnce(agent: AgentService, text: string): Promise<TurnReading | undefined> {
   const events = await askForBench(agent, text);
   const done = events.find((event) => event.type === 'done');
-  if (into === undefined || done?.type !== 'done' || done.cached || done.timings.ttftMs === null) return;
-  into.ttftMs.push(done.timings.ttftMs);
-  for (const event of events) {
-    if (event.type !== 'guard-verdict' || event.subject !== 'question') continue;
-    into.perGuard.set(event.guard, [...(into.perGuard.get(event.guard) ?? []), event.ms]);
-  }
+  if (done?.type !== 'done' || done.cached || done.timings.ttftMs === null) return undefined;
+  const perGuard: Array<[string, number]> = [];
+  for (const event of events) if (event.type === 'guard-verdict' && event.subject === 'question') perGuard.push([event.guard, event.ms]);
+  return { ttftMs: done.timings.ttftMs, cited: done.citations.length > 0, perGuard };
+}
+
+function record(into: GuardTurns, reading: TurnReading): void {
+  into.ttftMs.push(reading.ttftMs);
+  for (const [guard, ms] of reading.perGuard) into.perGuard.set(guard, [...(into.perGuard.get(guard) ?? []), ms]);
 }
 
 /**
- * Guards on against off, measured in turns: both agents are open at once and take turns question by question (the
- * order swapped every round), so the machine's load at any moment falls on both alike.
+ * Guards on against off, measured in pairs: both agents are open at once and answer the same question one after the
+ * other (the order swapped every round), so the machine's load at any moment falls on both alike.
  */
-async function measurePair(base: AgentConfigOverrides, scratch: string, label: string, folder: string | undefined, runs: number): Promise<{ on: GuardTurns; off: GuardTurns }> {
+async function measurePair(base: AgentConfigOverrides, scratch: string, label: string, folder: string | undefined, runs: number): Promise<PairedTurns> {
   const variant = (guards: boolean) =>
     openAgent({ ...base, dataDir: path.join(scratch, `${label}-${guards ? 'guarded' : 'open'}`), guards: { enabled: guards }, documents: { enabled: folder !== undefined } }, folder);
   const on = await variant(true);
   const off = await variant(false);
+  const result: PairedTurns = { on: { ttftMs: [], perGuard: new Map() }, off: { ttftMs: [], perGuard: new Map() }, addedMs: [], withPassages: 0 };
   try {
     const warmUps = 2;
+    const questions = unrelatedQuestions(runs + warmUps, 21);
     for (let round = 0; round < runs + warmUps; round += 1) {
-      const order = round % 2 === 0 ? [on, off] : [off, on];
-      for (const side of order) {
-        await askOnce(side.agent, `Once upon a time a ${label} bird number ${round} sang in the rain`, round < warmUps ? undefined : side.turns);
+      // Numbered, so that no answer comes from the cache.
+      const question = `${questions[round]} (${label} ${round})`;
+      const first = round % 2 === 0 ? on : off;
+      const second = first === on ? off : on;
+      const readings = new Map([[first, await askOnce(first, question)], [second, await askOnce(second, question)]]);
+      const guarded = readings.get(on);
+      const open = readings.get(off);
+      if (round < warmUps || guarded === undefined || open === undefined) continue;
+      if (guarded.cited || open.cited) {
+        result.withPassages += 1;
+        continue;
       }
+      record(result.on, guarded);
+      record(result.off, open);
+      result.addedMs.push(guarded.ttftMs - open.ttftMs);
     }
-    return { on: on.turns, off: off.turns };
+    return result;
   } finally {
-    await Promise.all([on.agent.close(), off.agent.close()]);
+    await Promise.all([on.close(), off.close()]);
   }
 }
+
+/** Rows of per-question differences (guarded minus open), whose p50 is the guards' cost. */
+export const GUARDS_ADD_DOCS_ON = 'guards add to time to first token, per question (documents on)';
+export const GUARDS_ADD_DOCS_OFF = 'guards add to time to first token, per question (documents off)';
 
 /**
  * The injection heuristics on a question after two full garbage collections (as a long answer streamed between two
@@ -110,15 +145,20 @@ export async function runGuardsBench(options: { config: AgentConfigOverrides; ru
     writeBenchNotes(folder, 2);
     const base: AgentConfigOverrides = { ...options.config, voice: { enabled: false } };
     // Enough turns for a stable median even when --runs is small: the difference sought is a few milliseconds.
-    const runs = Math.max(options.runs, 30);
+    const runs = Math.max(options.runs, 60);
     const docs = await measurePair(base, scratch, 'docs', folder, runs);
     const plain = await measurePair(base, scratch, 'plain', undefined, runs);
-    options.log(`guards: ${docs.on.ttftMs.length + docs.off.ttftMs.length + plain.on.ttftMs.length + plain.off.ttftMs.length} turns measured, guarded and open agents taking turns`);
+    options.log(
+      `guards: ${docs.addedMs.length + plain.addedMs.length} questions measured in pairs (guarded and open agents taking turns); ` +
+        `${docs.withPassages} left out because a passage matched`,
+    );
     const rows: BenchRow[] = [
       { name: 'time to first token (guards on, documents on)', unit: 'ms', samples: docs.on.ttftMs },
       { name: 'time to first token (guards off, documents on)', unit: 'ms', samples: docs.off.ttftMs },
+      { name: GUARDS_ADD_DOCS_ON, unit: 'ms', samples: docs.addedMs },
       { name: 'time to first token (guards on, documents off)', unit: 'ms', samples: plain.on.ttftMs },
       { name: 'time to first token (guards off, documents off)', unit: 'ms', samples: plain.off.ttftMs },
+      { name: GUARDS_ADD_DOCS_OFF, unit: 'ms', samples: plain.addedMs },
     ];
     const afterCollections = await measureAfterCollections(Math.min(runs, 12));
     rows.push(

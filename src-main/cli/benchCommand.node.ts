@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
 import { runDocumentsBench } from '../bench/documentsBench.node.js';
-import { runGuardsBench } from '../bench/guardsBench.node.js';
+import { GUARDS_ADD_DOCS_OFF, GUARDS_ADD_DOCS_ON, runGuardsBench } from '../bench/guardsBench.node.js';
 import { LOAD_ALONE, LOAD_FLOODED, runLoadBench } from '../bench/loadBench.node.js';
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
@@ -99,10 +99,11 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       'injection heuristics after 2 full GCs, in their worker',
     );
   }
-  if (has('time to first token (guards on, documents on)')) {
+  if (has(GUARDS_ADD_DOCS_ON)) {
     const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;
-    differences['guards add to time to first token (p50, documents on)'] = p50('time to first token (guards on, documents on)') - p50('time to first token (guards off, documents on)');
-    differences['guards add to time to first token (p50, documents off)'] = p50('time to first token (guards on, documents off)') - p50('time to first token (guards off, documents off)');
+    // The median of the per-question differences: both agents answered each question back to back.
+    differences['guards add to time to first token (p50 per question, documents on)'] = p50(GUARDS_ADD_DOCS_ON);
+    differences['guards add to time to first token (p50 per question, documents off)'] = p50(GUARDS_ADD_DOCS_OFF);
   }
   if (has('time to first token (documents off)')) {
     const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;

@@ -224,6 +224,10 @@ export class InjectionGuard implements Guard {
     const given = context.subject === 'question' ? context.questionEmbedding : undefined;
     const vector = given?.length === bank.dimensions ? given : (await embedder.embed([text.slice(0, MAX_EMBEDDED_CHARS)], signal))[0];
     if (vector === undefined || vector.length !== bank.dimensions) return undefined;
+    // Retrieval waits for the same vector and is on the way to the first token; this verdict is needed only once the
+    // model's first token is out, so retrieval goes first.
+    if (context.subject === 'question') await new Promise((resolve) => setImmediate(resolve));
+    signal.throwIfAborted();
     return { ...nearestPhrasing(bank, vector), thresholds };
   }
 }

@@ -199,9 +199,9 @@ function turnEnded(event: AgentEvent): string | undefined {
 /**
  * Fairness under load, on the real headless host and model: a second connection's answer time (send → done) while
  * another connection floods `chat:send`, against its time with the other connection idle, measured alternately in
- * the same run. Generation is not preempted, so the quiet question waits for the rest of the flood's answer being
- * generated when it arrives (then goes before the flood's waiting questions): it is asked when that answer has reached
- * token k, k spread evenly over the runs across an answer's length, as questions arriving at any moment would be.
+ * the same run. The quiet question is asked when the flood's answer being generated has reached token k, k spread
+ * evenly over the runs across an answer's length, as questions arriving at any moment would be; that answer gives the
+ * model up to it (the flood has a backlog) and goes on afterwards.
  * Documents, voice and guards are off: they are not what is measured.
  */
 export async function runLoadBench(options: LoadBenchOptions): Promise<BenchRow[]> {

@@ -198,6 +198,26 @@ describe('one connection flooding the headless host (real agent, real model)', (
     const aheadOfIt = [...waitingForModelAt(quietQueued!.index)];
     expect(aheadOfIt.length).toBeGreaterThanOrEqual(1);
     for (const turnId of aheadOfIt) expect(endOf(turnId)?.index ?? Infinity).toBeGreaterThan(quietEnd.index);
+    // The flooded answer that was being generated gave the model up to it, a few tokens after the quiet question came,
+    // instead of running to its end first.
+    const running = [...flood.replies.keys()]
+      .flatMap((id) => flood.turnIdOf(id) ?? [])
+      .find(
+        (turnId) =>
+          eventsOf(turnId).some(({ index, event }) => event.type === 'token' && index < quietQueued!.index) &&
+          (endOf(turnId)?.index ?? Infinity) > quietQueued!.index,
+      );
+    expect(running, 'a flooded answer was streaming when the quiet question came').toBeDefined();
+    const quietTokens = eventsOf(quietTurn).filter(({ event }) => event.type === 'token').map(({ index }) => index);
+    const runningTokensDuringQuiet = eventsOf(running!).filter(({ index, event }) => event.type === 'token' && index > quietTokens[0]! && index < quietTokens.at(-1)!);
+    expect(runningTokensDuringQuiet, 'tokens of the flooded answer while the quiet one was streaming').toEqual([]);
+    expect(endOf(running!)?.index ?? Infinity, 'the flooded answer ended only after the quiet one had started').toBeGreaterThan(quietTokens[0]!);
+    const runningEnd = endOf(running!);
+    if (runningEnd?.event.type === 'done' && !runningEnd.event.interrupted) {
+      // It went on from where it stopped: what streamed is exactly its answer, with nothing said twice.
+      const streamed = eventsOf(running!).flatMap(({ event }) => (event.type === 'token' ? [event.text] : [])).join('');
+      expect(streamed).toBe(runningEnd.event.text);
+    }
 
     // The flooding connection closes: its questions still waiting or being answered are cancelled.
     flooding = false;

@@ -94,6 +94,7 @@ export function loadErrorReason(error: unknown): string {
  */
 export class EmbeddedLlamaProvider implements LlmProvider {
   readonly kind = 'embedded' as const;
+  readonly continuesAnswers = true;
   readonly modelId: string;
   readonly modelFile: string;
   contextTokens: number;
@@ -184,7 +185,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     const session = this.session;
     const sequence = this.sequence;
     if (!session || !sequence) throw new AgentError('MODEL_NOT_READY', 'The embedded model is not loaded yet.');
-    if (request.signal.aborted) return { text: '', tokens: 0, promptTokens: 0, aborted: true };
+    if (request.signal.aborted) return { text: request.continueFrom ?? '', tokens: 0, promptTokens: 0, aborted: true };
 
     const requested = conversationFingerprint(request.systemPrompt, request.history);
     if (requested !== this.heldConversation) {
@@ -198,14 +199,22 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     this.heldConversation = undefined;
     const inputBefore = sequence.tokenMeter.usedInputTokens;
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
-    let text = '';
+    let text = request.continueFrom ?? '';
+    // node-llama-cpp hands the response prefix to onTextChunk first; it was streamed before.
+    let prefixToSkip = request.continueFrom ?? '';
     let result: Awaited<ReturnType<LlamaChatSession['promptWithMeta']>>;
     try {
       result = await session.promptWithMeta(request.question, {
-        maxTokens: request.maxTokens,
+        maxTokens: Math.max(1, request.maxTokens - countedTokens(request.continueFrom, (t) => this.countTokens(t))),
         signal: request.signal,
         stopOnAbortSignal: true,
+        ...(request.continueFrom !== undefined && request.continueFrom !== '' && { responsePrefix: request.continueFrom }),
         onTextChunk: (chunk) => {
+          if (prefixToSkip !== '' && chunk === prefixToSkip) {
+            prefixToSkip = '';
+            return;
+          }
+          prefixToSkip = '';
           text += chunk;
           request.onToken(chunk);
         },
@@ -236,7 +245,9 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       { role: 'user', text: request.question },
       { role: 'assistant', text: result.responseText },
     ]);
-    return { text: result.responseText, tokens, promptTokens: sequence.tokenMeter.usedInputTokens - inputBefore, aborted };
+    const before = request.continueFrom ?? '';
+    const answer = result.responseText.startsWith(before) ? result.responseText : before + result.responseText;
+    return { text: answer, tokens, promptTokens: sequence.tokenMeter.usedInputTokens - inputBefore, aborted };
   }
 
   async dispose(): Promise<void> {
@@ -251,6 +262,11 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       this.model = undefined;
     });
   }
+}
+
+/** Tokens of an answer's earlier part, which count against the answer's limit. */
+function countedTokens(text: string | undefined, count: (text: string) => number): number {
+  return text === undefined || text === '' ? 0 : count(text);
 }
 
 /** Whether an answer holds anything a person can read: its text, or a thought segment's (whitespace, control and U+FFFD do not count). */

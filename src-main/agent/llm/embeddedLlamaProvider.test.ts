@@ -189,3 +189,40 @@ describe('EmbeddedLlamaProvider: a model whose weights are damaged', () => {
     await expect(answer(provider)).resolves.toMatchObject({ error: expect.objectContaining({ code: 'MODEL_NOT_READY' }) });
   });
 });
+
+describe('EmbeddedLlamaProvider: an answer that gave the model up goes on from where it stopped (real stories260K)', () => {
+  it('streams only what follows the earlier part, and returns the whole answer', async () => {
+    const provider = new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 512 });
+    await provider.load();
+    try {
+      const request = { systemPrompt: 'You tell short stories.', history: [], question: 'Once upon a time', maxTokens: 60 };
+      const stop = new AbortController();
+      let streamed = '';
+      let chunks = 0;
+      const first = await provider.generate({
+        ...request,
+        signal: stop.signal,
+        onToken: (chunk) => {
+          streamed += chunk;
+          if (++chunks === 8) stop.abort();
+        },
+      });
+      expect(first.aborted).toBe(true);
+      expect(first.text).toBe(streamed);
+      expect(first.text.length).toBeGreaterThan(0);
+
+      // Another conversation takes the model in between, as another client's answer would.
+      await provider.generate({ ...request, question: 'A dog ran', signal: new AbortController().signal, onToken: () => undefined });
+
+      let more = '';
+      const rest = await provider.generate({ ...request, continueFrom: first.text, signal: new AbortController().signal, onToken: (chunk) => (more += chunk) });
+      expect(rest.aborted).toBe(false);
+      expect(rest.text.startsWith(first.text)).toBe(true);
+      expect(rest.text).toBe(first.text + more);
+      expect(more.length).toBeGreaterThan(0);
+      expect(rest.tokens).toBeLessThanOrEqual(60);
+    } finally {
+      await provider.dispose();
+    }
+  });
+});

@@ -15,6 +15,11 @@ export interface LlmGenerateRequest {
   signal: AbortSignal;
   /** Called once per streamed chunk, in order, as soon as it is decoded. */
   onToken(text: string): void;
+  /**
+   * The answer so far, from a generation of this same prompt that gave the model up halfway (providers with
+   * `continuesAnswers`): the model goes on from it. It is not streamed again; the result's `text` includes it.
+   */
+  continueFrom?: string;
 }
 
 export interface LlmGenerateResult {
@@ -44,6 +49,8 @@ export interface LlmProvider {
    * with the other provider, and switches back once a probe gets through. Absent: in-process, nothing to probe.
    */
   readonly circuit?: Circuit;
+  /** Whether `generate` can go on from `continueFrom`, so that an answer may give the model up to another client's. */
+  readonly continuesAnswers?: boolean;
   load(): Promise<void>;
   generate(request: LlmGenerateRequest): Promise<LlmGenerateResult>;
   /** Token count of `text` for budgeting; may be an estimate for remote providers. */

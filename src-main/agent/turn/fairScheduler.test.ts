@@ -83,6 +83,30 @@ describe('FairScheduler: slots handed out round robin between keys', () => {
     expect(scheduler.active).toBe(0);
   });
 
+  it('tells work of a key with a backlog to give way to a key with less queued, never the other way round', async () => {
+    const scheduler = new FairScheduler(1);
+    const granted: string[] = [];
+    const flood = enqueue(scheduler, 'flood', 3, granted);
+    await expect.poll(() => granted).toEqual(['flood0']);
+    expect(scheduler.shouldYield('flood')).toBe(false); // nobody else waits
+    const quiet = enqueue(scheduler, 'quiet', 1, granted);
+    expect(scheduler.shouldYield('flood')).toBe(true);
+
+    // The flood's answer gives its slot up and asks again as a resumption: it goes before its own newer requests,
+    // but after the quiet key.
+    const releaseFlood0 = await flood[0]!;
+    const resumed = scheduler.acquire('flood', undefined, undefined, { resuming: true }).then((release) => (granted.push('flood0 again'), release));
+    releaseFlood0();
+    await expect.poll(() => granted).toEqual(['flood0', 'quiet0']);
+    expect(scheduler.shouldYield('quiet')).toBe(false); // the flood has more queued: the quiet answer keeps the model
+    (await quiet[0]!)();
+    await expect.poll(() => granted).toEqual(['flood0', 'quiet0', 'flood0 again']);
+    (await resumed)();
+    await expect.poll(() => granted).toEqual(['flood0', 'quiet0', 'flood0 again', 'flood1']);
+    (await flood[1]!)();
+    (await flood[2]!)();
+  });
+
   it('refuses a scheduler without slots', () => {
     expect(() => new FairScheduler(0)).toThrow(RangeError);
   });

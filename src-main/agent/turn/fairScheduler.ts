@@ -21,8 +21,10 @@ interface KeyState {
 /**
  * Hands out a fixed number of slots (here: generations the model runs at once) to requests queued under keys (the
  * connection or window that asked). The next slot goes to the waiting key served least recently: while several keys
- * have work waiting this is round robin, one each in turn, and a key that was idle goes first, so a client that
- * floods the queue delays another client's question by at most one of its own. Within a key, first come first served.
+ * have work waiting this is round robin, one each in turn, and a key that was idle goes first. Within a key, first come
+ * first served. Running work can also ask `shouldYield`: a key with a backlog gives way, mid-answer, to a key with less
+ * queued (the turn runner then resumes its answer where it stopped), so a client that floods the queue delays another
+ * client's question by a few tokens, not by one of its own answers.
  */
 export class FairScheduler {
   private readonly keys = new Map<string, KeyState>();
@@ -49,7 +51,7 @@ export class FairScheduler {
    * Resolves with the function that gives the slot back (call it exactly when the work ends; a second call does
    * nothing). Rejects with the signal's reason if it aborts first; a request that was waiting then leaves the queue.
    */
-  acquire(key: string, signal?: AbortSignal, observer?: SlotWaitObserver): Promise<() => void> {
+  acquire(key: string, signal?: AbortSignal, observer?: SlotWaitObserver, options: { resuming?: boolean } = {}): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const state = this.stateOf(key);
     if (this.running < this.slots && this.waitingCount === 0) return Promise.resolve(this.grant(state));
@@ -73,9 +75,26 @@ export class FairScheduler {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      state.waiting.push(waiter);
+      // Work that gave its slot up halfway goes on before its key's newer requests.
+      if (options.resuming === true) state.waiting.unshift(waiter);
+      else state.waiting.push(waiter);
       this.waitingCount++;
     });
+  }
+
+  /**
+   * Whether work running under `key` should give its slot up now: another key is waiting with less work queued than
+   * `key` has (waiting and running). A client with one question goes before a client with a backlog, and is not made
+   * to give way to it in turn; keys with equal backlogs are served in turn, a whole request each, as before.
+   */
+  shouldYield(key: string): boolean {
+    const state = this.keys.get(key);
+    if (state === undefined) return false;
+    const backlog = state.waiting.length + state.running;
+    for (const other of this.keys.values()) {
+      if (other !== state && other.waiting.length > 0 && other.waiting.length + other.running < backlog) return true;
+    }
+    return false;
   }
 
   private stateOf(key: string): KeyState {

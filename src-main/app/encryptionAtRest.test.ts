@@ -5,6 +5,7 @@ import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
 import { createAgent, type Agent } from './createAgent.node.js';
+import { filesContaining } from '../testing/dataDirScan.js';
 
 /**
  * Encryption at rest with real turns: the real agent (stories260K through node-llama-cpp), a real document ingested
@@ -15,16 +16,6 @@ import { createAgent, type Agent } from './createAgent.node.js';
 const QUESTION = 'Zanzibar quokka 4417: what did the lighthouse keeper whisper to the tide?';
 const DOCUMENT_PHRASE = 'The marmalade vault of Quillborough opens only at low tide';
 
-/** Every file under `dir` (recursively) holding `text` in UTF-8, relative to `dir`. */
-function filesContaining(dir: string, text: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (readFileSync(file).includes(Buffer.from(text, 'utf8'))) found.push(path.relative(dir, file));
-  }
-  return found;
-}
 
 /** Chroma's own store (a plaintext SQLite file of the document chunks it indexes) is not encrypted: see the README. */
 const outsideChroma = (files: string[]) => files.filter((file) => !file.startsWith(path.join('documents', 'chroma')));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_LLM_MODEL } from '../testing/agentTestSupport.js';
 import { cliBuilt, runAssistantCli } from '../testing/cliProcess.js';
-import { damagedCopy } from '../testing/damagedModel.js';
+import { damagedCopy, storiesCopyEntry } from '../testing/damagedModel.js';
 
 /**
  * Issue 11: a GGUF with 200 KiB overwritten at offset 300,000 loaded and "answered" 512 tokens of nothing, exit code 0.
@@ -29,17 +29,7 @@ beforeAll(() => {
   damagedFile = path.join(modelsDir, 'llm', 'stories-damaged.gguf');
   writeFileSync(damagedFile, damaged);
   writeFileSync(path.join(modelsDir, 'llm', 'stories-copy.gguf'), pristine);
-  const entry = (id: string) => ({
-    id,
-    role: 'llm',
-    file: `llm/${id}.gguf`,
-    url: 'https://example.invalid/stories260K.gguf',
-    sizeBytes: pristine.length,
-    sha256: pristineSha256,
-    license: 'MIT',
-    description: 'stories260K copied into a test models dir.',
-    testOnly: true,
-  });
+  const entry = (id: string) => storiesCopyEntry(id, pristine, pristineSha256);
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify([entry('stories-damaged'), entry('stories-copy')]));
   env = {
     ASSISTANT_MODELS_MANIFEST: path.join(dir, 'manifest.json'),

@@ -91,6 +91,25 @@ function newServer(states?: ChromaServerState[]): ChromaServer {
   return server;
 }
 
+
+/** A server that accepts connections and never answers (a hung Chroma), and its open connections; closed after the test. */
+async function hungServer(): Promise<{ url: string; sockets: ReadonlySet<Socket> }> {
+  const sockets = new Set<Socket>();
+  const hung = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        hung.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, sockets };
+}
+
 describe('ChromaVectorStore on a real Chroma server', () => {
   let shared: ChromaServer;
   let sharedDir: string;
@@ -378,20 +397,7 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
   });
 
   it("a hung Chroma: a search's deadline counts as a failure, so after five slow searches the next ones do not wait", async () => {
-    const sockets = new Set<Socket>();
-    const hung = createTcpServer((socket) => {
-      sockets.add(socket);
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          hung.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const { url } = await hungServer();
     const store = new ChromaVectorStore({ endpoint: async () => ({ url }), embedderId: 'use-lite@1', dimensions: DIMENSIONS });
     const waits: number[] = [];
     for (let search = 0; search < 7; search += 1) {
@@ -418,20 +424,7 @@ describe('ChromaVectorStore when Chroma cannot be reached', () => {
   });
 
   it('a server that accepts connections and never answers fails the call at the request timeout; an abort ends it sooner', async () => {
-    const sockets = new Set<Socket>();
-    const hung = createTcpServer((socket) => {
-      sockets.add(socket);
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          hung.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const { url, sockets } = await hungServer();
     const store = new ChromaVectorStore({ endpoint: async () => ({ url }), embedderId: 'use-lite@1', dimensions: DIMENSIONS, requestTimeoutMs: 300 });
     const started = performance.now();
     const error = await rejection(store.count());

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src-shared/contract/index.js';
 import { TEST_LLM_MODEL } from '../testing/agentTestSupport.js';
-import { DAMAGE_BYTES, DAMAGE_OFFSET, damagedCopy } from '../testing/damagedModel.js';
+import { DAMAGE_BYTES, DAMAGE_OFFSET, damagedCopy, storiesCopyEntry } from '../testing/damagedModel.js';
 import { hashFile } from './modelDownloader.node.js';
 import { checkFileAgainstManifest, ModelChecksumRecord, requireManifestChecksum } from './modelChecksums.node.js';
 import { loadModelManifest } from './modelManifest.node.js';
@@ -126,17 +126,7 @@ describe('requireManifestChecksum (chat start-up)', () => {
   const manifest = parseModelManifest(
     [
       ...loadModelManifest(),
-      ...['stories-damaged', 'stories-copy'].map((id) => ({
-        id,
-        role: 'llm',
-        file: `llm/${id}.gguf`,
-        url: 'https://example.invalid/stories260K.gguf',
-        sizeBytes: pristine.length,
-        sha256: pristineSha256,
-        license: 'MIT',
-        description: 'stories260K copied into a test models dir.',
-        testOnly: true,
-      })),
+      ...['stories-damaged', 'stories-copy'].map((id) => storiesCopyEntry(id, pristine, pristineSha256)),
     ],
     'test manifest',
   );

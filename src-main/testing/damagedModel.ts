@@ -22,3 +22,18 @@ export function damagedCopy(model: Buffer): Buffer {
   }
   return copy;
 }
+
+/** A manifest entry for a copy of stories260K put into a test models dir as `llm/<id>.gguf`, with the pristine checksum. */
+export function storiesCopyEntry(id: string, pristine: Buffer, pristineSha256: string) {
+  return {
+    id,
+    role: 'llm',
+    file: `llm/${id}.gguf`,
+    url: 'https://example.invalid/stories260K.gguf',
+    sizeBytes: pristine.length,
+    sha256: pristineSha256,
+    license: 'MIT',
+    description: 'stories260K copied into a test models dir.',
+    testOnly: true,
+  };
+}

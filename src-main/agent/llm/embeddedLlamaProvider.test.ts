@@ -7,6 +7,7 @@ import { AgentError } from '../../../src-shared/contract/index.js';
 import { TEST_LLM_MODEL } from '../../testing/agentTestSupport.js';
 import { damagedCopy } from '../../testing/damagedModel.js';
 import { EmbeddedLlamaProvider, hasVisibleText, loadErrorReason } from './embeddedLlamaProvider.node.js';
+import type { LlmGenerateResult } from './llmProvider.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'embedded-llama-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -126,8 +127,8 @@ async function answer(provider: EmbeddedLlamaProvider, question = 'Once upon a t
   const outcome = await provider
     .generate({ systemPrompt: 'You tell stories.', history: [], question, maxTokens: 64, signal: new AbortController().signal, onToken: (chunk) => (streamed += chunk) })
     .then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
+      (result): { result?: LlmGenerateResult; error?: unknown } => ({ result }),
+      (error: unknown): { result?: LlmGenerateResult; error?: unknown } => ({ error }),
     );
   return { streamed, ...outcome };
 }

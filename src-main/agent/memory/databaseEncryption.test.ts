@@ -12,20 +12,11 @@ import { ENCRYPTING_SUFFIX, PLAINTEXT_BACKUP_SUFFIX, type EncryptionStep } from 
 import { DATABASE_KEY_FILE_NAME, DatabaseKeyring, ENCRYPTED_MARKER_FILE_NAME } from './databaseKey.node.js';
 import { openSqliteDatabase, type SqliteOpenOptions } from './sqliteDatabase.node.js';
 import { openConnection } from './sqliteConnection.node.js';
+import { filesContaining } from '../../testing/dataDirScan.js';
 
 const SECRET = 'purple-giraffe-7731 asks about the quarterly medical results';
 const mode = (file: string) => statSync(file).mode & 0o777;
 
-/** Every file under `dir` (recursively) whose bytes contain `text`, in UTF-8. */
-function filesContaining(dir: string, text: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (readFileSync(file).includes(Buffer.from(text, 'utf8'))) found.push(path.relative(dir, file));
-  }
-  return found;
-}
 
 function openError(dataDir: string, options: SqliteOpenOptions = {}): AgentError {
   try {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { isFolderEntry, parseModelManifest, type FileModelEntry } from '../models/modelManifest.js';
 import { loadModelManifest } from '../models/modelManifest.node.js';
 import { closedPort } from '../testing/closedPort.node.js';
-import { damagedCopy } from '../testing/damagedModel.js';
+import { damagedCopy, storiesCopyEntry } from '../testing/damagedModel.js';
 import { runModelsCommand, type CommandOutput } from './modelsCommand.node.js';
 import { sharedModelsDir } from '../models/projectPaths.node.js';
 import { startRangeFileServer, type RangeFileServer } from '../testing/rangeFileServer.node.js';
@@ -337,17 +337,7 @@ describe('assistant models verify', () => {
   const pristineSha256 = createHash('sha256').update(storiesBytes).digest('hex');
   const damagedBytes = damagedCopy(storiesBytes);
   const damagedSha256 = createHash('sha256').update(damagedBytes).digest('hex');
-  const copyEntry = (id: string) => ({
-    id,
-    role: 'llm',
-    file: `llm/${id}.gguf`,
-    url: 'https://example.invalid/stories260K.gguf',
-    sizeBytes: storiesBytes.length,
-    sha256: pristineSha256,
-    license: 'MIT',
-    description: 'stories260K copied into a test models dir.',
-    testOnly: true,
-  });
+  const copyEntry = (id: string) => storiesCopyEntry(id, storiesBytes, pristineSha256);
   const manifest = parseModelManifest([...loadModelManifest(), copyEntry('stories-damaged'), copyEntry('stories-copy')], 'test manifest');
   let dataDir: string;
   let damagedFile: string;
@@ -430,6 +420,26 @@ describe('assistant models verify', () => {
     // And a role env var pointing at a file of the user's own is listed too.
     const all = await verify(['--json'], { env: { ASSISTANT_LLM_MODEL: own } });
     expect(all.stdout.trimEnd().split('\n').map((line) => JSON.parse(line)).at(-1)).toMatchObject({ id: null, role: 'llm', status: 'not-in-manifest', path: own });
+  });
+
+  it('a path that is no model (a folder, an empty file, a .gguf that is not GGUF) fails with why; a copy of a manifest model is that model', async () => {
+    const odd = path.join(modelsDir, 'odd files');
+    mkdirSync(odd, { recursive: true });
+    writeFileSync(path.join(odd, 'empty.gguf'), '');
+    writeFileSync(path.join(odd, 'hello.gguf'), 'hello');
+    writeFileSync(path.join(odd, 'my copy.gguf'), storiesBytes);
+    const folder = await verify([`${odd}/`, '--json']);
+    expect(folder.code).toBe(1);
+    expect(JSON.parse(folder.stdout)).toMatchObject({ status: 'unreadable', message: expect.stringContaining('is not a file') });
+    const empty = await verify([path.join(odd, 'empty.gguf')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toContain('is empty: it is not a model');
+    const hello = await verify([path.join(odd, 'hello.gguf')]);
+    expect(hello.code).toBe(1);
+    expect(hello.stdout).toContain('is not a GGUF model file');
+    const copy = await verify([path.join(odd, 'my copy.gguf'), '--json']);
+    expect(copy.code).toBe(0);
+    expect(JSON.parse(copy.stdout)).toMatchObject({ id: 'stories260k', status: 'ok', sha256: pristineSha256 });
   });
 
   it('exit code 0 when everything there is ok; 1 when the one model asked for is missing; usage errors', async () => {

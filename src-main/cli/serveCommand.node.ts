@@ -63,7 +63,11 @@ export async function runServeCommand(args: string[], io: CommandIo): Promise<nu
     await agent.close();
     return 1;
   }
-  if (problem) {
+  if (problem?.code === 'DATABASE_KEY_INVALID') {
+    // An encrypted database without its key is not damaged: nothing is moved; the key is what is missing.
+    writeCommandError(io, json, problem);
+    io.stderr.write('The app below shows this problem. Start again with the right key (ASSISTANT_DB_KEY or the key file); the database is not touched.\n');
+  } else if (problem) {
     // A damaged database: the UI still comes up, shows this, and offers "Move it aside and start fresh".
     writeCommandError(io, json, problem);
     io.stderr.write('The app below shows this problem and can move the damaged database aside and start fresh.\n');

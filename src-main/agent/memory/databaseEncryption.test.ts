@@ -84,6 +84,25 @@ describe('databases encrypted at rest (SQLCipher 4 through better-sqlite3-multip
     expect(readdirSync(dataDir)).toEqual([DATABASE_FILE_NAME]);
   });
 
+  it('an attempt to encrypt that failed (the database was in use) commits nothing: the next plain start leaves it plaintext', () => {
+    const { dataDir, file } = plaintextProfile(3);
+    // Another process holds a write lock, as a running app would mid-write.
+    const holder = openConnection(file, {});
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      expect(() => openSqliteDatabase(dataDir, encrypted(dataDir))).toThrow();
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(existsSync(path.join(dataDir, ENCRYPTED_MARKER_FILE_NAME))).toBe(false);
+    // A later start without encryption (history, a plain chat) opens it as it is: plaintext, with its conversations.
+    const db = openSqliteDatabase(dataDir, { keys: keyring(dataDir) });
+    expect(new ConversationStore(db).listConversations()).toHaveLength(3);
+    db.close();
+    expect(readFileSync(file).subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+  });
+
   it('a plaintext profile is encrypted once and keeps every conversation; no plaintext copy is left', () => {
     const { dataDir, file } = plaintextProfile(50);
     const plain = openConnection(file, { readonly: true });

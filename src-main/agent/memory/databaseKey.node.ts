@@ -149,6 +149,11 @@ export class DatabaseKeyring {
     return existsSync(this.marker) || this.stores.some((store) => store.exists());
   }
 
+  /** Whether a database of the profile has been encrypted (its marker): it then stays encrypted whatever the setting. */
+  profileIsEncrypted(): boolean {
+    return existsSync(this.marker);
+  }
+
   /** Called once a database is encrypted (or opened encrypted): leaves the marker (see ENCRYPTED_MARKER_FILE_NAME). */
   noteEncryptedWith(key: DatabaseKey): void {
     if (existsSync(this.marker)) return;

@@ -80,13 +80,18 @@ export function prepareDatabaseFile(file: string, options: SqliteOpenOptions = {
     keys?.noteEncryptedWith(existingKey);
     return { key: existingKey };
   }
-  const encrypt = options.encrypt === true || keys?.profileHasKey() === true;
+  // Encrypted when asked, or when the profile says it was encrypted (its marker, written only once a database is
+  // encrypted: a key file left by an attempt that failed, e.g. on a locked database, commits nothing).
+  const encrypt = options.encrypt === true || keys?.profileIsEncrypted() === true;
   if (!encrypt) return { key: undefined };
   if (!keys) throw new AgentError('INTERNAL', `No keyring was given to encrypt ${file}.`);
   const key = keys.findOrCreate();
-  keys.noteEncryptedWith(key);
-  if (state === 'absent') return { key };
+  if (state === 'absent') {
+    keys.noteEncryptedWith(key);
+    return { key };
+  }
   const migration = encryptPlaintextDatabase(file, key, { nativeBinding: options.nativeBinding, onStep: options.onEncryptionStep });
+  keys.noteEncryptedWith(key);
   return { key, migration };
 }
 

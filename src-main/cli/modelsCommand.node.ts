@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { AgentError, toErrorShape } from '../../src-shared/contract/index.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
+import { GgufProblem, inspectGguf, modelPathProblem } from '../agent/llm/modelFileCheck.node.js';
 import { findManifestEntry, isFolderEntry, type FileModelEntry, type FolderModelEntry, type ModelManifest, type ModelManifestEntry } from '../models/modelManifest.js';
 import { knownModelManifest } from '../models/modelManifest.node.js';
 import {
@@ -437,17 +437,19 @@ async function verifyPath(file: string, role: string | null, record: ModelChecks
     return { type: 'model', id: entry.id, role: entry.role, ...verificationOf(check), ...(message !== undefined && { message }) };
   }
   const base = { type: 'model' as const, id: null, role, path: file, sha256: null, expectedSha256: null, hashMs: null };
-  let info;
-  try {
-    info = statSync(file);
-  } catch {
-    return { ...base, status: 'missing', sizeBytes: null, message: `${file} does not exist.` };
-  }
-  const unusable = (why: string): ModelVerification => ({ ...base, status: 'unreadable', sizeBytes: info.isFile() ? info.size : null, message: `${file} ${why}` });
-  if (!info.isFile()) return unusable('is not a file: give the path of a model file (e.g. a .gguf).');
-  if (info.size === 0) return unusable('is empty: it is not a model. Get it again from where it came from.');
-  if (/\.gguf$/i.test(file) && !(await startsWithGgufMagic(file))) {
-    return unusable('is not a GGUF model file (it does not start with "GGUF"): it is damaged or something else renamed. Get it again from where it came from.');
+  const problem = modelPathProblem(file, { extension: '.gguf', needs: 'verify needs a model file' });
+  if (problem?.kind === 'missing' && !existsSync(file)) return { ...base, status: 'missing', sizeBytes: null, message: `${file} does not exist.` };
+  if (problem !== undefined) return { ...base, status: 'unreadable', sizeBytes: null, message: `${problem.reason}.` };
+  const size = statSync(file).size;
+  const unusable = (why: string): ModelVerification => ({ ...base, status: 'unreadable', sizeBytes: size, message: `${file} ${why}` });
+  if (size === 0) return unusable('is empty: it is not a model. Get it again from where it came from.');
+  if (/\.gguf$/i.test(file)) {
+    try {
+      await inspectGguf(file);
+    } catch (error) {
+      if (!(error instanceof GgufProblem)) throw error;
+      return unusable(`is not a usable GGUF model: ${error.reason}. Get it again from where it came from.`);
+    }
   }
   // The same bytes as a manifest model, kept somewhere else: that model's checksum holds for it.
   const started = performance.now();
@@ -460,26 +462,17 @@ async function verifyPath(file: string, role: string | null, record: ModelChecks
   const hashMs = performance.now() - started;
   const same = location.manifest?.find((candidate) => !isFolderEntry(candidate) && candidate.sha256 === sha256) ??
     knownModelManifest(location.env).find((candidate) => !isFolderEntry(candidate) && candidate.sha256 === sha256);
-  if (same !== undefined) return { ...base, id: same.id, role: same.role, status: 'ok', sizeBytes: info.size, sha256, hashMs, message: `${file} is a copy of ${same.id}: its sha256 matches the manifest.` };
+  if (same !== undefined) return { ...base, id: same.id, role: same.role, status: 'ok', sizeBytes: size, sha256, hashMs, message: `${file} is a copy of ${same.id}: its sha256 matches the manifest.` };
   return {
     ...base,
     status: 'not-in-manifest',
-    sizeBytes: info.size,
+    sizeBytes: size,
     sha256,
     hashMs,
     message: `${file} is not a model from the manifest, so there is no checksum to verify it against. If it misbehaves (e.g. answers with no text), get it again from where it came from, or use a manifest model (\`npx assistant models list\`).`,
   };
 }
 
-async function startsWithGgufMagic(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-    return bytesRead === 4 && buffer.toString('latin1') === 'GGUF';
-  } finally {
-    await handle.close();
-  }
-}
 
 function verificationOf(check: FileCheck): Pick<ModelVerification, 'status' | 'path' | 'sizeBytes' | 'sha256' | 'expectedSha256' | 'hashMs'> {
   return { status: check.status, path: check.path, sizeBytes: check.sizeBytes, sha256: check.sha256, expectedSha256: check.expectedSha256, hashMs: check.hashMs };

@@ -430,13 +430,13 @@ describe('assistant models verify', () => {
     writeFileSync(path.join(odd, 'my copy.gguf'), storiesBytes);
     const folder = await verify([`${odd}/`, '--json']);
     expect(folder.code).toBe(1);
-    expect(JSON.parse(folder.stdout)).toMatchObject({ status: 'unreadable', message: expect.stringContaining('is not a file') });
+    expect(JSON.parse(folder.stdout)).toMatchObject({ status: 'unreadable', message: expect.stringContaining('is a directory; verify needs a model file') });
     const empty = await verify([path.join(odd, 'empty.gguf')]);
     expect(empty.code).toBe(1);
     expect(empty.stdout).toContain('is empty: it is not a model');
     const hello = await verify([path.join(odd, 'hello.gguf')]);
     expect(hello.code).toBe(1);
-    expect(hello.stdout).toContain('is not a GGUF model file');
+    expect(hello.stdout).toContain('is not a usable GGUF model');
     const copy = await verify([path.join(odd, 'my copy.gguf'), '--json']);
     expect(copy.code).toBe(0);
     expect(JSON.parse(copy.stdout)).toMatchObject({ id: 'stories260k', status: 'ok', sha256: pristineSha256 });

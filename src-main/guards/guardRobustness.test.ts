@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anyText, piiStressText } from '../testing/guardPiiArbitraries.js';
 import { createAbuseGuard } from './abuseGuard.js';
-import type { Guard, GuardSubject, GuardVerdict } from './guard.js';
+import { expectWellFormed } from '../testing/guardVerdicts.js';
+import type { Guard, GuardSubject } from './guard.js';
 import { measureGuardLatency } from './guardEvaluation.js';
 import { createLengthGuard } from './lengthGuard.js';
 import { createPiiGuard, redactPii } from './piiGuard.js';
@@ -10,16 +11,6 @@ import { createPiiGuard, redactPii } from './piiGuard.js';
 const signal = new AbortController().signal;
 const guards: Guard[] = [createPiiGuard(), createAbuseGuard(), createLengthGuard()];
 const subjects: GuardSubject[] = ['question', 'passage', 'answer-sentence'];
-
-function expectWellFormed(verdict: GuardVerdict, text: string): void {
-  if (verdict.outcome === 'pass') return;
-  expect(verdict.reason.length).toBeGreaterThan(0);
-  for (const span of verdict.spans) {
-    expect(span.start).toBeGreaterThanOrEqual(0);
-    expect(span.end).toBeGreaterThan(span.start);
-    expect(span.end).toBeLessThanOrEqual(text.length);
-  }
-}
 
 /** Shapes that make naive patterns backtrack or a finder try every position. */
 const ADVERSARIAL_UNITS = ['1 ', '(12) 3-4.5/', '+1 ', '11 ', '0 ', 'a@', 'a.', 'a.b@c.d', 'password: ', 'key ', 'DE89 ', 'sk-', '-----BEGIN PRIVATE KEY-----', 'f u c k ', 'a', '\u202e', '4111 '];

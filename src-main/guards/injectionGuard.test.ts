@@ -14,6 +14,7 @@ import {
   injectionHoldoutBenign4,
 } from './evaluation/injectionHoldout.js';
 import { injectionHoldoutAttacks5, injectionHoldoutBenign5 } from './evaluation/injectionHoldout5.js';
+import { expectWellFormed } from '../testing/guardVerdicts.js';
 import type { Guard, GuardSubject, GuardVerdict } from './guard.js';
 import { type GuardEvaluation, type GuardSample, evaluateGuard, measureGuardLatency } from './guardEvaluation.js';
 import { injectionBankEntries } from './injectionBank.js';
@@ -282,16 +283,6 @@ describe('InjectionGuard', () => {
 
 describe('InjectionGuard never throws', () => {
   const subjects: GuardSubject[] = ['question', 'passage'];
-
-  function expectWellFormed(verdict: GuardVerdict, text: string): void {
-    if (verdict.outcome === 'pass') return;
-    expect(verdict.reason.length).toBeGreaterThan(0);
-    for (const span of verdict.spans) {
-      expect(span.start).toBeGreaterThanOrEqual(0);
-      expect(span.end).toBeGreaterThan(span.start);
-      expect(span.end).toBeLessThanOrEqual(text.length);
-    }
-  }
 
   // Any code point (fast-check 4's successor of fullUnicodeString), and any UTF-16 units (lone surrogates too).
   const anyUnicode = fc.oneof(

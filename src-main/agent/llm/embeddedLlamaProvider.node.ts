@@ -205,7 +205,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     let result: Awaited<ReturnType<LlamaChatSession['promptWithMeta']>>;
     try {
       result = await session.promptWithMeta(request.question, {
-        maxTokens: Math.max(1, request.maxTokens - countedTokens(request.continueFrom, (t) => this.countTokens(t))),
+        maxTokens: request.maxTokens,
         signal: request.signal,
         stopOnAbortSignal: true,
         ...(request.continueFrom !== undefined && request.continueFrom !== '' && { responsePrefix: request.continueFrom }),
@@ -262,11 +262,6 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       this.model = undefined;
     });
   }
-}
-
-/** Tokens of an answer's earlier part, which count against the answer's limit. */
-function countedTokens(text: string | undefined, count: (text: string) => number): number {
-  return text === undefined || text === '' ? 0 : count(text);
 }
 
 /** Whether an answer holds anything a person can read: its text, or a thought segment's (whitespace, control and U+FFFD do not count). */

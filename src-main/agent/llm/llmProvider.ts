@@ -11,6 +11,7 @@ export interface LlmGenerateRequest {
   /** Earlier turns, oldest first, already cut to the token budget. Does not include `question`. */
   history: LlmChatMessage[];
   question: string;
+  /** Tokens to generate at most (with `continueFrom`: beyond it). */
   maxTokens: number;
   signal: AbortSignal;
   /** Called once per streamed chunk, in order, as soon as it is decoded. */

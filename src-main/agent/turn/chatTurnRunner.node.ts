@@ -440,7 +440,8 @@ export class ChatTurnRunner {
             systemPrompt: plan.systemPrompt,
             history: plan.history,
             question: plan.question,
-            maxTokens: plan.maxAnswerTokens,
+            // The tokens of the answer so far count against its limit.
+            maxTokens: Math.max(1, plan.maxAnswerTokens - tokens),
             signal: AbortSignal.any([signal, giveWay.signal]),
             ...(soFar !== '' && { continueFrom: soFar }),
             onToken: (chunk) => {

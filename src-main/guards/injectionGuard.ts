@@ -1,3 +1,4 @@
+import { abandonable } from '../agent/abandonable.js';
 import type { FlaggedSpan, Guard, GuardContext, GuardSubject, GuardVerdict } from './guard.js';
 import { type GuardScan, runScanToEnd, runScanWithPauses } from './guardScan.js';
 import { type InjectionCategory, injectionBankEntries } from './injectionBank.js';
@@ -159,7 +160,7 @@ export class InjectionGuard implements Guard {
     const embedder = this.#embedder;
     if (embedder === undefined || this.#thresholds(embedder.id) === undefined) return;
     const id = embedder.id;
-    this.#banks.set(id, await abortable(bankFor(embedder, id), signal));
+    this.#banks.set(id, await abandonable(bankFor(embedder, id), signal));
   }
 
   /** Whether the semantic check is ready: there is a calibrated embedder and the bank is embedded for its model. */
@@ -456,15 +457,4 @@ function mergedSpans(text: string, hits: readonly InjectionHit[]): FlaggedSpan[]
     else spans.push({ start: hit.start, end: hit.end, kind: 'INJECTION' });
   }
   return spans;
-}
-
-/** A promise that rejects with the signal's reason once it is aborted (the work behind it goes on for others). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

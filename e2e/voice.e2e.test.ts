@@ -155,6 +155,10 @@ describe('voice conversations in the browser: fake microphone → agent (Silero 
       expect(Number(await row.getAttribute('data-ms'))).toBeGreaterThan(0);
       expect(await row.textContent()).toMatch(/\d+ ms/);
     }
+    // The new stage: when the answer was prepared, during the pause (speculatively) or after the end of speech.
+    const prepared = waterfall.locator('[data-stage="prepared"]');
+    expect(await prepared.textContent()).toMatch(/\d+ ms/);
+    expect(await prepared.getAttribute('data-speculation')).toMatch(/^(adopted|discarded|none)$/);
 
     await expect.poll(async () => (await playback(page)).samplesPlayed, { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(async () => (await playback(page)).peak, { timeout: 10_000 }).toBeGreaterThan(0.01);

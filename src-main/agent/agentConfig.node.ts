@@ -40,6 +40,10 @@ export interface AgentConfig {
     /** Whisper model id or file; default: the manifest's default Whisper model. */
     whisperModel?: string;
     sttThreads?: number;
+    /**
+     * Whisper: how often the open tail of an utterance is decoded again for an interim transcript (ms of new audio; 0 =
+     * never, only the final pieces). 'auto': every second. PocketSphinx reports interim transcripts as it decodes.
+     */
     partialTranscriptMs: number | 'auto';
     maxUtteranceMs: number;
   };

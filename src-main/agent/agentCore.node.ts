@@ -170,6 +170,8 @@ export function createAgentCore(options: AgentCoreOptions) {
     turns: {
       start: (request: TurnRequest): Promise<StartedTurn> => runner.start(request),
       cancel: (turnId: string): boolean => runner.cancel(turnId),
+      /** A turn prepared on words the user may still add to; `start` adopts it when the final words match. */
+      speculate: (request: { text: string; conversationId?: string | undefined }) => runner.speculate(request),
     },
     emit,
     listen(listener: (event: AgentEvent) => void): () => void {

@@ -197,12 +197,12 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
           // Stage times count from the end of speech; speech-to-text is the turn's first stage.
           startTurn: (request) => agentCore.turns.start(request),
           cancelTurn: (turnId) => void agentCore.turns.cancel(turnId),
+          speculate: (request) => agentCore.turns.speculate(request),
           listen: (listener) => agentCore.listen(listener),
         },
         engines: options.voiceEngines ?? realVoiceEngines(config),
         emit: agentCore.emit,
         ...(settings.saved.voice && { settings: settings.saved.voice }),
-        partialTranscriptMs: config.voice.partialTranscriptMs,
         maxUtteranceMs: config.voice.maxUtteranceMs,
       })
     : undefined;

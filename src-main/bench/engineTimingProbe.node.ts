@@ -1,11 +1,14 @@
 import type { LlmProvider } from '../agent/llm/llmProvider.js';
 import type { LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
+import type { VadEvent } from '../voice/vad/voiceActivityDetector.js';
 import type { VoiceEngines } from '../voice/voiceEngines.js';
 
 /** What the engines of one voice turn spent, as performance.now() times, seen from outside the voice session. */
 export interface EngineTimes {
   /** The VAD reported the end of speech. */
   speechEndAt?: number;
+  /** When the last word was said: the end of speech less the silence the VAD waited for (stream time as wall time). */
+  lastWordAt?: number;
   sttStart?: number;
   sttEnd?: number;
   llmCallAt?: number;
@@ -38,15 +41,29 @@ export class EngineTimingProbe {
     return {
       async loadVad(turnTaking) {
         const vad = await engines.loadVad(turnTaking);
-        const noteEnd = <T extends Array<{ type: string }>>(events: T): T => {
-          if (events.some((event) => event.type === 'speech-end')) probe.current.speechEndAt ??= performance.now();
+        let streamSamples = 0;
+        const noteEnd = (events: VadEvent[]): VadEvent[] => {
+          const end = events.find((event) => event.type === 'speech-end');
+          if (end && probe.current.speechEndAt === undefined) {
+            const now = performance.now();
+            probe.current.speechEndAt = now;
+            // Frames arrive in real time in the bench, so stream time since the last word is wall time.
+            probe.current.lastWordAt = now - (streamSamples / 16 - end.atMs);
+          }
           return events;
         };
         return {
-          push: (frame) => vad.push(frame).then(noteEnd),
+          push: (frame) => {
+            streamSamples += frame.length;
+            return vad.push(frame).then(noteEnd);
+          },
           flush: () => vad.flush().then(noteEnd),
-          reset: () => vad.reset(),
+          reset: () => {
+            streamSamples = 0;
+            vad.reset();
+          },
           dispose: () => vad.dispose(),
+          ...(vad.setEndSilenceMs && { setEndSilenceMs: (ms: number) => vad.setEndSilenceMs!(ms) }),
         };
       },
       createTranscriber() {
@@ -55,15 +72,24 @@ export class EngineTimingProbe {
           engine: transcriber.engine,
           load: () => transcriber.load(),
           dispose: () => transcriber.dispose(),
-          async transcribe(audio, options) {
-            if (options?.partial) return transcriber.transcribe(audio, options);
-            const times = probe.current;
-            times.sttStart = performance.now();
-            try {
-              return await transcriber.transcribe(audio, options);
-            } finally {
-              times.sttEnd = performance.now();
-            }
+          stream() {
+            const stream = transcriber.stream();
+            return {
+              push: (frame) => stream.push(frame),
+              partial: () => stream.partial(),
+              onPartial: (listener) => stream.onPartial(listener),
+              cancel: () => stream.cancel(),
+              // Speech-to-text after the end of speech: what is left to recognise once the utterance is over.
+              async finish(options) {
+                const times = probe.current;
+                times.sttStart = performance.now();
+                try {
+                  return await stream.finish(options);
+                } finally {
+                  times.sttEnd = performance.now();
+                }
+              },
+            };
           },
         };
       },

@@ -5,7 +5,7 @@ import { GUARDS_ADD_DOCS_OFF, GUARDS_ADD_DOCS_ON, runGuardsBench } from '../benc
 import { LOAD_ALONE, LOAD_FLOODED, runLoadBench } from '../bench/loadBench.node.js';
 import { runPrepareStageBench } from '../bench/prepareStageBench.node.js';
 import { runTextChatBench } from '../bench/textChatBench.node.js';
-import { runVoiceTurnBench } from '../bench/voiceTurnBench.node.js';
+import { runVoiceTurnBench, STT_STREAMING, STT_WHOLE, type SpeculationSummary } from '../bench/voiceTurnBench.node.js';
 import { resolveAgentConfig } from '../agent/agentConfig.node.js';
 import { settingFlagOptions } from '../agent/agentSettings.node.js';
 import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
@@ -17,7 +17,7 @@ const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-d
 --docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
 --docs-keep <dir>: keep the generated corpus and its index there, and reuse them in the next run (ingestion is then
   measured only for files not yet in it).
---only docs|guards|load: only the documents (or guardrails, or load) benchmark. load: a second connection's answer
+--only docs|guards|load|voice: only the documents (or guardrails, load or voice) benchmark. load: a second connection's answer
   time while another connection floods the headless host with chat:send, against its time alone.
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
@@ -59,11 +59,12 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write('--docs-chunks must be whole numbers from 100 to 200000, separated by commas.\n');
     return 2;
   }
-  if (values.only !== undefined && values.only !== 'docs' && values.only !== 'guards' && values.only !== 'load') {
-    io.stderr.write('--only takes: docs, guards, load\n');
+  if (values.only !== undefined && !['docs', 'guards', 'load', 'voice'].includes(values.only)) {
+    io.stderr.write('--only takes: docs, guards, load, voice\n');
     return 2;
   }
   const onlyDocs = values.only !== undefined;
+  let speculation: SpeculationSummary | undefined;
   const rows = onlyDocs ? [] : await runTextChatBench({ config, runs, log });
   if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
   if (values.only === undefined || values.only === 'guards') rows.push(...(await runGuardsBench({ config, runs, log })));
@@ -71,10 +72,12 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   if (!values['no-docs'] && (values.only === undefined || values.only === 'docs')) {
     rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log, ...(values['docs-keep'] !== undefined && { keepDir: values['docs-keep'] }) })));
   }
-  if (!values['no-voice'] && !onlyDocs) {
+  if (!values['no-voice'] && (!onlyDocs || values.only === 'voice')) {
     const stt = resolveAgentConfig(config).voice.stt;
     try {
-      rows.push(...(await runVoiceTurnBench({ config, runs, stt, log })));
+      const voice = await runVoiceTurnBench({ config, runs, stt, log });
+      rows.push(...voice.rows);
+      speculation = voice.speculation;
     } catch (error) {
       log(`Voice benchmark skipped: ${(error as Error).message}`);
     }
@@ -91,6 +94,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       'time to first token (prepare at once)',
     );
   }
+  if (has(STT_WHOLE)) ratios['streaming / whole-utterance speech-to-text after end of speech (p50)'] = ratio(rows, STT_STREAMING, STT_WHOLE);
   if (has(LOAD_FLOODED)) ratios['answer while another connection floods / alone (p50)'] = ratio(rows, LOAD_FLOODED, LOAD_ALONE);
   if (has('injection heuristics after 2 full GCs, in their worker')) {
     ratios['injection heuristics after 2 full GCs, main thread / worker (p50)'] = ratio(
@@ -116,11 +120,18 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     for (const row of rows) io.stdout.write(jsonLine({ type: 'bench', ...summarize(row) }));
     io.stdout.write(jsonLine({ type: 'ratios', ...ratios }));
     if (Object.keys(differences).length > 0) io.stdout.write(jsonLine({ type: 'differences', unit: 'ms', ...differences }));
+    if (speculation) io.stdout.write(jsonLine({ type: 'speculation', ...speculation }));
   } else {
     io.stdout.write(`${formatBenchTable(rows)}\n\nRatios (same run):\n`);
     for (const [name, value] of Object.entries(ratios)) io.stdout.write(`  ${name}: ${value.toFixed(1)}x\n`);
     if (Object.keys(differences).length > 0) io.stdout.write('\nDifferences (same run):\n');
     for (const [name, value] of Object.entries(differences)) io.stdout.write(`  ${name}: ${value.toFixed(1)} ms\n`);
+    if (speculation) {
+      io.stdout.write(
+        `\nSpeculative turns: ${speculation.kept} of ${speculation.prepared} prepared during the pause were kept (hit rate ${(speculation.hitRate * 100).toFixed(0)} %); ` +
+          `end of speech → first audio ${speculation.savedMsP50.toFixed(1)} ms sooner at p50 than with speculation off.\n`,
+      );
+    }
   }
   return 0;
 }

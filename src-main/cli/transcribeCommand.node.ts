@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { toErrorShape } from '../../src-shared/contract/index.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 import { readWavFile } from '../voice/audio/wavReader.node.js';
-import type { SpeechTranscriber } from '../voice/stt/speechTranscriber.js';
+import { transcribeWhole, type SpeechTranscriber } from '../voice/stt/speechTranscriber.js';
 import { createSpeechTranscriber, type SttChoice } from '../voice/stt/speechTranscriberFactory.node.js';
 
 const USAGE = `Usage: assistant transcribe <file.wav> [options]
@@ -53,7 +53,7 @@ export async function runTranscribeCommand(args: string[], io: CommandIo): Promi
     await transcriber.load();
     const loadMs = performance.now() - loadStart;
     const sttStart = performance.now();
-    const transcript = await transcriber.transcribe(audio.samples);
+    const transcript = await transcribeWhole(transcriber, audio.samples);
     const sttMs = performance.now() - sttStart;
     if (values.json) {
       io.stdout.write(

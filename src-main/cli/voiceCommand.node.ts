@@ -19,6 +19,7 @@ The done event carries timings.firstAudioMs: from the end of speech to the first
 
 /** 20 ms frames, as a renderer's AudioWorklet would send them. */
 const FRAME_SAMPLES = 320;
+const FRAME_MS = (FRAME_SAMPLES * 1000) / MIC_SAMPLE_RATE;
 
 export interface VoiceFileTurn {
   transcript: string;
@@ -41,6 +42,11 @@ export interface VoiceFileTurn {
 export interface VoiceFileTurnOptions {
   /** Safety net: give up after this long. Default: 10 minutes, or 5 times the audio's duration if longer. */
   deadlineMs?: number;
+  /**
+   * Frames at the pace a microphone delivers them (20 ms each), as a user speaks: recognition runs while the audio
+   * arrives, as it does live. Default: as fast as they can be processed.
+   */
+  realTime?: boolean;
 }
 
 const DEFAULT_TURN_DEADLINE_MS = 10 * 60_000;
@@ -101,12 +107,23 @@ export async function runVoiceFileTurn(
       result.blocked = event;
     }
   });
+  const startedAt = performance.now();
+  let framesPushed = 0;
+  const pushFrame = async (frame: Int16Array): Promise<void> => {
+    if (options.realTime) {
+      // On a fixed schedule from the start, so a slow frame does not push the rest later.
+      const due = startedAt + framesPushed * FRAME_MS - performance.now();
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+    }
+    framesPushed++;
+    await voice.pushFrame(frame);
+  };
   const run = async (): Promise<void> => {
     for (let offset = 0; offset < samples.length; offset += FRAME_SAMPLES) {
-      await voice.pushFrame(samples.subarray(offset, offset + FRAME_SAMPLES));
+      await pushFrame(samples.subarray(offset, offset + FRAME_SAMPLES));
     }
     const silence = new Int16Array(FRAME_SAMPLES);
-    for (let i = 0; i < 50; i++) await voice.pushFrame(silence);
+    for (let i = 0; i < 50; i++) await pushFrame(silence);
     // Resolves after every utterance heard has its final transcript (or error) and its chat turn started, so
     // what is known now decides whether an answer is still coming.
     const { utterances } = await voice.endOfInput();

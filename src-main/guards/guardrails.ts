@@ -91,7 +91,7 @@ export class Guardrails {
         }
         if (result.outcome !== 'flag') return { allowed: true };
         if (result.action === 'block') return { allowed: false, guard: guard.name, reason: result.verdict.reason };
-        if (result.action === 'warn') this.options.emit({ type: 'notice', level: 'warning', message: result.verdict.reason });
+        if (result.action === 'warn') (input.emit ?? this.options.emit)({ type: 'notice', level: 'warning', message: result.verdict.reason });
         return { allowed: true };
       },
     }));
@@ -122,7 +122,7 @@ export class Guardrails {
           const drop = (result.outcome === 'flag' && result.action !== 'warn') || (result.outcome === 'error' && result.action === 'block');
           if (drop) {
             const name = passage.source ? passage.source.split(/[\\/]/).pop() : 'a document';
-            this.options.emit({ type: 'notice', level: 'warning', message: `A passage of ${name} was left out: it contains instructions aimed at the assistant.` });
+            (input.emit ?? this.options.emit)({ type: 'notice', level: 'warning', message: `A passage of ${name} was left out: it contains instructions aimed at the assistant.` });
             return;
           }
         }
@@ -168,14 +168,15 @@ export class Guardrails {
 
   private report(input: TurnInput, guard: string, subject: GuardSubject, result: GuardOutcome, detail?: string): void {
     const { turnId, conversationId } = input;
+    const emit = input.emit ?? this.options.emit;
     const ms = Math.round(result.ms * 1000) / 1000;
     const base = { type: 'guard-verdict' as const, turnId, conversationId, guard, subject, ms, ...(detail !== undefined && { detail }) };
-    if (result.outcome === 'pass') this.options.emit({ ...base, outcome: 'pass' });
+    if (result.outcome === 'pass') emit({ ...base, outcome: 'pass' });
     else if (result.outcome === 'flag') {
-      this.options.emit({ ...base, outcome: 'flag', action: result.action, reason: result.verdict.reason });
+      emit({ ...base, outcome: 'flag', action: result.action, reason: result.verdict.reason });
       this.options.logger.warn({ audit: 'guard-flag', turnId, guard, subject, action: result.action }, 'guard flagged a text');
     } else {
-      this.options.emit({ ...base, outcome: 'error', action: result.action, reason: result.reason });
+      emit({ ...base, outcome: 'error', action: result.action, reason: result.reason });
       this.options.logger.warn({ audit: 'guard-error', turnId, guard, subject, failOpen: result.action === 'warn', reason: result.reason }, 'guard failed');
     }
   }

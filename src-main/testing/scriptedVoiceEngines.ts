@@ -1,6 +1,14 @@
 import { concatSamples } from '../../src-shared/audio/sampleArrays.js';
 import { AgentError } from '../../src-shared/contract/index.js';
-import { recognitionCancelled, type SpeechTranscriber, type SttEngine, type TranscribeOptions, type Transcript } from '../voice/stt/speechTranscriber.js';
+import {
+  EMPTY_PARTIAL,
+  recognitionCancelled,
+  type PartialTranscript,
+  type RecognitionStream,
+  type SpeechTranscriber,
+  type SttEngine,
+  type Transcript,
+} from '../voice/stt/speechTranscriber.js';
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedAudio } from '../voice/tts/speechSynthesizer.js';
 import type { TurnTakingConfig, VadEvent, VoiceActivityDetector } from '../voice/vad/voiceActivityDetector.js';
 import type { VoiceEngines } from '../voice/voiceEngines.js';
@@ -24,7 +32,9 @@ export const FRAME_SAMPLES = 320;
  */
 export class ScriptedVad implements VoiceActivityDetector {
   private framesSeen = 0;
-  private readonly scheduled: Array<{ start: number; end: number }> = [];
+  private readonly scheduled: Array<{ start: number; end: number; pauses: Array<{ at: number; resume?: number }> }> = [];
+  /** The end-of-speech silences the session asked for, in order. */
+  readonly endSilences: number[] = [];
   private speech: Int16Array[] | undefined;
   private speechStart = 0;
 
@@ -39,10 +49,23 @@ export class ScriptedVad implements VoiceActivityDetector {
    * Schedules the next utterance: speech starts `after` frames from now and lasts `frames` frames. Returns how many
    * frames to push until its end is reported.
    */
-  utterance({ after = 1, frames = 10 }: { after?: number; frames?: number } = {}): number {
+  utterance({
+    after = 1,
+    frames = 10,
+    pauses = [],
+  }: {
+    after?: number;
+    frames?: number;
+    /** Pauses inside it: a speech-pause (200 ms of silence) at frame `at` of the utterance, and a resume at `resume`. */
+    pauses?: Array<{ at: number; resume?: number }>;
+  } = {}): number {
     const start = this.framesSeen + after;
-    this.scheduled.push({ start, end: start + frames });
+    this.scheduled.push({ start, end: start + frames, pauses: pauses.map((pause) => ({ at: start + pause.at, ...(pause.resume !== undefined && { resume: start + pause.resume }) })) });
     return after + frames + 1;
+  }
+
+  setEndSilenceMs(ms: number): void {
+    this.endSilences.push(ms);
   }
 
   async push(frame: Int16Array): Promise<VadEvent[]> {
@@ -56,6 +79,10 @@ export class ScriptedVad implements VoiceActivityDetector {
       events.push({ type: 'speech-start', atMs });
     }
     this.speech?.push(frame.slice());
+    for (const pause of next?.pauses ?? []) {
+      if (index === pause.at) events.push({ type: 'speech-pause', atMs, silentMs: 200 });
+      if (index === pause.resume) events.push({ type: 'speech-resume', atMs });
+    }
     if (next && index === next.end) {
       this.scheduled.shift();
       events.push(this.speechEnd(atMs));
@@ -88,8 +115,10 @@ export class ScriptedVad implements VoiceActivityDetector {
 export class ScriptedTranscriber implements SpeechTranscriber {
   /** While closed, final transcripts wait: a slow recogniser. */
   readonly gate = new Gate();
-  /** The audio of every final transcription asked for. */
+  /** The audio of every utterance finished, as the stream heard it. */
   readonly heard: Int16Array[] = [];
+  /** Every utterance's stream, in order. */
+  readonly streams: ScriptedRecognitionStream[] = [];
 
   constructor(
     /** What each utterance said, in order; '' when it held no speech (silence, noise). */
@@ -99,15 +128,60 @@ export class ScriptedTranscriber implements SpeechTranscriber {
 
   async load(): Promise<void> {}
 
-  async transcribe(audio: Int16Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    if (options.partial) return { text: this.texts[0] ?? '', noSpeech: (this.texts[0] ?? '') === '' };
-    this.heard.push(audio);
-    const text = this.texts.shift() ?? '';
-    await this.gate.wait(options.signal, recognitionCancelled);
-    return { text, noSpeech: text === '' };
+  stream(): RecognitionStream {
+    const stream = new ScriptedRecognitionStream(this, () => this.texts.shift() ?? '');
+    this.streams.push(stream);
+    return stream;
   }
 
   async dispose(): Promise<void> {}
+}
+
+/** One utterance of the scripted recogniser. The test makes it "recognise" words so far with `hear`. */
+export class ScriptedRecognitionStream implements RecognitionStream {
+  readonly frames: Int16Array[] = [];
+  private latest: PartialTranscript = EMPTY_PARTIAL;
+  private readonly listeners = new Set<(partial: PartialTranscript) => void>();
+  private readonly cancelled = new AbortController();
+  cancelCount = 0;
+
+  constructor(
+    private readonly transcriber: ScriptedTranscriber,
+    private readonly finalText: () => string,
+  ) {}
+
+  push(frame: Int16Array): void {
+    this.frames.push(frame.slice());
+  }
+
+  /** A partial transcript of everything pushed so far. */
+  hear(text: string): void {
+    const heardMs = (this.frames.reduce((sum, frame) => sum + frame.length, 0) * 1000) / SAMPLE_RATE;
+    this.latest = { text, stable: '', heardMs };
+    for (const listener of this.listeners) listener(this.latest);
+  }
+
+  partial(): PartialTranscript {
+    return this.latest;
+  }
+
+  onPartial(listener: (partial: PartialTranscript) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async finish(options: { signal?: AbortSignal } = {}): Promise<Transcript> {
+    this.transcriber.heard.push(concatSamples(Int16Array, this.frames));
+    const text = this.finalText();
+    const signal = options.signal ? AbortSignal.any([options.signal, this.cancelled.signal]) : this.cancelled.signal;
+    await this.transcriber.gate.wait(signal, recognitionCancelled);
+    return { text, noSpeech: text === '' };
+  }
+
+  cancel(): void {
+    this.cancelCount++;
+    this.cancelled.abort();
+  }
 }
 
 /** A voice that "speaks" each sentence as `audioMs` of silence, once the test lets it. */

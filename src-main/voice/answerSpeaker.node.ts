@@ -1,11 +1,13 @@
 import PQueue from 'p-queue';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { toSpeakableText } from '../../src-shared/speech/speakableText.js';
+import { firstClause, restAfterClause } from './tts/firstClause.js';
 import type { SpeechSynthesizer } from './tts/speechSynthesizer.js';
 
 export interface SpeakingObserver {
-  /** Sentence `seq` goes to the synthesizer. */
+  /** Piece `seq` (a sentence, or the first clause of the first one) goes to the synthesizer. */
   onSynthesisStart?(seq: number): void;
+  /** The audio of piece `seq` is ready and emitted; the first call is the answer's first audio. */
   onAudio?(seq: number, durationMs: number): void;
 }
 
@@ -19,6 +21,13 @@ export interface SpeechVoice {
  * The speaking stage of a voice turn: the answer's checked sentences in (the agent's `answer-sentence` events, by
  * `index`), speech out, in order. Each sentence is cleaned of markdown, code, URLs and emoji and synthesized as
  * soon as it arrives, so speech starts before the answer is finished. `cancel` drops everything not yet emitted.
+ *
+ * A long first sentence would hold up the first audio until it is generated, checked and synthesized in full, so
+ * its first clause is spoken as soon as the shown text (`shownText`, the agent's `token` events) holds it (see
+ * firstClause.ts), and sentence 0 then adds only the rest of it. Tokens carry only what may be shown: with the
+ * guardrails on, the prefix of a sentence their checks release early, then the checked rest. A cached answer, shown
+ * at once, is split the same way. Each piece is its own `speech-sentence` and `speech-audio` (`seq`), so pieces are
+ * numbered apart from the sentence indices; the text shown and stored is untouched.
  */
 export class SpeakingTurn {
   private readonly controller = new AbortController();
@@ -27,6 +36,11 @@ export class SpeakingTurn {
   /** Sentences that arrived ahead of one still missing, by index. */
   private readonly early = new Map<number, string>();
   private nextIndex = 0;
+  /**
+   * Until sentence 0 is spoken: the answer's shown text so far (the first sentence being written), and the speakable
+   * text of its first clause once that has been spoken. Undefined once the first sentence is spoken or withheld.
+   */
+  private opening: { shown: string; spokenClause?: string } | undefined = { shown: '' };
   private nextSeq = 0;
   private ttsFailed = false;
   /** Total duration of the audio emitted so far. */
@@ -44,20 +58,39 @@ export class SpeakingTurn {
     return this.controller.signal.aborted;
   }
 
+  /** Text of the answer as it is shown (a `token` event): speaks the first sentence's first clause once it is there. */
+  shownText(chunk: string): void {
+    const opening = this.opening;
+    if (this.cancelled || opening === undefined || opening.spokenClause !== undefined) return;
+    opening.shown += chunk;
+    const clause = firstClause(opening.shown);
+    if (clause === undefined) return;
+    opening.spokenClause = toSpeakableText(clause);
+    this.speak(opening.spokenClause);
+  }
+
+  /**
+   * An output check withheld a sentence. While sentence 0 has not come yet, that was the sentence being shown: the
+   * next sentence 0 is another one, spoken whole.
+   */
+  withheld(): void {
+    this.opening = undefined;
+  }
+
   /** Sentence `index` of the answer (0, 1, 2, …); spoken once every sentence before it has been. */
   sentence(index: number, text: string): void {
     if (this.cancelled || index < this.nextIndex) return;
     this.early.set(index, text);
     for (let next = this.early.get(this.nextIndex); next !== undefined; next = this.early.get(this.nextIndex)) {
-      this.early.delete(this.nextIndex++);
-      this.speak(next);
+      this.early.delete(this.nextIndex);
+      this.speakSentence(this.nextIndex++, next);
     }
   }
 
   /** The answer is complete: speaks what is left; resolves when the last audio has been emitted. */
   end(): Promise<void> {
     if (!this.cancelled) {
-      for (const index of [...this.early.keys()].sort((a, b) => a - b)) this.speak(this.early.get(index)!);
+      for (const index of [...this.early.keys()].sort((a, b) => a - b)) this.speakSentence(index, this.early.get(index)!);
     }
     this.early.clear();
     return this.synthesis.onIdle();
@@ -68,9 +101,17 @@ export class SpeakingTurn {
     this.early.clear();
   }
 
-  private speak(sentence: string): void {
+  /** The first sentence's clause, if one was spoken, is not said again: only the rest of the sentence is. */
+  private speakSentence(index: number, sentence: string): void {
     const text = toSpeakableText(sentence);
-    if (text === '') return;
+    const clause = index === 0 ? this.opening?.spokenClause : undefined;
+    if (index === 0) this.opening = undefined;
+    this.speak(clause === undefined ? text : restAfterClause(clause, text));
+  }
+
+  /** Speaks `text` (speakable text) as the next piece. */
+  private speak(text: string): void {
+    if (!HAS_WORD_CHARACTER.test(text)) return;
     const seq = this.nextSeq++;
     this.emit({ type: 'speech-sentence', turnId: this.turnId, seq, text });
     const flite = /^flite:(.+)$/.exec(this.voice.voice);
@@ -100,3 +141,5 @@ export class SpeakingTurn {
     });
   }
 }
+
+const HAS_WORD_CHARACTER = /[\p{L}\p{N}]/u;

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { AgentError } from '../../src-shared/contract/index.js';
 import type { AgentConfig } from '../agent/agentConfig.node.js';
 import { resolveDefaultModel } from '../models/modelResolver.node.js';
@@ -20,12 +21,19 @@ export function realVoiceEngines(config: AgentConfig): VoiceEngines {
         engine: config.voice.stt,
         ...(config.voice.whisperModel !== undefined && { whisperModel: config.voice.whisperModel }),
         ...(config.voice.sttThreads !== undefined && { threads: config.voice.sttThreads }),
+        partialTranscriptMs: config.voice.partialTranscriptMs === 'auto' ? 1000 : config.voice.partialTranscriptMs,
+        sphinxMeanFile: sphinxMeanFile(config),
       }),
     // `auto` with a Whisper model that does not load (damaged, or a saved choice gone bad): PocketSphinx, if installed.
     createFallbackTranscriber: () => {
       if (config.voice.stt !== 'auto' || process.platform !== 'linux' || findExecutable(SPHINX_BINARY) === undefined) return undefined;
-      return new SphinxTranscriber();
+      return new SphinxTranscriber({ meanFile: sphinxMeanFile(config) });
     },
     synthesizer: new FliteSpeechSynthesizer(),
   };
+}
+
+/** PocketSphinx's cepstral mean, adapted to the user's microphone, kept for the next session. */
+function sphinxMeanFile(config: AgentConfig): string {
+  return path.join(config.dataDir, 'voice', 'sphinx-cepstral-mean.txt');
 }

@@ -31,11 +31,16 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(options: { transcripts: string[]; pauseAfter?: number; mode?: 'push-to-talk' | 'hands-free' }): Promise<Harness> {
+async function start(options: { transcripts: string[]; pauseAfter?: number; mode?: 'push-to-talk' | 'hands-free'; guards?: boolean }): Promise<Harness> {
   const engines = scriptedVoiceEngines({ transcripts: options.transcripts });
   const llm = new ScriptedLlm(ANSWER, options.pauseAfter);
   const agent = createAgent({
-    config: { dataDir: tempDataDir(), llm: { provider: 'embedded' }, voice: { enabled: true, partialTranscriptMs: 0 } },
+    config: {
+      dataDir: tempDataDir(),
+      llm: { provider: 'embedded' },
+      voice: { enabled: true, partialTranscriptMs: 0 },
+      ...(options.guards !== undefined && { guards: { enabled: options.guards } }),
+    },
     llmFactories: scriptedLlmFactories(llm),
     voiceEngines: engines,
     logger: silentLogger,
@@ -90,9 +95,10 @@ describe('turn-taking with scripted engines', () => {
     await say(h);
     await say(h);
     await say(h);
-    // Three utterances heard; only the first is being transcribed.
-    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(1), { timeout: 5_000, interval: 1 });
-    expect(h.engines.transcriber.heard).toHaveLength(1);
+    // Three utterances heard, each recognised as it was spoken: all three final transcripts are on their way.
+    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(3), { timeout: 5_000, interval: 1 });
+    expect(h.engines.transcriber.heard).toHaveLength(3);
+    expect(ofType(h.events, 'turn-started')).toHaveLength(0);
     h.engines.transcriber.gate.open();
     expect(await h.voice.endOfInput()).toEqual({ utterances: 3 });
     await vi.waitFor(() => expect(ofType(h.events, 'done')).toHaveLength(3), { timeout: 5_000, interval: 1 });
@@ -233,7 +239,7 @@ describe('turn-taking with scripted engines', () => {
     await say(h);
     await say(h);
     const secondEndedBy = performance.now();
-    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(1), { timeout: 5_000, interval: 1 });
+    await vi.waitFor(() => expect(h.engines.transcriber.gate.waiters).toBe(2), { timeout: 5_000, interval: 1 });
     const releasedAt = performance.now();
     h.engines.transcriber.gate.open();
     const timings = await arrival(h.events, 'voice-timings');
@@ -243,6 +249,8 @@ describe('turn-taking with scripted engines', () => {
     expect(at('tts', 'start')).toBeGreaterThanOrEqual(at('first-sentence', 'end')!);
     expect(timings.waterfall).toEqual({
       transcriptMs: at('stt', 'end'),
+      preparedMs: expect.any(Number),
+      speculation: 'none',
       firstTokenMs: at('first-token', 'end'),
       firstSentenceMs: at('first-sentence', 'end'),
       firstAudioMs: at('tts', 'end'),
@@ -251,5 +259,84 @@ describe('turn-taking with scripted engines', () => {
     const second = await arrival(h.events, 'turn-started', (e) => e.turnId !== timings.turnId);
     const secondStt = await arrival(h.events, 'stage', (e) => e.turnId === second.turnId && e.name === 'stt' && e.phase === 'start');
     expect(secondStt.t).toBeGreaterThanOrEqual(releasedAt - secondEndedBy - 0.1);
+  });
+
+  describe('speculative turns: prepared during the pause at the end of speech', () => {
+    /**
+     * Speaks one utterance of 50 frames (1 s) with a pause (200 ms of silence, as the VAD reports it) at its 40th
+     * frame. At frame `heardAt` (default: the pause) the recogniser has heard `heard`; `resume` makes the user go on
+     * after the pause.
+     */
+    async function sayWithPause(h: Harness, heard: string, options: { resume?: boolean; heardAt?: number } = {}): Promise<void> {
+      const frames = h.engines.vad.utterance({ frames: 50, pauses: [{ at: 40, ...(options.resume && { resume: 44 }) }] });
+      const heardAt = (options.heardAt ?? 40) + 2; // speech starts at the next frame
+      await push(h.voice, heardAt);
+      h.engines.transcriber.streams.at(-1)!.hear(heard);
+      await push(h.voice, frames - heardAt);
+    }
+
+    /** Every turn id any event carried must be one of a turn that started: nothing of a dropped turn got out. */
+    function expectOnlyStartedTurns(events: readonly AgentEvent[]): void {
+      const started = new Set(ofType(events, 'turn-started').map((e) => e.turnId));
+      const carried = events.flatMap((e) => ('turnId' in e && typeof e.turnId === 'string' ? [e.turnId] : []));
+      expect(carried.filter((id) => !started.has(id))).toEqual([]);
+    }
+
+    it('the same final words keep what was prepared: it was ready before the end of speech, its verdicts come with the turn', async () => {
+      const h = await start({ transcripts: ['what is the weather like today'], guards: true });
+      await sayWithPause(h, 'what is the weather like today');
+      expect(h.voice.speculationCounts).toMatchObject({ started: 1 });
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('adopted');
+      // Prepared during the pause: done by the end of speech, or just after it if a check was still running.
+      expect(timings.waterfall.preparedMs).not.toBeNull();
+      const started = await arrival(h.events, 'turn-started');
+      const verdicts = ofType(h.events, 'guard-verdict').filter((e) => e.turnId === started.turnId);
+      expect(verdicts.length).toBeGreaterThan(0);
+      for (const verdict of verdicts) {
+        expect(verdict.conversationId).toBe(started.conversationId);
+        expect(h.events.indexOf(verdict)).toBeGreaterThan(h.events.indexOf(started));
+      }
+      expect(h.llm.generations.map((g) => g.question)).toEqual(['what is the weather like today']);
+      expectOnlyStartedTurns(h.events);
+    });
+
+    it('different final words drop it: only the final words are answered and stored, nothing of the dropped turn gets out', async () => {
+      const h = await start({ transcripts: ['what is the weather like in paris'], guards: true });
+      await sayWithPause(h, 'what is the weather like');
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('discarded');
+      expect(h.voice.speculationCounts).toMatchObject({ started: 1, discarded: 1, adopted: 0 });
+      expect(ofType(h.events, 'turn-started').map((e) => e.question)).toEqual(['what is the weather like in paris']);
+      expect(h.llm.generations.map((g) => g.question)).toEqual(['what is the weather like in paris']);
+      const done = await arrival(h.events, 'done');
+      const stored = await h.agent.call('conversations:messages', { id: done.conversationId });
+      expect(stored.map((m) => m.text)).toEqual(['what is the weather like in paris', ANSWER.join('')]);
+      expectOnlyStartedTurns(h.events);
+    });
+
+    it('speech after the pause drops it at once', async () => {
+      const h = await start({ transcripts: ['what is the weather like in paris'] });
+      await sayWithPause(h, 'what is the weather like', { resume: true });
+      expect(h.voice.speculationCounts).toMatchObject({ started: 1, discarded: 1 });
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('discarded');
+    });
+
+    it('is not done when switched off in the settings', async () => {
+      const h = await start({ transcripts: ['what is the weather like today'] });
+      await h.voice.configure({ speculativeTurns: false });
+      await sayWithPause(h, 'what is the weather like today');
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('none');
+      expect(h.voice.speculationCounts.started).toBe(0);
+    });
+
+    it('a partial from before the pause starts nothing: recognition must have caught up with the speech', async () => {
+      const h = await start({ transcripts: ['what is the weather like today'] });
+      await sayWithPause(h, 'what is the', { heardAt: 10 });
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('none');
+    });
   });
 });

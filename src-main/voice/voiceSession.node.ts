@@ -4,19 +4,21 @@ import {
   DEFAULT_VOICE_SETTINGS,
   toErrorShape,
   type AgentEvent,
+  type EndSilenceStatus,
   type VoiceSettings,
   type VoiceState,
   type VoiceStatus,
 } from '../../src-shared/contract/index.js';
 import { AnswerPlayback } from './turn/answerPlayback.js';
 import { bargeInInterruptionPolicy, type AssistantActivity, type InterruptionPolicy, type InterruptionTrigger } from './turn/interruptionPolicy.js';
-import { PartialTranscripts } from './turn/partialTranscripts.js';
+import { LiveRecognition, type HeardUtterance } from './turn/liveRecognition.js';
+import { normaliseSpokenQuestion } from '../agent/turn/speculativeTurn.js';
 import { PushToTalkDetector } from './turn/pushToTalkDetector.js';
 import type { DetectedUtterance, TurnDetector } from './turn/turnDetector.js';
 import { UtteranceQueue } from './turn/utteranceQueue.js';
 import { VadTurnDetector } from './turn/vadTurnDetector.js';
 import type { TurnTakingConfig } from './vad/voiceActivityDetector.js';
-import type { VoiceChatPort } from './voiceChatPort.js';
+import type { SpeculativeTurnHandle, VoiceChatPort } from './voiceChatPort.js';
 import { VoiceEngineLoader, type VoiceEngines } from './voiceEngines.js';
 import { VoiceTurn } from './voiceTurn.js';
 
@@ -29,11 +31,6 @@ export interface VoiceSessionOptions {
   emit(event: AgentEvent): void;
   settings?: Partial<VoiceSettings>;
   maxUtteranceMs?: number;
-  /**
-   * Interim transcripts while the user speaks, every this many ms (0 = off). 'auto': on for Whisper, off for
-   * PocketSphinx, which reloads its model on every call and would slow the final transcript down.
-   */
-  partialTranscriptMs: number | 'auto';
   /** When the user interrupts the assistant; default: barge-in as the README describes. */
   interruption?: InterruptionPolicy;
 }
@@ -47,6 +44,15 @@ const PRE_ROLL_MS = 200;
 
 interface QueuedUtterance extends DetectedUtterance {
   id: string;
+  /** Its recognition, which ran while the user spoke; undefined when no recogniser was loaded. */
+  heard: HeardUtterance | undefined;
+}
+
+/** What speculation did, for the benchmark and the waterfall: turns prepared early, and how many were kept. */
+export interface SpeculationCounts {
+  started: number;
+  adopted: number;
+  discarded: number;
 }
 
 /**
@@ -66,10 +72,17 @@ export class VoiceSession {
   /** Mic frames are processed strictly in order. */
   private readonly frames = new PQueue({ concurrency: 1 });
   private readonly utterances: UtteranceQueue<QueuedUtterance>;
-  private readonly partials: PartialTranscripts;
+  private readonly live: LiveRecognition;
   private readonly playback = new AnswerPlayback();
   /** The utterance being heard: its partial and final transcripts share this id. */
   private hearing: string | undefined;
+  /** The turn being prepared on the words of the utterance being heard, while the user pauses. */
+  private speculation: { utteranceId: string; handle: SpeculativeTurnHandle } | undefined;
+  /** The last utterance a turn was prepared for (kept or dropped since). */
+  private speculatedFor: string | undefined;
+  readonly speculationCounts: SpeculationCounts = { started: 0, adopted: 0, discarded: 0 };
+  /** The end-of-speech silence in use (hands-free), as the status shows it. */
+  private endSilence: EndSilenceStatus | undefined;
   private active: VoiceTurn | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private disposed = false;
@@ -88,7 +101,7 @@ export class VoiceSession {
           this.setState('listening');
           this.beginHearing(() => this.pushToTalk.audioSoFar());
         },
-        utterance: (utterance) => this.utterances.add({ ...utterance, id: this.endHearing() }),
+        utterance: (utterance) => this.utterances.add({ ...utterance, ...this.endHearing() }),
         tooShort: () => {
           this.endHearing();
           if (!this.active) this.setState('idle');
@@ -107,25 +120,26 @@ export class VoiceSession {
         },
         utterance: (utterance) => {
           if (this.settings.mode !== 'hands-free') return;
-          const id = this.endHearing();
+          const heard = this.endHearing();
           if (utterance.capped) {
             options.emit({ type: 'notice', level: 'warning', message: 'That was over a minute long; only the first minute was used.' });
           }
-          this.utterances.add({ ...utterance, id });
+          this.utterances.add({ ...utterance, ...heard });
         },
         tooShort: () => undefined,
+        speechPaused: (silentMs) => this.live.paused(silentMs),
+        speechResumed: () => this.live.resumed(),
       },
       () => this.engines.vad,
       () => this.playback.audible,
     );
     this.utterances = new UtteranceQueue((utterance) => this.handleUtterance(utterance));
-    this.partials = new PartialTranscripts({
-      everyMs: () => {
-        const partial = options.partialTranscriptMs;
-        return partial === 'auto' ? (this.engines.transcriber?.engine === 'whisper' ? 1000 : 0) : partial;
-      },
-      transcriber: () => this.engines.transcriber,
+    this.live = new LiveRecognition({
       emit: options.emit,
+      settings: () => this.settings,
+      endSilenceChanged: (status) => this.useEndSilence(status),
+      settledOn: (utteranceId, text) => this.speculate(utteranceId, text),
+      speechGoesOn: (utteranceId) => this.dropSpeculation(utteranceId),
     });
     this.unlisten = options.chat.listen((event) => this.active?.onChatEvent(event));
     this.loaded = this.engines.load(this.turnTaking()).then(() => this.emitStatus());
@@ -137,7 +151,8 @@ export class VoiceSession {
   }
 
   getStatus(): VoiceStatus {
-    return { ...this.engines.status, settings: this.settings, state: this.state };
+    const endSilence = this.endSilence ?? { baseMs: this.settings.endSilenceMs, currentMs: this.settings.endSilenceMs, reason: this.settings.adaptiveEndSilence ? 'base' : 'fixed' };
+    return { ...this.engines.status, settings: this.settings, state: this.state, endSilence };
   }
 
   /** Swaps the interruption policy (e.g. never interrupt); it applies from the next decision on. */
@@ -157,6 +172,10 @@ export class VoiceSession {
     if (this.settings.endSilenceMs !== previous.endSilenceMs || this.settings.minSpeechMs !== previous.minSpeechMs) {
       await this.engines.reloadVad(this.turnTaking());
     }
+    if (this.settings.endSilenceMs !== previous.endSilenceMs || this.settings.adaptiveEndSilence !== previous.adaptiveEndSilence) {
+      this.endSilence = undefined;
+    }
+    if (!this.settings.speculativeTurns) this.dropSpeculation();
     this.emitStatus();
     return this.settings;
   }
@@ -183,7 +202,10 @@ export class VoiceSession {
   pushFrame(frame: Int16Array): Promise<void> {
     return this.frames
       .add(async () => {
-        if (!this.settings.muted) await this.detector().push(frame);
+        if (this.settings.muted) return;
+        await this.detector().push(frame);
+        // Recognition hears the utterance while it is spoken.
+        this.live.feed();
       })
       .catch((error: unknown) => this.options.emit({ type: 'error', ...toErrorShape(error) }));
   }
@@ -202,7 +224,8 @@ export class VoiceSession {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.bargeIn('cancel');
-    this.endHearing();
+    this.endHearing()?.heard?.cancel();
+    this.discardSpeculation();
     clearTimeout(this.idleTimer);
     this.unlisten();
     await this.loaded;
@@ -243,8 +266,8 @@ export class VoiceSession {
       if (this.interruption.shouldInterrupt({ trigger: 'next-question', activity })) this.bargeIn('barge-in');
       else await this.active?.ended;
     }
-    const transcriber = this.engines.transcriber;
-    if (!transcriber) {
+    if (!utterance.heard) {
+      this.discardSpeculation(utterance.id);
       this.setState('idle');
       this.options.emit({
         type: 'error',
@@ -255,7 +278,6 @@ export class VoiceSession {
     }
     const turn: VoiceTurn = new VoiceTurn(utterance.id, {
       chat: this.options.chat,
-      transcriber,
       synthesizer: this.engines.synthesizer,
       voice: { voice: this.settings.voice, rate: this.settings.rate },
       emit: this.options.emit,
@@ -267,10 +289,12 @@ export class VoiceSession {
     });
     this.active = turn;
     this.setState('transcribing');
-    const text = await turn.transcribe(utterance.audio);
+    const text = await turn.transcribe(utterance.heard);
+    const speculated = this.speculatedFor === utterance.id;
+    const handle = this.takeSpeculation(utterance.id, text);
     if (text === undefined) return;
     this.setState('thinking');
-    const started = await turn.answer(text, this.conversationId, utterance.endedAt);
+    const started = await turn.answer(text, this.conversationId, utterance.endedAt, { handle, speculated });
     if (started) this.conversationId = started.conversationId;
   }
 
@@ -306,25 +330,83 @@ export class VoiceSession {
     }
   }
 
-  /** A new utterance begins: it gets its id, and partial transcripts of its audio start. */
+  /** A new utterance begins: it gets its id, and its recognition starts on the audio heard so far. */
   private beginHearing(audioSoFar: () => Int16Array[]): void {
     this.hearing = randomUUID();
-    this.partials.start(this.hearing, audioSoFar);
+    this.live.start(this.hearing, this.engines.transcriber, audioSoFar);
   }
 
-  /** The utterance is complete: partials stop (a late one is dropped) and its id goes to the final transcript. */
-  private endHearing(): string {
+  /** The utterance is complete: what recognition has left to do goes with its id to the queue. */
+  private endHearing(): { id: string; heard: HeardUtterance | undefined } {
     const id = this.hearing ?? randomUUID();
     this.hearing = undefined;
-    this.partials.stop();
-    return id;
+    const heard = this.live.utteranceId === id ? this.live.end() : undefined;
+    this.live.abandon();
+    this.restoreEndSilence();
+    return { id, heard };
+  }
+
+  /** The end-of-speech silence for the utterance in progress changed (the words so far, see endSilenceFor). */
+  private useEndSilence(status: EndSilenceStatus): void {
+    if (this.settings.mode === 'hands-free') this.handsFree.setEndSilenceMs(status.currentMs);
+    const previous = this.endSilence;
+    this.endSilence = status;
+    if (previous?.currentMs !== status.currentMs || previous.reason !== status.reason || previous.baseMs !== status.baseMs) this.emitStatus();
+  }
+
+  /** After an utterance the next one starts from the configured value (the VAD resets it itself). */
+  private restoreEndSilence(): void {
+    const base = this.settings.endSilenceMs;
+    if (this.endSilence === undefined || (this.endSilence.currentMs === base && this.endSilence.reason !== 'complete-question')) return;
+    this.endSilence = { baseMs: base, currentMs: base, reason: this.settings.adaptiveEndSilence ? 'base' : 'fixed' };
+    this.emitStatus();
+  }
+
+  /**
+   * The user paused and recognition has caught up: the answer's prepare steps start on these words now. If the
+   * final transcript says the same, the turn keeps what was done; otherwise it is dropped unseen.
+   */
+  private speculate(utteranceId: string, text: string): void {
+    const speculate = this.options.chat.speculate;
+    if (!this.settings.speculativeTurns || !speculate || this.disposed) return;
+    this.discardSpeculation();
+    this.speculation = { utteranceId, handle: speculate({ text, conversationId: this.conversationId }) };
+    this.speculatedFor = utteranceId;
+    this.speculationCounts.started++;
+  }
+
+  /** The user went on speaking: the turn prepared on the earlier words is dropped. */
+  private dropSpeculation(utteranceId?: string): void {
+    if (utteranceId === undefined || this.speculation?.utteranceId === utteranceId) this.discardSpeculation();
+  }
+
+  private discardSpeculation(utteranceId?: string): void {
+    const speculation = this.speculation;
+    if (!speculation || (utteranceId !== undefined && speculation.utteranceId !== utteranceId)) return;
+    this.speculation = undefined;
+    speculation.handle.cancel();
+    this.speculationCounts.discarded++;
+  }
+
+  /** The speculation of `utteranceId` when its words are the final transcript's; any other is dropped. */
+  private takeSpeculation(utteranceId: string, finalText: string | undefined): SpeculativeTurnHandle | undefined {
+    const speculation = this.speculation;
+    if (!speculation || speculation.utteranceId !== utteranceId) return undefined;
+    if (finalText === undefined || normaliseSpokenQuestion(finalText) !== normaliseSpokenQuestion(speculation.handle.question)) {
+      this.discardSpeculation(utteranceId);
+      return undefined;
+    }
+    this.speculation = undefined;
+    this.speculationCounts.adopted++;
+    return speculation.handle;
   }
 
   private resetCapture(): void {
     this.pushToTalk.reset();
     this.handsFree.reset();
     this.hearing = undefined;
-    this.partials.stop();
+    this.live.abandon();
+    this.discardSpeculation();
     if (!this.active) this.setState('idle');
   }
 

@@ -1,13 +1,12 @@
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { SpeakingTurn, type SpeechVoice } from './answerSpeaker.node.js';
 import type { AssistantActivity } from './turn/interruptionPolicy.js';
-import type { SpeechTranscriber } from './stt/speechTranscriber.js';
+import type { Transcript } from './stt/speechTranscriber.js';
 import type { SpeechSynthesizer } from './tts/speechSynthesizer.js';
-import type { VoiceChatPort, VoiceTurnTimeline } from './voiceChatPort.js';
+import type { SpeculativeTurnHandle, VoiceChatPort, VoiceTurnTimeline } from './voiceChatPort.js';
 
 export interface VoiceTurnDeps {
   chat: VoiceChatPort;
-  transcriber: SpeechTranscriber;
   synthesizer: SpeechSynthesizer;
   voice: SpeechVoice;
   emit(event: AgentEvent): void;
@@ -30,6 +29,7 @@ export class VoiceTurn {
   private stopped = false;
   private readonly transcription = new AbortController();
   private stt = { start: 0, end: 0 };
+  private speculation: 'adopted' | 'discarded' | 'none' = 'none';
   private resolveEnded!: () => void;
   /** Settles when the turn is over: spoken in full, failed or stopped. */
   readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
@@ -39,16 +39,23 @@ export class VoiceTurn {
     private readonly deps: VoiceTurnDeps,
   ) {}
 
-  /** What the user said, or undefined when there is nothing to answer (no words, a failure, or the turn was stopped). */
-  async transcribe(audio: Int16Array): Promise<string | undefined> {
+  /**
+   * What the user said, or undefined when there is nothing to answer (no words, a failure, or the turn was stopped).
+   * Recognition ran while the user spoke; what is awaited here is only what was left at the end of speech.
+   */
+  async transcribe(heard: { transcript: Promise<Transcript>; cancel(): void }): Promise<string | undefined> {
     this.stt.start = performance.now();
+    const onStop = () => heard.cancel();
+    this.transcription.signal.addEventListener('abort', onStop, { once: true });
     let text: string;
     try {
-      const transcript = await this.deps.transcriber.transcribe(audio, { signal: this.transcription.signal });
+      const transcript = await heard.transcript;
       text = transcript.noSpeech ? '' : transcript.text.trim();
     } catch (error) {
       if (!this.stopped) this.fail(error);
       return undefined;
+    } finally {
+      this.transcription.signal.removeEventListener('abort', onStop);
     }
     if (this.stopped) return undefined;
     this.stt.end = performance.now();
@@ -62,15 +69,24 @@ export class VoiceTurn {
   }
 
   /** Starts the chat turn for `text`; resolves with its conversation, or undefined when it could not start. */
-  async answer(text: string, conversationId: string | undefined, endOfSpeechAt: number): Promise<{ conversationId: string } | undefined> {
+  async answer(
+    text: string,
+    conversationId: string | undefined,
+    endOfSpeechAt: number,
+    /** The turn prepared during the user's pause, when its words are these; `speculated`: there was one for this utterance. */
+    speculation: { handle: SpeculativeTurnHandle | undefined; speculated: boolean } = { handle: undefined, speculated: false },
+  ): Promise<{ conversationId: string } | undefined> {
     this.activity = 'thinking';
     try {
       const started = await this.deps.chat.startTurn({
         text,
         conversationId,
         origin: endOfSpeechAt,
+        // The stt stage is what recognition had left to do once the user had stopped speaking.
         earlierStages: [{ name: 'stt', ...this.stt }],
+        speculation: speculation.handle,
       });
+      this.speculation = started.adoptedSpeculation === true ? 'adopted' : speculation.speculated ? 'discarded' : 'none';
       const { turnId, timeline } = started;
       this.turnId = turnId;
       this.timeline = timeline;
@@ -89,12 +105,19 @@ export class VoiceTurn {
     }
   }
 
-  /** The answer reaches the voice as checked sentences, exactly as it is shown, whether generated or cached. */
+  /**
+   * The answer reaches the voice as checked sentences, exactly as it is shown, whether generated or cached; the shown
+   * text (tokens) too, so a long first sentence can start with its first clause.
+   */
   onChatEvent(event: AgentEvent): void {
     const speaking = this.speaking;
     if (!speaking || this.stopped || !('turnId' in event) || event.turnId !== this.turnId) return;
-    if (event.type === 'answer-sentence') {
+    if (event.type === 'token') {
+      speaking.shownText(event.text);
+    } else if (event.type === 'answer-sentence') {
       speaking.sentence(event.index, event.text);
+    } else if (event.type === 'answer-withheld') {
+      speaking.withheld();
     } else if (event.type === 'done') {
       void speaking.end().then(() => {
         if (this.stopped) return;
@@ -126,7 +149,7 @@ export class VoiceTurn {
 
   private emitTimings(): void {
     if (!this.turnId || !this.timeline) return;
-    this.deps.emit({ type: 'voice-timings', turnId: this.turnId, utteranceId: this.utteranceId, waterfall: this.timeline.voiceWaterfall() });
+    this.deps.emit({ type: 'voice-timings', turnId: this.turnId, utteranceId: this.utteranceId, waterfall: { ...this.timeline.voiceWaterfall(), speculation: this.speculation } });
   }
 
   private end(): void {

@@ -4,14 +4,24 @@ interface Stage {
   key: string;
   label: string;
   ms: number | null;
+  /** Shown instead of the time (the answer prepared before the end of speech). */
+  note?: string;
 }
 
 /** How long each stage of the latest voice turn took, from the end of the user's speech, as a waterfall of bars. */
 export function LatencyWaterfall() {
   const waterfall = useVoice((state) => state.waterfall);
   if (!waterfall) return null;
+  const prepared = waterfall.preparedMs ?? null;
   const stages: Stage[] = [
     { key: 'transcript', label: 'Transcript', ms: waterfall.transcriptMs },
+    {
+      key: 'prepared',
+      label: waterfall.speculation === 'adopted' ? 'Prepared early' : 'Prepared',
+      // Prepared during your pause, before the turn ended: no bar, and how early it was.
+      ms: prepared === null ? null : Math.max(0, prepared),
+      ...(prepared !== null && prepared < 0 && { note: `${Math.round(-prepared)} ms before` }),
+    },
     { key: 'first-token', label: 'First token', ms: waterfall.firstTokenMs },
     { key: 'first-sentence', label: 'First sentence', ms: waterfall.firstSentenceMs },
     { key: 'first-audio', label: 'First audio', ms: waterfall.firstAudioMs },
@@ -25,7 +35,14 @@ export function LatencyWaterfall() {
         const startMs = previousMs;
         if (stage.ms !== null) previousMs = Math.max(previousMs, stage.ms);
         return (
-          <div key={stage.key} className="waterfall-row" data-testid="waterfall-row" data-stage={stage.key} data-ms={stage.ms ?? ''}>
+          <div
+            key={stage.key}
+            className="waterfall-row"
+            data-testid="waterfall-row"
+            data-stage={stage.key}
+            data-ms={stage.ms ?? ''}
+            {...(stage.key === 'prepared' && { 'data-speculation': waterfall.speculation ?? 'none' })}
+          >
             <span className="waterfall-label">{stage.label}</span>
             <span className="waterfall-track">
               {stage.ms !== null && (
@@ -35,7 +52,7 @@ export function LatencyWaterfall() {
                 />
               )}
             </span>
-            <span className="waterfall-ms">{stage.ms === null ? '—' : `${Math.round(stage.ms)} ms`}</span>
+            <span className="waterfall-ms">{stage.note ?? (stage.ms === null ? '—' : `${Math.round(stage.ms)} ms`)}</span>
           </div>
         );
       })}

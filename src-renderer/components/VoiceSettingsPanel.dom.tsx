@@ -1,4 +1,5 @@
 import type { VoiceStatus } from '../../src-shared/contract/index.js';
+import { describeEndSilence, endSilenceChoices } from '../state/voiceFormat.js';
 import { useVoice } from '../state/voiceStoreContext.dom.js';
 import { WhisperModelOffer } from './WhisperModelOffer.dom.js';
 
@@ -41,9 +42,14 @@ export function VoiceStatusLine() {
 /** A stable empty list: a selector returning a fresh `[]` on every call would re-render forever. */
 const NO_VOICES: string[] = [];
 
-/** The voice the answers are spoken with (the agent's built-in voices, plus the platform's own) and the speaking rate. */
+/**
+ * The voice the answers are spoken with (the agent's built-in voices, plus the platform's own), the speaking rate,
+ * and when a hands-free turn ends: the end-of-speech silence, whether it adapts to the words, and whether the answer
+ * may start during a pause.
+ */
 export function VoiceSettingsPanel() {
   const settings = useVoice((state) => state.settings);
+  const endSilence = useVoice((state) => state.status?.endSilence);
   const builtInVoices = useVoice((state) => state.status?.tts.voices ?? NO_VOICES);
   const systemVoices = useVoice((state) => state.systemVoices);
   const configure = useVoice((state) => state.configure);
@@ -93,6 +99,44 @@ export function VoiceSettingsPanel() {
           onChange={(event) => void configure({ rate: Number(event.target.value) })}
         />
       </label>
+      <label className="voice-setting">
+        <span>End of speech</span>
+        <select
+          data-testid="voice-end-silence-ms"
+          value={settings.endSilenceMs}
+          disabled={disabled}
+          onChange={(event) => void configure({ endSilenceMs: Number(event.target.value) })}
+        >
+          {endSilenceChoices(settings.endSilenceMs).map((ms) => (
+            <option key={ms} value={ms}>
+              {ms} ms of silence
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="voice-setting" title='Waits less after a complete question, and longer after "and", "the" or "um".'>
+        <input
+          type="checkbox"
+          data-testid="voice-adaptive-end"
+          checked={settings.adaptiveEndSilence}
+          disabled={disabled}
+          onChange={(event) => void configure({ adaptiveEndSilence: event.target.checked })}
+        />
+        <span>Adaptive end of turn</span>
+      </label>
+      <label className="voice-setting" title="Prepares the answer during a pause in your speech; if you go on, it is thrown away.">
+        <input
+          type="checkbox"
+          data-testid="voice-speculative"
+          checked={settings.speculativeTurns}
+          disabled={disabled}
+          onChange={(event) => void configure({ speculativeTurns: event.target.checked })}
+        />
+        <span>Start answering early</span>
+      </label>
+      <p className="voice-setting" data-testid="voice-end-silence">
+        {describeEndSilence(settings, endSilence)}
+      </p>
       <WhisperModelOffer />
     </details>
   );

@@ -37,8 +37,13 @@ export const VoiceSettings = z.object({
   muted: z.boolean(),
   voice: VoiceId,
   rate: z.number().min(0.5).max(2),
+  /** Silence after speech that ends a hands-free turn (the base, when it adapts). */
   endSilenceMs: z.number().int().min(200).max(3000),
   minSpeechMs: z.number().int().min(50).max(2000),
+  /** The end-of-speech silence adapts to the words so far: shorter after a complete question, longer after "and", "the", "um". */
+  adaptiveEndSilence: z.boolean(),
+  /** During a pause in speech, the answer's preparation starts before the turn has ended (discarded if the user goes on). */
+  speculativeTurns: z.boolean(),
 });
 export type VoiceSettings = z.infer<typeof VoiceSettings>;
 
@@ -49,6 +54,8 @@ export const DEFAULT_VOICE_SETTINGS: VoiceSettings = {
   rate: 1,
   endSilenceMs: 500,
   minSpeechMs: 250,
+  adaptiveEndSilence: true,
+  speculativeTurns: true,
 };
 
 export const VoiceState = z.enum(['idle', 'listening', 'transcribing', 'thinking', 'speaking']);
@@ -59,20 +66,46 @@ export const VoiceEngineStatus = z.object({
   engine: z.string().nullable(),
   message: z.string().optional(),
 });
+/**
+ * Why the end-of-speech silence in use has its value: the words so far read as a complete question (shorter), end on
+ * a hanging word such as "and" or "the" (longer), say nothing either way (`base`), or adapting is off (`fixed`).
+ */
+export const EndSilenceReason = z.enum(['complete-question', 'hanging-word', 'base', 'fixed']);
+export type EndSilenceReason = z.infer<typeof EndSilenceReason>;
+
+/** The end-of-speech silence in use now (hands-free), and the configured value it adapts from. */
+export const EndSilenceStatus = z.object({
+  baseMs: z.number().int().positive(),
+  currentMs: z.number().int().positive(),
+  reason: EndSilenceReason,
+});
+export type EndSilenceStatus = z.infer<typeof EndSilenceStatus>;
+
 export const VoiceStatus = z.object({
   stt: VoiceEngineStatus,
   tts: VoiceEngineStatus.extend({ voices: z.array(z.string()) }),
   vad: VoiceEngineStatus,
   settings: VoiceSettings,
   state: VoiceState,
+  /** Absent until the session reports it; then the settings' `endSilenceMs` is the value in use. */
+  endSilence: EndSilenceStatus.optional(),
 });
 export type VoiceStatus = z.infer<typeof VoiceStatus>;
 
 /** The per-turn latency waterfall, each in ms from the end of the user's speech. */
 export const VoiceWaterfall = z.object({
+  /** Recognition left to do after the end of speech (it ran while the user spoke). */
   transcriptMs: z.number().nonnegative(),
+  /**
+   * When the answer's preparation (history, cache, retrieval, input checks) was done; negative when it was done
+   * before the end of speech, prepared speculatively during the user's pause.
+   */
+  preparedMs: z.number().nullable().optional(),
+  /** Whether the turn was prepared speculatively on the partial transcript and kept (`adopted`), dropped, or not at all. */
+  speculation: z.enum(['adopted', 'discarded', 'none']).optional(),
   firstTokenMs: z.number().nonnegative().nullable(),
   firstSentenceMs: z.number().nonnegative().nullable(),
+  /** The first chunk of speech audio ready (the first clause of a long first sentence). */
   firstAudioMs: z.number().nonnegative().nullable(),
 });
 export type VoiceWaterfall = z.infer<typeof VoiceWaterfall>;
@@ -85,7 +118,10 @@ export const TranscriptEvent = z.object({
   final: z.boolean(),
   text: z.string(),
 });
-/** One sentence of the answer, cleaned for speech, in order (`seq`). Spoken by the renderer for system voices. */
+/**
+ * One piece of the answer to speak, cleaned for speech, in order (`seq`): a sentence, or the first clause of a long first
+ * sentence and then its rest. Spoken by the renderer for system voices.
+ */
 export const SpeechSentenceEvent = z.object({
   type: z.literal('speech-sentence'),
   turnId: TurnId,

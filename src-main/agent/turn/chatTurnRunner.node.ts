@@ -24,6 +24,7 @@ import {
   type VerdictStep,
 } from './prepareStep.js';
 import { SharedGeneration, type GenerationOutcome } from './sharedGeneration.js';
+import { normaliseSpokenQuestion, SpeculativeTurn, type SpeculativeTurnHandle } from './speculativeTurn.js';
 import type { TurnObserver, TurnTimeline } from './turnObserver.js';
 import { TurnOutput } from './turnOutput.js';
 
@@ -58,6 +59,11 @@ export interface TurnRequest {
    * for the model are served round robin between callers; turns without one (the CLI, voice) share one caller.
    */
   caller?: string | undefined;
+  /**
+   * A turn prepared speculatively on the same words (a voice turn, while the user was silent): adopted when its
+   * words match (normalised) and the conversation has not moved on, cancelled otherwise.
+   */
+  speculation?: SpeculativeTurnHandle | undefined;
 }
 
 export interface StartedTurn {
@@ -67,6 +73,8 @@ export interface StartedTurn {
   timeline: TurnTimeline;
   /** Settles when the turn has ended and everything about it is stored. */
   finished: Promise<void>;
+  /** It took over the turn prepared speculatively on the same words (`request.speculation`). */
+  adoptedSpeculation: boolean;
 }
 
 interface ActiveTurn {
@@ -90,6 +98,21 @@ interface QueuedTurn {
   answering?: boolean;
   /** The turn started its conversation (a first question). */
   createdConversation: boolean;
+  /** Its prepare steps ran speculatively before the turn began. */
+  speculation?: SpeculativeTurn<PreparedTurn> | undefined;
+}
+
+/** What a turn's prepare stage gives the answer: its pieces as they become ready. */
+type PreparedTurn = ReturnType<ChatTurnRunner['prepare']>;
+
+/** Who a prepare stage is for: a turn, or a speculative one that has no conversation rows yet. */
+interface PrepareTarget {
+  turnId: string;
+  /** Undefined for a speculative first question: no history. */
+  conversationId: string | undefined;
+  question: string;
+  timing: { stageStart(name: string): void; stageEnd(name: string): void };
+  emit(event: AgentEvent): void;
 }
 
 const TITLE_CHARS = 60;
@@ -144,10 +167,11 @@ export class ChatTurnRunner {
     const llmState = this.deps.llm.status.state;
     if (llmState === 'missing' || llmState === 'error') await this.deps.llm.ready();
 
+    const speculation = this.adoptable(request, question);
     const kept = this.deps.redactForStorage?.(question) ?? question;
     const conversationId = request.conversationId ?? store.createConversation(titleFrom(kept)).id;
     if (request.conversationId === undefined) this.deps.emit({ type: 'conversations-changed' });
-    const turnId = randomUUID();
+    const turnId = speculation?.turnId ?? randomUUID();
     const timeline = observer.begin(turnId, request.origin);
     // Question and answer rows are stored together, at once: a question waiting behind another one is not lost if
     // the process dies, and the conversation's rows stay in question-answer pairs.
@@ -169,6 +193,7 @@ export class ChatTurnRunner {
       caller: request.caller ?? LOCAL_CALLER,
       previous,
       createdConversation: request.conversationId === undefined,
+      speculation,
     };
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
@@ -185,7 +210,39 @@ export class ChatTurnRunner {
     });
     this.conversationTails.set(conversationId, finished);
     this.active.set(turnId, { cancel: () => cancellation.abort(), finished });
-    return { turnId, conversationId, timeline, finished };
+    return { turnId, conversationId, timeline, finished, adoptedSpeculation: speculation !== undefined };
+  }
+
+  /**
+   * Prepares a turn on words the user may still add to (a voice turn's partial transcript during a pause): the
+   * prepare steps run now, nothing is stored or shown. `start` with it as `speculation` adopts it when the final
+   * words match; `cancel` drops it.
+   */
+  speculate(request: { text: string; conversationId?: string | undefined }): SpeculativeTurnHandle {
+    const question = request.text.trim();
+    const { conversationId } = request;
+    const messages = conversationId === undefined ? [] : this.deps.store.listMessages(conversationId);
+    const speculation = new SpeculativeTurn<PreparedTurn>(question, conversationId, messages.length, randomUUID());
+    const prepared = this.prepare({ turnId: speculation.turnId, conversationId, question, timing: speculation.stages, emit: speculation.emit }, speculation.signal);
+    void prepared.settled.then(() => (speculation.settledAt ??= performance.now()));
+    speculation.hold(prepared);
+    return speculation;
+  }
+
+  /** The speculation `request` brings, if the turn can take it over; one that cannot is cancelled. */
+  private adoptable(request: TurnRequest, question: string): SpeculativeTurn<PreparedTurn> | undefined {
+    const speculation = request.speculation;
+    if (!(speculation instanceof SpeculativeTurn)) return undefined;
+    const { conversationId } = request;
+    const stillCurrent =
+      !speculation.cancelled &&
+      speculation.normalised === normaliseSpokenQuestion(question) &&
+      speculation.conversationId === conversationId &&
+      // The conversation has not moved on: no turn of it still running, no message added since.
+      (conversationId === undefined || (!this.conversationTails.has(conversationId) && this.deps.store.listMessages(conversationId).length === speculation.messagesBefore));
+    if (stillCurrent) return speculation;
+    speculation.cancel();
+    return undefined;
   }
 
   /**
@@ -246,13 +303,21 @@ export class ChatTurnRunner {
     };
     if (cancelled.aborted) {
       // Stopped while waiting for the previous answer: nothing was generated.
+      turn.speculation?.cancel();
       finish({ text: '', tokens: 0, aborted: true, cached: false });
       return;
     }
 
     // Failing ends the prepare steps still running, and the error is sent once they have all ended.
     const failed = new AbortController();
-    const prepared = this.prepare(turn, AbortSignal.any([cancelled, failed.signal]));
+    const prepareSignal = AbortSignal.any([cancelled, failed.signal]);
+    const { speculation } = turn;
+    // The prepare stage as a whole: for a turn prepared speculatively, it began (and may have ended) before the end of speech.
+    timeline.start('prepare', speculation?.startedAt);
+    const prepared = speculation
+      ? speculation.adopt({ conversationId, signal: prepareSignal, emit, timeline })
+      : this.prepare(this.prepareTarget(turn), prepareSignal);
+    void prepared.settled.then(() => timeline.end('prepare', speculation?.settledAt));
     try {
       await this.answer(turn, cancelled, prepared, output, finish, (p) => (provider = p));
     } catch (error) {
@@ -266,7 +331,7 @@ export class ChatTurnRunner {
   private async answer(
     turn: QueuedTurn,
     cancelled: AbortSignal,
-    prepared: ReturnType<ChatTurnRunner['prepare']>,
+    prepared: PreparedTurn,
     output: TurnOutput,
     finish: (outcome: GenerationOutcome & { cached: boolean }, citations: Citation[]) => void,
     usingProvider: (provider: LlmProvider) => void,
@@ -326,10 +391,10 @@ export class ChatTurnRunner {
    * Starts every prepare step at once. The prompt plan needs the provider, the history and the retrieved context;
    * the cache lookup needs the plan; the verdicts only gate what is shown.
    */
-  private prepare(turn: QueuedTurn, signal: AbortSignal) {
+  private prepare(turn: PrepareTarget, signal: AbortSignal) {
     const { config, store, llm, cache, prepareSteps = [] } = this.deps;
-    const input: TurnInput = { turnId: turn.turnId, conversationId: turn.conversationId, question: turn.question };
-    const timing = { stageStart: (name: string) => turn.timeline.start(name), stageEnd: (name: string) => turn.timeline.end(name) };
+    const input: TurnInput = { turnId: turn.turnId, conversationId: turn.conversationId ?? '', question: turn.question, emit: turn.emit };
+    const { timing } = turn;
     const steps = config.prepare;
     // Sequential (the benchmark's baseline): each step starts when the one before it has ended, in the order below.
     let previousStep: Promise<unknown> = Promise.resolve();
@@ -345,7 +410,7 @@ export class ChatTurnRunner {
       name: 'history',
       timeoutMs: steps.historyTimeoutMs,
       required: true,
-      run: async () => earlierMessages(store.listMessages(turn.conversationId), turn.turnId),
+      run: async () => (turn.conversationId === undefined ? [] : earlierMessages(store.listMessages(turn.conversationId), turn.turnId)),
     }).then(requireOutcome);
     const contextSteps = prepareSteps.filter((step): step is ContextStep => step.kind === 'context');
     const verdictSteps = prepareSteps.filter((step): step is VerdictStep => step.kind === 'verdict');
@@ -378,12 +443,22 @@ export class ChatTurnRunner {
     return { plan, history, context, verdicts, cachedAnswer, settled };
   }
 
+  private prepareTarget(turn: QueuedTurn): PrepareTarget {
+    return {
+      turnId: turn.turnId,
+      conversationId: turn.conversationId,
+      question: turn.question,
+      timing: { stageStart: (name) => turn.timeline.start(name), stageEnd: (name) => turn.timeline.end(name) },
+      emit: this.deps.emit,
+    };
+  }
+
   /** An optional step's value, or undefined with a notice when it failed; a required step's failure is thrown. */
-  private optional<T>(turn: QueuedTurn, outcome: StepOutcome<T>): T | undefined {
+  private optional<T>(turn: PrepareTarget, outcome: StepOutcome<T>): T | undefined {
     if (outcome.ok) return outcome.value;
     if (outcome.required) throw new AgentError(outcome.error.code, outcome.error.message);
     this.deps.logger.warn({ turnId: turn.turnId, step: outcome.step, code: outcome.error.code, timedOut: outcome.timedOut }, 'optional prepare step failed');
-    this.deps.emit({ type: 'notice', level: 'warning', message: `Answered without ${outcome.step}: ${outcome.error.message}` });
+    turn.emit({ type: 'notice', level: 'warning', message: `Answered without ${outcome.step}: ${outcome.error.message}` });
     return undefined;
   }
 

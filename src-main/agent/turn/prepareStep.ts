@@ -1,10 +1,15 @@
-import { AgentError, toErrorShape, type AgentErrorShape, type Citation } from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentErrorShape, type AgentEvent, type Citation } from '../../../src-shared/contract/index.js';
 
 /** What every prepare step may look at. */
 export interface TurnInput {
   turnId: string;
   conversationId: string;
   question: string;
+  /**
+   * Where the step's own events go (guard verdicts, notices): the agent's events, or, for a turn prepared
+   * speculatively, held until the turn is adopted and dropped if it is not.
+   */
+  emit?: (event: AgentEvent) => void;
 }
 
 /**

@@ -96,6 +96,12 @@ export class TurnTimeline {
     return span === undefined ? null : this.since(span.end);
   }
 
+  /** ms from the origin to the end of `name`, negative when it ended before the origin; null if it has not ended. */
+  signedEndOf(name: string): number | null {
+    const span = this.spans.get(name);
+    return span === undefined ? null : round(span.end - this.origin);
+  }
+
   waterfallSpans(): StageSpan[] {
     return [...this.spans].map(([name, span]) => ({ name, startMs: this.since(span.start), endMs: this.since(span.end) }));
   }
@@ -118,6 +124,7 @@ export class TurnTimeline {
   voiceWaterfall(): VoiceWaterfall {
     return {
       transcriptMs: this.endOf('stt') ?? 0,
+      preparedMs: this.signedEndOf('prepare'),
       firstTokenMs: this.endOf('first-token'),
       firstSentenceMs: this.endOf('first-sentence'),
       firstAudioMs: this.endOf('tts'),

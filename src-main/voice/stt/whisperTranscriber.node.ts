@@ -4,9 +4,8 @@ import { initWhisper, type TranscribeOptions as WhisperOptions, type WhisperCont
 import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { modelPathProblem } from '../../agent/llm/modelFileCheck.node.js';
-import { speechLevelDbfs } from '../vad/energyGate.js';
-import { filterNoSpeech, isBelowSpeechGate, NO_SPEECH } from './noSpeechFilter.js';
-import { recognitionCancelled, type SpeechTranscriber, type Transcript, type TranscribeOptions } from './speechTranscriber.js';
+import { SegmentedRecognitionStream, type SegmentedRecognitionStreamOptions, type WholeBufferDecodeOptions } from './segmentedRecognitionStream.js';
+import { recognitionCancelled, type RecognitionStream, type SpeechTranscriber } from './speechTranscriber.js';
 
 /** whisper.cpp's ggml model files start with the uint32 0x67676d6c ("ggml"), stored little-endian. */
 const GGML_MAGIC = 0x67676d6c;
@@ -16,13 +15,17 @@ export interface WhisperTranscriberOptions {
   /** CPU threads for decoding; set explicitly because whisper.cpp's default can oversubscribe small machines. */
   threads: number;
   language?: string;
+  /** How each utterance is cut into segments and how often its open tail is re-decoded; see SegmentedRecognitionStream. */
+  segmentation?: Omit<SegmentedRecognitionStreamOptions, 'decode'>;
 }
 
 /**
  * Whisper in-process through `@fugood/whisper.node`. The model is loaded once and kept; `load()` also
  * decodes 1 s of silence so the first real utterance does not pay for first-run allocations.
+ * Whisper only decodes whole buffers, so each utterance is recognised while it is spoken by a
+ * SegmentedRecognitionStream: phrases are decoded as the speaker pauses, and at the end only the last one is left.
  * The binding exposes neither whisper.cpp's no-speech probability nor its token-suppression flags,
- * so silence is handled by the energy gate and `filterNoSpeech` instead.
+ * so silence is handled by the energy gate and `filterNoSpeech` instead (in the stream).
  */
 export class WhisperTranscriber implements SpeechTranscriber {
   readonly engine = 'whisper' as const;
@@ -37,11 +40,8 @@ export class WhisperTranscriber implements SpeechTranscriber {
     return this.context().then(() => undefined);
   }
 
-  async transcribe(audio: Int16Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    const level = speechLevelDbfs(audio);
-    if (isBelowSpeechGate(level)) return NO_SPEECH;
-    const context = await this.context();
-    return filterNoSpeech(await this.queue.add(() => this.decode(context, audio, options)), level);
+  stream(): RecognitionStream {
+    return new SegmentedRecognitionStream({ ...this.options.segmentation, decode: (audio, options) => this.decodeInTurn(audio, options) });
   }
 
   async dispose(): Promise<void> {
@@ -93,7 +93,16 @@ export class WhisperTranscriber implements SpeechTranscriber {
     return context;
   }
 
-  private async decode(context: WhisperContext, audio: Int16Array, options: TranscribeOptions): Promise<string> {
+  /** Waits for the model (a stream may start before `load` is done), then for the decodes of other streams. */
+  private async decodeInTurn(audio: Int16Array, options: WholeBufferDecodeOptions): Promise<string> {
+    const context = await this.context();
+    // An aborted decode that is still queued leaves the queue at once instead of holding up other streams.
+    return this.queue.add(() => this.decode(context, audio, options), { signal: options.signal }).catch((error: unknown) => {
+      throw options.signal.aborted ? recognitionCancelled() : error;
+    });
+  }
+
+  private async decode(context: WhisperContext, audio: Int16Array, options: Partial<WholeBufferDecodeOptions>): Promise<string> {
     if (options.signal?.aborted) throw recognitionCancelled();
     const whisperOptions: WhisperOptions = {
       language: this.options.language ?? 'en',

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { readWavFile } from '../audio/wavReader.node.js';
+import { SegmentedRecognitionStream } from './segmentedRecognitionStream.js';
+import { transcribeWhole, type PartialTranscript } from './speechTranscriber.js';
 import { WhisperTranscriber } from './whisperTranscriber.node.js';
 
 const JFK_WAV = path.resolve(import.meta.dirname, '../../../../shared/audio/jfk.wav');
@@ -66,7 +68,7 @@ describe.skipIf(!realModel)('WhisperTranscriber with real weights', () => {
     const transcriber = new WhisperTranscriber({ modelPath: realModel!, threads: 2 });
     try {
       await transcriber.load();
-      const transcript = await transcriber.transcribe((await readWavFile(JFK_WAV)).samples);
+      const transcript = await transcribeWhole(transcriber, (await readWavFile(JFK_WAV)).samples);
       expect(transcript.noSpeech).toBe(false);
       expect(transcript.text.toLowerCase()).toContain('ask not');
       expect(transcript.text.toLowerCase()).toContain('country');
@@ -79,8 +81,37 @@ describe.skipIf(!realModel)('WhisperTranscriber with real weights', () => {
     const transcriber = new WhisperTranscriber({ modelPath: realModel!, threads: 2 });
     try {
       const hiss = Int16Array.from({ length: 48_000 }, () => Math.round((Math.random() - 0.5) * 400)); // about -45 dBFS
-      expect((await transcriber.transcribe(new Int16Array(48_000))).noSpeech).toBe(true);
-      expect((await transcriber.transcribe(hiss)).noSpeech).toBe(true);
+      expect((await transcribeWhole(transcriber, new Int16Array(48_000))).noSpeech).toBe(true);
+      expect((await transcribeWhole(transcriber, hiss)).noSpeech).toBe(true);
+    } finally {
+      await transcriber.dispose();
+    }
+  }, 300_000);
+
+  it('recognises jfk.wav while it is spoken: interim text first, committed words never change', async () => {
+    const transcriber = new WhisperTranscriber({ modelPath: realModel!, threads: 2 });
+    try {
+      await transcriber.load();
+      const audio = (await readWavFile(JFK_WAV)).samples;
+      const stream = transcriber.stream();
+      expect(stream).toBeInstanceOf(SegmentedRecognitionStream);
+      const partials: PartialTranscript[] = [];
+      stream.onPartial((partial) => partials.push(partial));
+      // 20 ms frames, each once recognition has caught up: a live speaker whose engine keeps up.
+      for (let at = 0; at < audio.length; at += 320) {
+        stream.push(audio.subarray(at, at + 320));
+        await (stream as SegmentedRecognitionStream).caughtUp();
+      }
+      const calledFinishAt = stream.partial().heardMs;
+      const transcript = await stream.finish();
+      expect(calledFinishAt).toBeGreaterThan(0); // phrases were recognised before the end
+      expect(transcript.text.toLowerCase()).toContain('ask not');
+      expect(transcript.text.toLowerCase()).toContain('country');
+      expect(partials.some((partial) => partial.stable !== '')).toBe(true);
+      for (const [index, partial] of partials.entries()) {
+        expect(partial.text.startsWith(partial.stable)).toBe(true);
+        if (index > 0) expect(partial.stable.startsWith(partials[index - 1]!.stable)).toBe(true);
+      }
     } finally {
       await transcriber.dispose();
     }

@@ -15,6 +15,13 @@ export interface TurnDetectorListener {
   utterance(utterance: DetectedUtterance): void;
   /** The user stopped, but too soon for the audio to hold a question (a tap of the talk key). */
   tooShort(): void;
+  /**
+   * Hands-free: the user has been silent for a short while (`silentMs`) inside an utterance. It may be the end (the
+   * answer can be prepared speculatively) or a pause; `speechResumed` or `utterance` follows. Once per pause.
+   */
+  speechPaused?(silentMs: number): void;
+  /** Hands-free: the user went on after `speechPaused`; the utterance did not end there. */
+  speechResumed?(): void;
 }
 
 /**
@@ -30,4 +37,9 @@ export interface TurnDetector {
   audioSoFar(): Int16Array[];
   /** Forgets the utterance in progress. */
   reset(): void;
+  /**
+   * Hands-free: the end-of-speech silence for the utterance in progress (see `endSilenceFor`). The silence already
+   * heard counts; the next utterance starts with the configured value. Push-to-talk has none (the key ends a turn).
+   */
+  setEndSilenceMs?(ms: number): void;
 }

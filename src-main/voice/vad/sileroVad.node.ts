@@ -86,6 +86,11 @@ export class SileroVad implements VoiceActivityDetector {
     });
   }
 
+  /** Applies from the next hop the queue processes (audio already classified is not looked at again). */
+  setEndSilenceMs(ms: number): void {
+    this.segmenter.setEndSilenceMs(ms);
+  }
+
   reset(): void {
     this.segmenter.reset();
     this.pending = new Int16Array(0);

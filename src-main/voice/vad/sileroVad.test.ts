@@ -70,8 +70,17 @@ describe('SileroVad on real audio', () => {
       expect(turn.audio.length / RATE * 1000).toBeGreaterThanOrEqual(turn.atMs - turn.startMs + 190);
     });
     // Every turn is announced (for barge-in) before it ends, at its start time.
-    expect(events.map((event) => event.type)).toEqual(['speech-start', 'speech-end', 'speech-start', 'speech-end', 'speech-start', 'speech-end', 'speech-start', 'speech-end']);
+    const turnEvents = events.filter((event) => event.type === 'speech-start' || event.type === 'speech-end');
+    expect(turnEvents.map((event) => event.type)).toEqual(['speech-start', 'speech-end', 'speech-start', 'speech-end', 'speech-start', 'speech-end', 'speech-start', 'speech-end']);
     expect(events.filter((event) => event.type === 'speech-start').map((event) => event.atMs)).toEqual(turns.map((turn) => turn.startMs));
+  });
+
+  it('reports each pause inside a turn once, followed by the resume or the end of the turn', async () => {
+    const events = await detect(jfk);
+    const sequence = events.map((event) => event.type).join(' ');
+    expect(sequence).toMatch(/^(speech-start (speech-pause speech-resume )*(speech-pause )?speech-end ?)+$/);
+    // The silences between the phrases are longer than a pause: one is reported before each of those turns ends.
+    expect(events.filter((event) => event.type === 'speech-pause').length).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps the first syllable: the utterance audio starts before the speech does', async () => {
@@ -100,6 +109,22 @@ describe('SileroVad on real audio', () => {
     const turns = ends(await detect(concat(silence(500), askNot, silence(800), askNot, silence(1000))));
     expect(turns).toHaveLength(2);
     expect(turns[1]!.startMs - turns[0]!.atMs).toBeGreaterThan(500);
+  });
+
+  it('keeps the same 800 ms gap in one turn when a longer end-of-speech silence is set at the pause', async () => {
+    const askNot = slice(jfk, 3150, 4450);
+    const audio = concat(silence(500), askNot, silence(800), askNot, silence(2000));
+    vad.reset();
+    const events: VadEvent[] = [];
+    for (let i = 0; i < audio.length; i += FRAME) {
+      const heard = await vad.push(audio.subarray(i, i + FRAME));
+      // What the voice session does when the words so far end on a hanging word.
+      if (heard.some((event) => event.type === 'speech-pause')) vad.setEndSilenceMs(1500);
+      events.push(...heard);
+    }
+    events.push(...(await vad.flush()));
+    expect(ends(events)).toHaveLength(1);
+    expect(events.map((event) => event.type)).toContain('speech-resume');
   });
 
   it('caps a 70 s monologue at 60 s, flags it, and listens again after the speaker pauses', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { endSilenceFor } from '../turn/endOfTurnPolicy.js';
 import { TurnSegmenter } from './turnSegmenter.js';
 import { DEFAULT_TURN_TAKING, type VadEvent } from './voiceActivityDetector.js';
 
@@ -15,9 +16,9 @@ function run(pattern: string, segmenter = new TurnSegmenter(DEFAULT_TURN_TAKING)
 describe('TurnSegmenter', () => {
   it('announces a turn at its start once it is long enough, and ends it after 500 ms of silence', () => {
     const events = run('....SSSS.......');
-    expect(events.map((event) => event.type)).toEqual(['speech-start', 'speech-end']);
+    expect(events.map((event) => event.type)).toEqual(['speech-start', 'speech-pause', 'speech-end']);
     expect(events[0]).toEqual({ type: 'speech-start', atMs: 400 });
-    const end = events[1]!;
+    const end = events[2]!;
     if (end.type !== 'speech-end') throw new Error('expected speech-end');
     expect(end).toMatchObject({ atMs: 800, startMs: 400, capped: false });
     // 200 ms pre-roll (blocks 2–3), the speech (4–7), 200 ms of trailing silence (8–9).
@@ -51,5 +52,113 @@ describe('TurnSegmenter', () => {
     expect(events[0]).toMatchObject({ startMs: 0, atMs: 1000, capped: true });
     expect(events[1]).toMatchObject({ startMs: 3100, capped: false });
     expect(BLOCK_MS * 31).toBe(3100);
+  });
+});
+
+/** An event with the stream time of the block whose push reported it: when a listener heard it. */
+type HeardEvent = VadEvent & { heardAtMs: number };
+
+/**
+ * Like `run`, but each event carries when it was reported, and `onEvent` may act on the segmenter the way the voice
+ * session does (e.g. set a new end-of-speech silence when a pause is reported).
+ */
+function hear(pattern: string, segmenter: TurnSegmenter, onEvent: (event: VadEvent) => void = () => undefined): HeardEvent[] {
+  const heard: HeardEvent[] = [];
+  [...pattern].forEach((char, index) => {
+    for (const event of segmenter.push(new Int16Array(BLOCK).fill(index), char === 'S' ? BLOCK : 0)) {
+      heard.push({ ...event, heardAtMs: (index + 1) * BLOCK_MS });
+      onEvent(event);
+    }
+  });
+  return heard;
+}
+
+/** What the voice session does at a pause: picks the end-of-speech silence for the words heard so far. */
+function adaptAtPause(segmenter: TurnSegmenter, text: string): (event: VadEvent) => void {
+  return (event) => {
+    if (event.type === 'speech-pause') {
+      segmenter.setEndSilenceMs(endSilenceFor({ text, baseMs: DEFAULT_TURN_TAKING.endSilenceMs, adaptive: true, textCoversAllSpeech: true }).ms);
+    }
+  };
+}
+
+const summary = (events: HeardEvent[]) => events.map(({ type, atMs, heardAtMs }) => `${type} ${atMs}@${heardAtMs}`);
+
+describe('TurnSegmenter pauses', () => {
+  it('reports each pause once, after 200 ms of silence, and the resume when speech goes on', () => {
+    const events = hear('SSS...SSS......', new TurnSegmenter(DEFAULT_TURN_TAKING));
+    expect(summary(events)).toEqual([
+      'speech-start 0@300',
+      'speech-pause 300@500',
+      'speech-resume 600@700',
+      'speech-pause 900@1100',
+      'speech-end 900@1400',
+    ]);
+    expect(events[1]).toMatchObject({ silentMs: 200 });
+  });
+
+  it('reports no pause before the turn is announced, nor when the turn ends in the same block', () => {
+    expect(run('SS......S.......')).toEqual([]);
+    const slowPause = new TurnSegmenter({ ...DEFAULT_TURN_TAKING, pauseMs: 500 });
+    expect(run('SSSS.......', slowPause).map((event) => event.type)).toEqual(['speech-start', 'speech-end']);
+  });
+});
+
+describe('TurnSegmenter end-of-speech silence set during a turn', () => {
+  it('a complete question ends sooner than with the fixed 500 ms', () => {
+    const pattern = 'SSSSSSSSSSSSSSSS.........';
+    const fixedEnd = hear(pattern, new TurnSegmenter(DEFAULT_TURN_TAKING)).find((event) => event.type === 'speech-end');
+    const adaptive = new TurnSegmenter(DEFAULT_TURN_TAKING);
+    const adaptedEnd = hear(pattern, adaptive, adaptAtPause(adaptive, 'What is the capital of France?')).find((event) => event.type === 'speech-end');
+
+    expect(fixedEnd).toMatchObject({ atMs: 1600, heardAtMs: 2100 });
+    // 250 ms is reached inside the third silent block: the answer can start 200 ms sooner.
+    expect(adaptedEnd).toMatchObject({ atMs: 1600, heardAtMs: 1900 });
+  });
+
+  it('a 700 ms pause after a hanging word stays one utterance, where the fixed 500 ms would cut it in two', () => {
+    // "What's the weather like in … Paris", with the speaker searching for the name.
+    const pattern = 'SSSSSSSSSS.......SSSSS............';
+    const ends = (events: VadEvent[]) => events.filter((event) => event.type === 'speech-end');
+    expect(ends(hear(pattern, new TurnSegmenter(DEFAULT_TURN_TAKING)))).toHaveLength(2);
+
+    const adaptive = new TurnSegmenter(DEFAULT_TURN_TAKING);
+    const events = hear(pattern, adaptive, adaptAtPause(adaptive, "What's the weather like in"));
+    expect(ends(events)).toHaveLength(1);
+    expect(ends(events)[0]).toMatchObject({ startMs: 0, atMs: 2200 });
+    // The pause is reported once and the resume follows it, so a speculative start would be discarded.
+    expect(events.map((event) => event.type)).toEqual(['speech-start', 'speech-pause', 'speech-resume', 'speech-pause', 'speech-end']);
+  });
+
+  it('counts the silence already heard: a shorter value it already exceeds ends the turn with the next block', () => {
+    const pattern = 'SSSS..........';
+    const configured = hear(pattern, new TurnSegmenter({ ...DEFAULT_TURN_TAKING, endSilenceMs: 1000 }));
+    expect(configured.find((event) => event.type === 'speech-end')).toMatchObject({ atMs: 400, heardAtMs: 1400 });
+
+    const segmenter = new TurnSegmenter({ ...DEFAULT_TURN_TAKING, endSilenceMs: 1000 });
+    const events: HeardEvent[] = [];
+    [...pattern].forEach((char, index) => {
+      // After 400 ms of silence (a slow partial transcript) the words turn out to be a complete question: 250 ms.
+      if (index === 8) segmenter.setEndSilenceMs(250);
+      for (const event of segmenter.push(new Int16Array(BLOCK), char === 'S' ? BLOCK : 0)) events.push({ ...event, heardAtMs: (index + 1) * BLOCK_MS });
+    });
+    expect(events.find((event) => event.type === 'speech-end')).toMatchObject({ atMs: 400, heardAtMs: 900 });
+  });
+
+  it('applies to one turn only: the next turn starts with the configured silence again', () => {
+    const segmenter = new TurnSegmenter(DEFAULT_TURN_TAKING);
+    let turns = 0;
+    const events = hear('SSSS......SSSS.........', segmenter, (event) => {
+      if (event.type === 'speech-start' && ++turns === 1) segmenter.setEndSilenceMs(250);
+    });
+    expect(summary(events.filter((event) => event.type === 'speech-end'))).toEqual(['speech-end 400@700', 'speech-end 1400@1900']);
+  });
+
+  it('is ignored between turns, and rejects a value that is not a positive number of ms', () => {
+    const segmenter = new TurnSegmenter(DEFAULT_TURN_TAKING);
+    segmenter.setEndSilenceMs(100);
+    expect(summary(hear('SSSS.......', segmenter).filter((event) => event.type === 'speech-end'))).toEqual(['speech-end 400@900']);
+    expect(() => segmenter.setEndSilenceMs(0)).toThrow(RangeError);
+    expect(() => segmenter.setEndSilenceMs(Number.NaN)).toThrow(RangeError);
   });
 });

@@ -1,4 +1,4 @@
-import type { TurnTakingConfig, VadEvent } from './voiceActivityDetector.js';
+import { DEFAULT_PAUSE_MS, type TurnTakingConfig, type VadEvent } from './voiceActivityDetector.js';
 
 type State =
   | { kind: 'idle' }
@@ -10,6 +10,8 @@ type State =
       lastSpeechEndSample: number;
       voicedSamples: number;
       announced: boolean;
+      /** A `speech-pause` was reported and no speech has come since. */
+      paused: boolean;
     }
   /** After a capped utterance: ignore audio until the speaker pauses, so the rest is not a new turn. */
   | { kind: 'capped' };
@@ -26,12 +28,27 @@ export class TurnSegmenter {
   /** Idle: the last `preRollMs` of audio. Speaking: pre-roll plus everything since. */
   private buffered: Int16Array[] = [];
   private bufferedStartSample = 0;
+  /** The end-of-speech silence of the turn in progress: the configured one unless `setEndSilenceMs` changed it. */
+  private endSilenceMs: number;
+  private readonly pauseMs: number;
 
   constructor(
     private readonly config: TurnTakingConfig,
     private readonly sampleRate = 16_000,
   ) {
     this.msToSamples = (ms) => Math.round((ms * sampleRate) / 1000);
+    this.endSilenceMs = config.endSilenceMs;
+    this.pauseMs = config.pauseMs ?? DEFAULT_PAUSE_MS;
+  }
+
+  /**
+   * Changes the end-of-speech silence of the turn in progress. The silence heard so far counts: if it is already
+   * longer, the turn ends with the next block. The next turn starts with the configured value again, so a value
+   * chosen for one turn's words never cuts the next turn short; with no turn in progress this does nothing.
+   */
+  setEndSilenceMs(ms: number): void {
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`The end-of-speech silence must be a positive number of ms, not ${ms}.`);
+    if (this.state.kind === 'speaking') this.endSilenceMs = ms;
   }
 
   /**
@@ -56,7 +73,8 @@ export class TurnSegmenter {
       if (isSpeech) {
         // Voiced samples at the start of speech lie at the end of the block.
         const startSample = blockStart + block.length - Math.min(voicedSamples, block.length);
-        this.state = { kind: 'speaking', startSample, lastSpeechEndSample: this.streamSamples, voicedSamples: 0, announced: false };
+        this.state = { kind: 'speaking', startSample, lastSpeechEndSample: this.streamSamples, voicedSamples: 0, announced: false, paused: false };
+        this.endSilenceMs = this.config.endSilenceMs;
       } else {
         this.trimToPreRoll();
         return events;
@@ -66,6 +84,10 @@ export class TurnSegmenter {
     if (speaking.kind !== 'speaking') return events;
 
     if (isSpeech) {
+      if (speaking.paused) {
+        speaking.paused = false;
+        events.push({ type: 'speech-resume', atMs: this.toMs(blockStart + block.length - Math.min(voicedSamples, block.length)) });
+      }
       speaking.voicedSamples += Math.min(voicedSamples, block.length);
       speaking.lastSpeechEndSample = this.streamSamples;
       if (!speaking.announced && speaking.voicedSamples >= this.msToSamples(this.config.minSpeechMs)) {
@@ -78,10 +100,13 @@ export class TurnSegmenter {
       events.push(this.endUtterance(speaking, true));
       this.state = this.silentSamples >= this.msToSamples(this.config.endSilenceMs) ? { kind: 'idle' } : { kind: 'capped' };
       this.resetBuffer();
-    } else if (this.silentSamples >= this.msToSamples(this.config.endSilenceMs)) {
+    } else if (this.silentSamples >= this.msToSamples(this.endSilenceMs)) {
       if (speaking.announced) events.push(this.endUtterance(speaking, false));
       this.state = { kind: 'idle' };
       this.trimToPreRoll();
+    } else if (!isSpeech && speaking.announced && !speaking.paused && this.silentSamples >= this.msToSamples(this.pauseMs)) {
+      speaking.paused = true;
+      events.push({ type: 'speech-pause', atMs: this.toMs(speaking.lastSpeechEndSample), silentMs: this.toMs(this.silentSamples) });
     }
     return events;
   }
@@ -102,7 +127,7 @@ export class TurnSegmenter {
   }
 
   private endUtterance(speaking: Extract<State, { kind: 'speaking' }>, capped: boolean): VadEvent {
-    const trailingPad = this.msToSamples(Math.min(this.config.preRollMs, this.config.endSilenceMs));
+    const trailingPad = this.msToSamples(Math.min(this.config.preRollMs, this.endSilenceMs));
     const audioStart = Math.max(this.bufferedStartSample, speaking.startSample - this.msToSamples(this.config.preRollMs));
     const audioEnd = capped ? this.streamSamples : Math.min(this.streamSamples, speaking.lastSpeechEndSample + trailingPad);
     const endSample = capped ? this.streamSamples : speaking.lastSpeechEndSample;

@@ -32,7 +32,7 @@ const SAVED_AS: Record<SavedKey, SettingName> = {
 };
 
 /** The voice settings that are kept; `muted` is for the moment, not for the next start. */
-const KEPT_VOICE_SETTINGS = ['mode', 'voice', 'rate', 'endSilenceMs', 'minSpeechMs'] as const;
+const KEPT_VOICE_SETTINGS = ['mode', 'voice', 'rate', 'endSilenceMs', 'minSpeechMs', 'adaptiveEndSilence', 'speculativeTurns'] as const;
 
 export interface SavedSettingsRead {
   settings: SavedSettings;

@@ -1,10 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../../src-shared/contract/index.js';
-import { silentLogger } from '../agent/agentLogger.js';
-import { createAgent, type Agent } from '../app/createAgent.node.js';
-import { tempDataDir } from '../testing/agentTestSupport.js';
-import { ScriptedLlm, scriptedLlmFactories } from '../testing/scriptedLlm.js';
-import { FRAME_SAMPLES, scriptedVoiceEngines } from '../testing/scriptedVoiceEngines.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Agent } from '../app/createAgent.node.js';
+import { ScriptedLlm } from '../testing/scriptedLlm.js';
+import { arrival, ofType, startScriptedVoiceAgent } from '../testing/scriptedVoiceAgent.js';
+import { FRAME_SAMPLES } from '../testing/scriptedVoiceEngines.js';
 
 /*
  * A voice turn whose first sentence is long, through the real agent and voice session with scripted engines: the
@@ -24,38 +22,11 @@ afterEach(async () => {
   running = undefined;
 });
 
-function ofType<T extends AgentEvent['type']>(events: readonly AgentEvent[], type: T): Array<Extract<AgentEvent, { type: T }>> {
-  return events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
-}
-
-function arrival<T extends AgentEvent['type']>(events: readonly AgentEvent[], type: T): Promise<Extract<AgentEvent, { type: T }>> {
-  return vi.waitFor(
-    () => {
-      const found = ofType(events, type)[0];
-      if (!found) throw new Error(`No ${type} event yet.`);
-      return found;
-    },
-    { timeout: 5_000, interval: 1 },
-  );
-}
-
 describe('a long first sentence in a voice turn', () => {
   it('is heard from its first clause before it is complete; what is shown and stored is unchanged; first audio is timed then', async () => {
-    const engines = scriptedVoiceEngines({ transcripts: ['what is the weather'] });
     const llm = new ScriptedLlm(CHUNKS, CLAUSE_CHUNKS);
-    const agent = createAgent({
-      config: { dataDir: tempDataDir(), llm: { provider: 'embedded' }, voice: { enabled: true, partialTranscriptMs: 0 } },
-      llmFactories: scriptedLlmFactories(llm),
-      voiceEngines: engines,
-      logger: silentLogger,
-    });
+    const { agent, voice, engines, events } = await startScriptedVoiceAgent({ transcripts: ['what is the weather'], llm, voice: 'flite:slt' });
     running = agent;
-    const events: AgentEvent[] = [];
-    agent.listen((event) => events.push(event));
-    await agent.whenReady();
-    const voice = agent.voice!;
-    await voice.whenLoaded();
-    await voice.configure({ mode: 'hands-free', conversationId: null, voice: 'flite:slt' });
 
     llm.paused.close();
     const frames = engines.vad.utterance({ frames: 10 });

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
-import { silentLogger } from '../agent/agentLogger.js';
-import { createAgent, type Agent } from '../app/createAgent.node.js';
-import { tempDataDir } from '../testing/agentTestSupport.js';
-import { ScriptedLlm, scriptedLlmFactories } from '../testing/scriptedLlm.js';
-import { FRAME_SAMPLES, scriptedVoiceEngines, type ScriptedVoiceEngines } from '../testing/scriptedVoiceEngines.js';
+import type { Agent } from '../app/createAgent.node.js';
+import { ScriptedLlm } from '../testing/scriptedLlm.js';
+import { arrival, ofType, startScriptedVoiceAgent, type ScriptedVoiceAgent } from '../testing/scriptedVoiceAgent.js';
+import { FRAME_SAMPLES } from '../testing/scriptedVoiceEngines.js';
 import { neverInterruptPolicy } from './turn/interruptionPolicy.js';
 import type { VoiceSession } from './voiceSession.node.js';
 
@@ -17,13 +16,7 @@ const ANSWER = ['The first sentence. ', 'The second ', 'sentence. ', 'The third 
 /** Mic audio; the scripted VAD decides what is speech, not the samples. */
 const FRAME = new Int16Array(FRAME_SAMPLES).fill(1000);
 
-interface Harness {
-  agent: Agent;
-  voice: VoiceSession;
-  engines: ScriptedVoiceEngines;
-  llm: ScriptedLlm;
-  events: AgentEvent[];
-}
+type Harness = ScriptedVoiceAgent;
 
 let running: Agent | undefined;
 afterEach(async () => {
@@ -32,27 +25,9 @@ afterEach(async () => {
 });
 
 async function start(options: { transcripts: string[]; pauseAfter?: number; mode?: 'push-to-talk' | 'hands-free'; guards?: boolean }): Promise<Harness> {
-  const engines = scriptedVoiceEngines({ transcripts: options.transcripts });
-  const llm = new ScriptedLlm(ANSWER, options.pauseAfter);
-  const agent = createAgent({
-    config: {
-      dataDir: tempDataDir(),
-      llm: { provider: 'embedded' },
-      voice: { enabled: true, partialTranscriptMs: 0 },
-      ...(options.guards !== undefined && { guards: { enabled: options.guards } }),
-    },
-    llmFactories: scriptedLlmFactories(llm),
-    voiceEngines: engines,
-    logger: silentLogger,
-  });
-  running = agent;
-  const events: AgentEvent[] = [];
-  agent.listen((event) => events.push(event));
-  await agent.whenReady();
-  const voice = agent.voice!;
-  await voice.whenLoaded();
-  await voice.configure({ mode: options.mode ?? 'hands-free', conversationId: null });
-  return { agent, voice, engines, llm, events };
+  const harness = await startScriptedVoiceAgent({ ...options, llm: new ScriptedLlm(ANSWER, options.pauseAfter) });
+  running = harness.agent;
+  return harness;
 }
 
 async function push(voice: VoiceSession, frames: number): Promise<void> {
@@ -62,26 +37,6 @@ async function push(voice: VoiceSession, frames: number): Promise<void> {
 /** A whole utterance, hands-free: speech starts at the next frame and ends `frames` later. */
 async function say(h: Harness, frames = 10): Promise<void> {
   await push(h.voice, h.engines.vad.utterance({ frames }));
-}
-
-/** The first event that matches, once it has arrived. */
-function arrival<T extends AgentEvent['type']>(
-  events: readonly AgentEvent[],
-  type: T,
-  matches: (event: Extract<AgentEvent, { type: T }>) => boolean = () => true,
-): Promise<Extract<AgentEvent, { type: T }>> {
-  return vi.waitFor(
-    () => {
-      const found = events.find((e): e is Extract<AgentEvent, { type: T }> => e.type === type && matches(e as Extract<AgentEvent, { type: T }>));
-      if (!found) throw new Error(`No ${type} event yet.`);
-      return found;
-    },
-    { timeout: 5_000, interval: 1 },
-  );
-}
-
-function ofType<T extends AgentEvent['type']>(events: readonly AgentEvent[], type: T): Array<Extract<AgentEvent, { type: T }>> {
-  return events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
 }
 
 async function storedAnswer(h: Harness, conversationId: string) {

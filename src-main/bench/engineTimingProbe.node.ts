@@ -128,6 +128,7 @@ export class EngineTimingProbe {
           return provider.contextTokens;
         },
         load: () => provider.load(),
+        ...(provider.prefill && { prefill: (request) => provider.prefill!(request) }),
         countTokens: (text) => provider.countTokens(text),
         dispose: () => provider.dispose(),
         generate(request) {

@@ -11,7 +11,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
-import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from './llmProvider.js';
+import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmPrefillRequest, LlmProvider } from './llmProvider.js';
 import { GgufProblem, inspectGguf, modelPathProblem } from './modelFileCheck.node.js';
 
 export interface EmbeddedLlamaOptions {
@@ -187,15 +187,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     if (!session || !sequence) throw new AgentError('MODEL_NOT_READY', 'The embedded model is not loaded yet.');
     if (request.signal.aborted) return { text: request.continueFrom ?? '', tokens: 0, promptTokens: 0, aborted: true };
 
-    const requested = conversationFingerprint(request.systemPrompt, request.history);
-    if (requested !== this.heldConversation) {
-      const history: ChatHistoryItem[] = [{ type: 'system', text: request.systemPrompt }];
-      for (const message of request.history) {
-        history.push(message.role === 'user' ? { type: 'user', text: message.text } : { type: 'model', response: [message.text] });
-      }
-      // Another conversation, or a cut history: the sequence still keeps whatever token prefix is common.
-      session.setChatHistory(history);
-    }
+    this.useConversation(session, request);
     this.heldConversation = undefined;
     const inputBefore = sequence.tokenMeter.usedInputTokens;
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
@@ -248,6 +240,35 @@ export class EmbeddedLlamaProvider implements LlmProvider {
     const before = request.continueFrom ?? '';
     const answer = result.responseText.startsWith(before) ? result.responseText : before + result.responseText;
     return { text: answer, tokens, promptTokens: sequence.tokenMeter.usedInputTokens - inputBefore, aborted };
+  }
+
+  prefill(request: LlmPrefillRequest): Promise<void> {
+    return this.queue.add(async () => {
+      const session = this.session;
+      if (!session || request.signal.aborted) return;
+      this.useConversation(session, request);
+      try {
+        // Evaluates the question's tokens after the history; the chat history itself is left as it is.
+        await session.preloadPrompt(request.question, { signal: request.signal });
+      } catch {
+        // Aborted, or it failed: generate reads the prompt itself.
+      }
+    });
+  }
+
+  /**
+   * Makes the session's chat history the request's system prompt and history, unless it already is (the previous
+   * turn of the same conversation, or a prefill): the sequence keeps whatever token prefix is common either way.
+   */
+  private useConversation(session: LlamaChatSession, request: Pick<LlmGenerateRequest, 'systemPrompt' | 'history'>): void {
+    const requested = conversationFingerprint(request.systemPrompt, request.history);
+    if (requested === this.heldConversation) return;
+    const history: ChatHistoryItem[] = [{ type: 'system', text: request.systemPrompt }];
+    for (const message of request.history) {
+      history.push(message.role === 'user' ? { type: 'user', text: message.text } : { type: 'model', response: [message.text] });
+    }
+    session.setChatHistory(history);
+    this.heldConversation = requested;
   }
 
   async dispose(): Promise<void> {

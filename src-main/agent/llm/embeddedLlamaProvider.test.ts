@@ -228,3 +228,49 @@ describe('EmbeddedLlamaProvider: an answer that gave the model up goes on from w
     }
   });
 });
+
+describe('EmbeddedLlamaProvider: a prompt read ahead by prefill (a speculative turn) (real stories260K)', () => {
+  it('leaves generate only the tokens not read yet, and gives the same answer', async () => {
+    const provider = new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 512 });
+    await provider.load();
+    try {
+      const history = [
+        { role: 'user' as const, text: 'Tell me about a cat.' },
+        { role: 'assistant' as const, text: 'The cat sat in the sun and purred all day long.' },
+      ];
+      const request = { systemPrompt: 'You tell short stories to children.', history, question: 'What did the little dog do in the garden', maxTokens: 20 };
+      const answer = (signal = new AbortController().signal) => provider.generate({ ...request, signal, onToken: () => undefined });
+      // Another conversation in between, so each measured answer starts from a different prompt.
+      const elsewhere = () => provider.generate({ systemPrompt: 'Be brief.', history: [], question: 'Hello', maxTokens: 2, signal: new AbortController().signal, onToken: () => undefined });
+
+      await elsewhere();
+      const cold = await answer();
+      await elsewhere();
+      await provider.prefill({ ...request, signal: new AbortController().signal });
+      const prefilled = await answer();
+
+      expect(cold.promptTokens).toBeGreaterThan(20);
+      // Only the tokens that open the model's answer are left (the chat template's turn start), not the prompt.
+      expect(prefilled.promptTokens).toBeLessThan(cold.promptTokens! / 4);
+      expect(prefilled.text).toBe(cold.text);
+    } finally {
+      await provider.dispose();
+    }
+  });
+
+  it('an aborted prefill leaves generate to read the prompt itself', async () => {
+    const provider = new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 512 });
+    await provider.load();
+    try {
+      const stop = new AbortController();
+      stop.abort();
+      const request = { systemPrompt: 'You tell short stories.', history: [], question: 'A dog ran into the garden and', maxTokens: 10 };
+      await provider.prefill({ ...request, signal: stop.signal });
+      const result = await provider.generate({ ...request, signal: new AbortController().signal, onToken: () => undefined });
+      expect(result.aborted).toBe(false);
+      expect(result.promptTokens).toBeGreaterThan(5);
+    } finally {
+      await provider.dispose();
+    }
+  });
+});

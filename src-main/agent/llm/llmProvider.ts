@@ -23,6 +23,8 @@ export interface LlmGenerateRequest {
   continueFrom?: string;
 }
 
+export type LlmPrefillRequest = Pick<LlmGenerateRequest, 'systemPrompt' | 'history' | 'question' | 'signal'>;
+
 export interface LlmGenerateResult {
   text: string;
   /** Generated tokens (or streamed chunks where the provider does not count tokens). */
@@ -54,6 +56,11 @@ export interface LlmProvider {
   readonly continuesAnswers?: boolean;
   load(): Promise<void>;
   generate(request: LlmGenerateRequest): Promise<LlmGenerateResult>;
+  /**
+   * Reads the prompt into the model ahead of `generate` (a turn prepared speculatively while the user pauses), so a
+   * `generate` of the same prompt starts from it and only evaluates what differs. Never throws; aborting stops it.
+   */
+  prefill?(request: LlmPrefillRequest): Promise<void>;
   /** Token count of `text` for budgeting; may be an estimate for remote providers. */
   countTokens(text: string): number;
   dispose(): Promise<void>;

@@ -226,6 +226,18 @@ export class ChatTurnRunner {
     const prepared = this.prepare({ turnId: speculation.turnId, conversationId, question, timing: speculation.stages, emit: speculation.emit }, speculation.signal);
     void prepared.settled.then(() => (speculation.settledAt ??= performance.now()));
     speculation.hold(prepared);
+    // The model reads the prompt now too, unless the answer is cached: the real turn's generation starts from it.
+    void Promise.all([prepared.plan, prepared.cachedAnswer])
+      .then(async ([{ provider, plan }, cached]) => {
+        if (cached !== undefined || !provider.prefill || speculation.signal.aborted) return;
+        speculation.stages.stageStart('prefill');
+        try {
+          await provider.prefill({ systemPrompt: plan.systemPrompt, history: plan.history, question: plan.question, signal: speculation.signal });
+        } finally {
+          speculation.stages.stageEnd('prefill');
+        }
+      })
+      .catch(() => undefined);
     return speculation;
   }
 

@@ -122,14 +122,14 @@ describe('voice settings changed in the app', () => {
         voiceEngines: scriptedVoiceEngines({ transcripts: [] }),
       });
     const first = start();
-    await first.call('voice:configure', { mode: 'hands-free', voice: 'flite:kal', rate: 1.5, muted: true });
+    await first.call('voice:configure', { mode: 'hands-free', voice: 'flite:kal', rate: 1.5, muted: true, speculativeTurns: false });
     expect(JSON.parse(readFileSync(path.join(dataDir, SETTINGS_FILE_NAME), 'utf8'))).toEqual({
-      voice: { mode: 'hands-free', voice: 'flite:kal', rate: 1.5, endSilenceMs: 500, minSpeechMs: 250 },
+      voice: { mode: 'hands-free', voice: 'flite:kal', rate: 1.5, endSilenceMs: 500, minSpeechMs: 250, adaptiveEndSilence: true, speculativeTurns: false },
     });
     await first.close();
 
     const second = start();
-    expect((await second.call('voice:status')).settings).toMatchObject({ mode: 'hands-free', voice: 'flite:kal', rate: 1.5, muted: false });
+    expect((await second.call('voice:status')).settings).toMatchObject({ mode: 'hands-free', voice: 'flite:kal', rate: 1.5, muted: false, speculativeTurns: false });
     const view = await second.call('settings:set', { voice: { endSilenceMs: 800 } });
     expect(view.saved.voice).toMatchObject({ endSilenceMs: 800, voice: 'flite:kal' });
     expect((await second.call('voice:status')).settings.endSilenceMs).toBe(800);

@@ -33,7 +33,7 @@ try {
 }
 mkdirSync(path.dirname(output), { recursive: true });
 try {
-  execFileSync('cc', ['-O2', '-Wall', '-o', output, source, ...flags], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', output, source, ...flags, '-lm'], { stdio: 'inherit' });
   console.log(`Built ${path.relative(root, output)}.`);
 } catch (error) {
   console.warn(`Note: the streaming PocketSphinx decoder did not build (${error.message.split('\n')[0]}); voice uses pocketsphinx_continuous instead.`);

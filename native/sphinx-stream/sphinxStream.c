@@ -19,6 +19,7 @@
 #include <pocketsphinx.h>
 #include <sphinxbase/cmn.h>
 #include <sphinxbase/feat.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 
 /* An interim hypothesis every this many samples (100 ms at 16 kHz): it costs a backtrace. */
 #define PARTIAL_EVERY_SAMPLES 1600
+/* A cepstral mean beyond this is not one a microphone produced: the text is damaged. */
+#define MEAN_LIMIT 1000.0
 /* No message is larger than this (60 s of audio); anything bigger is a broken peer. */
 #define MAX_PAYLOAD (16000 * 2 * 60)
 
@@ -46,13 +49,19 @@ static void print_mean(ps_decoder_t *decoder) {
   mfcc_t mean[64];
   if (cmn->veclen > 64) return;
   cmn_live_get(cmn, mean);
+  for (int i = 0; i < cmn->veclen; i++) {
+    if (!isfinite((double)mean[i]) || fabs((double)mean[i]) > MEAN_LIMIT) return;
+  }
   printf("N");
   for (int i = 0; i < cmn->veclen; i++) printf("%c%.3f", i == 0 ? ' ' : ',', (double)mean[i]);
   printf("\n");
   fflush(stdout);
 }
 
-/* Sets the live cepstral mean from "v1,v2,..."; ignores text with the wrong number of values. */
+/*
+ * Sets the live cepstral mean from "v1,v2,...": exactly as many finite values as the model's cepstra have, each
+ * within MEAN_LIMIT. Anything else is ignored (the model's own mean stays).
+ */
 static void set_mean(ps_decoder_t *decoder, const char *text, size_t length) {
   cmn_t *cmn = ps_get_feat(decoder)->cmn_struct;
   if (cmn == NULL || cmn->veclen > 64 || length > 2048) return;
@@ -62,12 +71,15 @@ static void set_mean(ps_decoder_t *decoder, const char *text, size_t length) {
   mfcc_t mean[64];
   int count = 0;
   char *cursor = copy;
-  while (count < cmn->veclen) {
+  for (;;) {
     char *end;
     double value = strtod(cursor, &end);
-    if (end == cursor) break;
+    if (end == cursor || !isfinite(value) || fabs(value) > MEAN_LIMIT || count == cmn->veclen) return;
     mean[count++] = (mfcc_t)value;
-    cursor = *end == ',' ? end + 1 : end;
+    while (*end == ' ' || *end == '\n' || *end == '\r') end++;
+    if (*end == '\0') break;
+    if (*end != ',') return;
+    cursor = end + 1;
   }
   if (count == cmn->veclen) cmn_live_set(cmn, mean);
 }

@@ -256,6 +256,14 @@ describe('turn-taking with scripted engines', () => {
       expectOnlyStartedTurns(h.events);
     });
 
+    it('the same words written differently keep it, and the answer is to the words as finally written', async () => {
+      const h = await start({ transcripts: ['What is the weather like today?'] });
+      await sayWithPause(h, 'what is the weather like today');
+      const timings = await arrival(h.events, 'voice-timings');
+      expect(timings.waterfall.speculation).toBe('adopted');
+      expect(h.llm.generations.map((g) => g.question)).toEqual(['What is the weather like today?']);
+    });
+
     it('different final words drop it: only the final words are answered and stored, nothing of the dropped turn gets out', async () => {
       const h = await start({ transcripts: ['what is the weather like in paris'], guards: true });
       await sayWithPause(h, 'what is the weather like');

@@ -241,6 +241,25 @@ export class ChatTurnRunner {
     return speculation;
   }
 
+  /**
+   * Takes over what was prepared speculatively. When the final words are written differently (the same words, other
+   * case or punctuation), the prompt and its cache lookup are made again from them: the answer is to what was said.
+   */
+  private adopt(speculation: SpeculativeTurn<PreparedTurn>, turn: QueuedTurn, signal: AbortSignal): PreparedTurn {
+    const prepared = speculation.adopt({ conversationId: turn.conversationId, signal, emit: this.deps.emit, timeline: turn.timeline });
+    if (speculation.question === turn.question) return prepared;
+    const plan = Promise.all([prepared.plan, prepared.history, prepared.context]).then(([{ provider }, history, context]) => ({
+      provider,
+      plan: this.plan(provider, turn.question, history, context),
+    }));
+    const cachedAnswer = plan.then(
+      ({ provider, plan: replanned }) => this.deps.cache.get(this.cacheKey(provider, replanned)),
+      () => undefined,
+    );
+    plan.catch(() => undefined);
+    return { ...prepared, plan, cachedAnswer };
+  }
+
   /** The speculation `request` brings, if the turn can take it over; one that cannot is cancelled. */
   private adoptable(request: TurnRequest, question: string): SpeculativeTurn<PreparedTurn> | undefined {
     const speculation = request.speculation;
@@ -327,7 +346,7 @@ export class ChatTurnRunner {
     // The prepare stage as a whole: for a turn prepared speculatively, it began (and may have ended) before the end of speech.
     timeline.start('prepare', speculation?.startedAt);
     const prepared = speculation
-      ? speculation.adopt({ conversationId, signal: prepareSignal, emit, timeline })
+      ? this.adopt(speculation, turn, prepareSignal)
       : this.prepare(this.prepareTarget(turn), prepareSignal);
     void prepared.settled.then(() => timeline.end('prepare', speculation?.settledAt));
     try {

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { encodeWav16 } from '../audio/wavCodec.node.js';
 import { decodeWav, readWavFile, type PcmAudio } from '../audio/wavReader.node.js';
-import { sphinxStreamHelperPath } from './sphinxDecoderProcess.node.js';
+import { isMeanLine, sphinxStreamHelperPath } from './sphinxDecoderProcess.node.js';
 import { findExecutable, SphinxTranscriber } from './sphinxTranscriber.node.js';
 import { transcribeWhole, type PartialTranscript, type RecognitionStream } from './speechTranscriber.js';
 
@@ -31,6 +31,19 @@ async function synthesizeUtterance(text: string): Promise<PcmAudio> {
 /** Pushes `audio` in 20 ms frames, as a microphone delivers them (without waiting between frames). */
 function pushFrames(stream: RecognitionStream, audio: Int16Array): void {
   for (let at = 0; at < audio.length; at += 320) stream.push(audio.subarray(at, at + 320));
+}
+
+/** The running streaming decoders (this test file's). */
+function decoderPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', sphinxStreamHelperPath()], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when none matches
+  }
+}
+
+function killDecoders(signal: NodeJS.Signals): void {
+  for (const pid of decoderPids()) process.kill(pid, signal);
 }
 
 function words(text: string): string[] {
@@ -145,16 +158,77 @@ describe.skipIf(!helperBuilt || !sphinxInstalled)('SphinxTranscriber, streaming 
     expect((await next.finish()).text).toMatch(/\btimer\b/);
   });
 
-  it('loses only the utterance in progress when the decoder process dies, and starts it again for the next', async () => {
+  it('hears an utterance again on a new decoder when the decoder process dies with it', async () => {
     const stream = transcriber.stream();
-    pushFrames(stream, jfk.samples);
+    pushFrames(stream, timer.samples);
     const pending = stream.finish();
-    const helpers = execFileSync('pgrep', ['-f', sphinxStreamHelperPath()], { encoding: 'utf8' }).trim().split('\n');
-    for (const pid of helpers) process.kill(Number(pid), 'SIGKILL');
-    await expect(pending).rejects.toMatchObject({ code: 'STT_UNAVAILABLE', message: expect.stringContaining('stopped') });
+    killDecoders('SIGKILL');
+    expect((await pending).text).toMatch(/\btimer\b/);
     const next = transcriber.stream();
     pushFrames(next, timer.samples);
     expect((await next.finish()).text).toMatch(/\btimer\b/);
+  });
+
+  it('fails an utterance whose decoder dies with it twice, with a clear error, and hears the next one', async () => {
+    const stream = transcriber.stream();
+    pushFrames(stream, jfk.samples);
+    const pending = stream.finish();
+    killDecoders('SIGKILL');
+    // The second decoder: killed as soon as it is running.
+    await expect.poll(() => decoderPids().length, { timeout: 20_000 }).toBeGreaterThan(0);
+    killDecoders('SIGKILL');
+    await expect(pending).rejects.toMatchObject({ code: 'STT_UNAVAILABLE', message: expect.stringContaining('PocketSphinx decoder stopped') });
+    const next = transcriber.stream();
+    pushFrames(next, timer.samples);
+    expect((await next.finish()).text).toMatch(/\btimer\b/);
+  });
+});
+
+describe.skipIf(!helperBuilt || !sphinxInstalled)('SphinxTranscriber, streaming: a decoder that hangs or a damaged saved mean', () => {
+  let timer: PcmAudio;
+  beforeAll(async () => {
+    timer = await synthesizeUtterance('Set a timer for ten minutes.');
+  });
+
+  it('restarts a decoder that stops responding and hears the utterance on the new one', async () => {
+    const transcriber = new SphinxTranscriber({ stallMs: 1_000 });
+    try {
+      await transcriber.load();
+      const stream = transcriber.stream();
+      pushFrames(stream, timer.samples);
+      const pending = stream.finish();
+      const stopped = decoderPids();
+      for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+      expect((await pending).text).toMatch(/\btimer\b/);
+      // The stopped one was killed, not left behind.
+      for (const pid of stopped) expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      await transcriber.dispose();
+    }
+  });
+
+  it.each([
+    ['not numbers', 'nan,nan,nan,nan,nan,nan,nan,nan,nan,nan,nan,nan,nan'],
+    ['too large', Array.from({ length: 13 }, () => '1e308').join(',')],
+    ['binary', '\u0000\u0001\u00ff'.repeat(100)],
+    ['over 4 KiB', '1,'.repeat(1_500_000)],
+  ])('ignores a saved mean that is %s, and keeps recognising (then saves a good one)', async (_, content) => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sphinx-mean-'));
+    const meanFile = path.join(dataDir, 'mean.txt');
+    writeFileSync(meanFile, content);
+    const transcriber = new SphinxTranscriber({ meanFile });
+    try {
+      await transcriber.load();
+      for (let i = 0; i < 2; i++) {
+        const stream = transcriber.stream();
+        pushFrames(stream, timer.samples);
+        expect((await stream.finish()).text).toMatch(/\btimer\b/);
+      }
+      await expect.poll(() => isMeanLine(readFileSync(meanFile, 'latin1').trim()), { timeout: 5_000 }).toBe(true);
+    } finally {
+      await transcriber.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

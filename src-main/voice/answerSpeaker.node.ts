@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
 import { toSpeakableText } from '../../src-shared/speech/speakableText.js';
-import { firstClause, restAfterClause } from './tts/firstClause.js';
+import { afterClause, firstClause } from './tts/firstClause.js';
 import type { SpeechSynthesizer } from './tts/speechSynthesizer.js';
 
 export interface SpeakingObserver {
@@ -24,9 +24,10 @@ export interface SpeechVoice {
  *
  * A long first sentence would hold up the first audio until it is generated, checked and synthesized in full, so
  * its first clause is spoken as soon as the shown text (`shownText`, the agent's `token` events) holds it (see
- * firstClause.ts), and sentence 0 then adds only the rest of it. Tokens carry only what may be shown: with the
- * guardrails on, the prefix of a sentence their checks release early, then the checked rest. A cached answer, shown
- * at once, is split the same way. Each piece is its own `speech-sentence` and `speech-audio` (`seq`), so pieces are
+ * firstClause.ts), and sentence 0 then adds only the rest of it. The clause never runs past where the agent's splitter
+ * could end sentence 0; should sentence 0 still end inside it, the next sentence drops what of it was spoken: no word
+ * is said twice. Tokens carry only what may be shown: with the guardrails on, the prefix of a sentence their checks
+ * release early, then the checked rest. A cached answer, shown at once, is split the same way. Each piece is its own `speech-sentence` and `speech-audio` (`seq`), so pieces are
  * numbered apart from the sentence indices; the text shown and stored is untouched.
  */
 export class SpeakingTurn {
@@ -41,6 +42,8 @@ export class SpeakingTurn {
    * text of its first clause once that has been spoken. Undefined once the first sentence is spoken or withheld.
    */
   private opening: { shown: string; spokenClause?: string } | undefined = { shown: '' };
+  /** What was spoken ahead of the sentences and is still to be found at the start of the next one (speakable text). */
+  private spokenAhead: string | undefined;
   private nextSeq = 0;
   private ttsFailed = false;
   /** Total duration of the audio emitted so far. */
@@ -75,6 +78,7 @@ export class SpeakingTurn {
    */
   withheld(): void {
     this.opening = undefined;
+    this.spokenAhead = undefined;
   }
 
   /** Sentence `index` of the answer (0, 1, 2, …); spoken once every sentence before it has been. */
@@ -101,12 +105,23 @@ export class SpeakingTurn {
     this.early.clear();
   }
 
-  /** The first sentence's clause, if one was spoken, is not said again: only the rest of the sentence is. */
+  /**
+   * The first sentence's clause, if one was spoken, is not said again: only the rest of the sentence is (and, if the
+   * sentence ended inside the clause, only the rest of the next one after the clause's end).
+   */
   private speakSentence(index: number, sentence: string): void {
     const text = toSpeakableText(sentence);
-    const clause = index === 0 ? this.opening?.spokenClause : undefined;
-    if (index === 0) this.opening = undefined;
-    this.speak(clause === undefined ? text : restAfterClause(clause, text));
+    if (index === 0) {
+      this.spokenAhead = this.opening?.spokenClause;
+      this.opening = undefined;
+    }
+    if (this.spokenAhead === undefined) {
+      this.speak(text);
+      return;
+    }
+    const { rest, unaccounted } = afterClause(this.spokenAhead, text);
+    this.spokenAhead = unaccounted;
+    this.speak(rest);
   }
 
   /** Speaks `text` (speakable text) as the next piece. */

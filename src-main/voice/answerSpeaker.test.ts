@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src-shared/contract/index.js';
 import { toSpeakableText } from '../../src-shared/speech/speakableText.js';
-import { AnswerStream, type OutputCheck } from '../agent/turn/answerStream.js';
+import { StreamingSentenceSplitter } from '../../src-shared/speech/sentenceSplitter.js';
+import { AnswerStream, passThroughOutputCheck, type OutputCheck } from '../agent/turn/answerStream.js';
 import { redactPii, releasableBeforePii } from '../guards/piiGuard.js';
 import { SpeakingTurn } from './answerSpeaker.node.js';
 import { FliteSpeechSynthesizer } from './tts/fliteSpeechSynthesizer.node.js';
@@ -136,6 +137,66 @@ describe('SpeakingTurn: the first clause of a long first sentence is spoken earl
     speaking.sentence(1, second);
     await speaking.end();
     expect(spokenTexts(events)).toEqual([first, second]);
+  });
+
+  describe("an answer whose first sentence the agent's splitter ends before firstClause's own rule would", () => {
+    const answers = [
+      'You can check https://weather.example.com/forecast?city=paris for the forecast, which is updated every hour.',
+      'Hello!World is what the first program in most tutorials prints, and it is a tradition.',
+      '我可以帮你。Yes I can help you with the forecast for Paris, and for the rest of France too.',
+      'The old stone bridge that crosses the river just below the town was built by the monks of the abbey in the twelfth century ' +
+        'and it has survived every flood since then although the central arch had to be rebuilt after the great storm of the year ' +
+        'seventeen hundred and three, and it is still used by cars today.',
+    ];
+    const sentencesOf = (answer: string) => {
+      const splitter = new StreamingSentenceSplitter();
+      return [...splitter.push(answer), ...splitter.flush()];
+    };
+    /** Every word of the sentences, once each and in order. */
+    const expectedWords = (answer: string) => words(sentencesOf(answer).map(toSpeakableText).join(' '));
+
+    it('is spoken once, word for word, when it is cached (shown whole before its sentences)', async () => {
+      for (const answer of answers) {
+        const { speaking, events } = speakingTurn(SYSTEM_VOICE);
+        speaking.shownText(answer);
+        sentencesOf(answer).forEach((sentence, index) => speaking.sentence(index, sentence));
+        await speaking.end();
+        expect(words(spokenTexts(events).join(' ')), answer).toEqual(expectedWords(answer));
+      }
+    });
+
+    it('is spoken once, word for word, when it is streamed through the answer stream', async () => {
+      for (const answer of answers) {
+        const { speaking, events } = speakingTurn(SYSTEM_VOICE);
+        const stream = new AnswerStream(passThroughOutputCheck);
+        stream.subscribe({ token: (text) => speaking.shownText(text), sentence: (index, text) => speaking.sentence(index, text) });
+        tokensOf(answer).forEach((token) => stream.push(token));
+        await stream.end();
+        await speaking.end();
+        expect(words(spokenTexts(events).join(' ')), answer).toEqual(expectedWords(answer));
+      }
+    });
+
+    it('is synthesized once, a piece at a time, by flite', async () => {
+      const answer = answers[1]!;
+      const { speaking, events } = speakingTurn();
+      speaking.shownText(answer);
+      sentencesOf(answer).forEach((sentence, index) => speaking.sentence(index, sentence));
+      await speaking.end();
+      expect(spokenTexts(events)).toEqual(['Hello!', 'World is what the first program in most tutorials prints, and it is a tradition.']);
+      expect(events.filter((event) => event.type === 'speech-audio').map((event) => event.seq)).toEqual([0, 1]);
+    });
+  });
+
+  it('does not say again what of the clause ran past the end of sentence 0: it is found at the start of the next one', async () => {
+    const { speaking, events } = speakingTurn(SYSTEM_VOICE);
+    speaking.shownText(`${CLAUSE} and`);
+    expect(spokenTexts(events)).toEqual([CLAUSE]);
+    speaking.sentence(0, 'The weather today is sunny.');
+    speaking.sentence(1, 'With a light breeze from the west, and tomorrow it will rain.');
+    speaking.sentence(2, 'See you tomorrow.');
+    await speaking.end();
+    expect(spokenTexts(events)).toEqual([CLAUSE, 'and tomorrow it will rain.', 'See you tomorrow.']);
   });
 
   it('speaks nothing more once cancelled', async () => {

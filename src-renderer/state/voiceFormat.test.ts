@@ -6,8 +6,8 @@ const handsFree: VoiceSettings = { ...DEFAULT_VOICE_SETTINGS, mode: 'hands-free'
 
 describe('describeEndSilence', () => {
   it('shows the silence in use now and why', () => {
-    expect(describeEndSilence(handsFree, { baseMs: 500, currentMs: 250, reason: 'complete-question' })).toBe(
-      'Ends after 250 ms of silence (a complete question).',
+    expect(describeEndSilence(handsFree, { baseMs: 500, currentMs: 350, reason: 'complete-question' })).toBe(
+      'Ends after 350 ms of silence (a complete question).',
     );
     expect(describeEndSilence(handsFree, { baseMs: 500, currentMs: 1000, reason: 'hanging-word' })).toBe(
       'Ends after 1000 ms of silence (the sentence sounds unfinished).',
@@ -21,7 +21,7 @@ describe('describeEndSilence', () => {
   });
 
   it('shows a newly configured silence rather than a status about the old one', () => {
-    expect(describeEndSilence({ ...handsFree, endSilenceMs: 1000 }, { baseMs: 500, currentMs: 250, reason: 'complete-question' })).toBe(
+    expect(describeEndSilence({ ...handsFree, endSilenceMs: 1000 }, { baseMs: 500, currentMs: 350, reason: 'complete-question' })).toBe(
       'Ends after 1000 ms of silence.',
     );
   });

@@ -8,7 +8,7 @@ const WHY: Record<EndSilenceReason, string | null> = {
 };
 
 /**
- * The end-of-speech silence in use, as the settings show it: "Ends after 250 ms of silence (a complete question)".
+ * The end-of-speech silence in use, as the settings show it: "Ends after 350 ms of silence (a complete question)".
  * The agent's `endSilence` is used while it belongs to the configured value; just after a change, the settings
  * (already applied) are newer than the last status.
  */

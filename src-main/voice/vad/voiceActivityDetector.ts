@@ -42,8 +42,8 @@ export interface TurnTakingConfig {
 }
 
 /**
- * Short enough that, with the Silero VAD's 128 ms hops, a pause is reported one hop before even the shortest end of
- * turn (250 ms, after a complete question): time to prepare the answer speculatively before the turn ends.
+ * Short enough that, with the Silero VAD's 128 ms hops, a pause is reported at least one hop before even the shortest
+ * end of turn (350 ms, after a complete question): time to prepare the answer speculatively before the turn ends.
  */
 export const DEFAULT_PAUSE_MS = 120;
 

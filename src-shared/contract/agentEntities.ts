@@ -41,7 +41,7 @@ export const TurnTimings = z.object({
 });
 export type TurnTimings = z.infer<typeof TurnTimings>;
 
-export const LlmProviderKind = z.enum(['embedded', 'ollama']);
+export const LlmProviderKind = z.enum(['embedded', 'ollama', 'openai']);
 export type LlmProviderKind = z.infer<typeof LlmProviderKind>;
 
 export const ModelState = z.enum(['loading', 'warm', 'missing', 'error']);

@@ -31,6 +31,10 @@ export interface AgentConfig {
      * loading an evicted model, prefill). Past it the turn falls back to the embedded model.
      */
     ollamaFirstTokenTimeoutMs: number;
+    /** The OpenAI-compatible server (provider `openai`); its key comes from ASSISTANT_OPENAI_API_KEY. */
+    openaiBaseUrl: string;
+    /** Unset: the only model the server lists (several: the first question says which to choose). */
+    openaiModel?: string;
   };
   cache: { maxEntries: number; maxBytes: number };
   voice: {
@@ -119,6 +123,8 @@ export function resolveAgentConfig(
       ollamaKeepAlive: fromEnv.ollamaKeepAlive,
       ollamaProbeTimeoutMs: 800,
       ollamaFirstTokenTimeoutMs: 60_000,
+      openaiBaseUrl: fromEnv.openaiBaseUrl,
+      ...(fromEnv.openaiModel !== undefined && { openaiModel: fromEnv.openaiModel }),
     },
     cache: { maxEntries: 500, maxBytes: 8 * 1024 * 1024 },
     voice: {

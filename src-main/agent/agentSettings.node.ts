@@ -10,7 +10,7 @@ import type { AgentConfigOverrides } from './agentConfig.node.js';
  * CLI commands read their flags from here, so the two cannot disagree.
  */
 
-export const LLM_PROVIDERS = ['auto', 'embedded', 'ollama'] as const;
+export const LLM_PROVIDERS = ['auto', 'embedded', 'ollama', 'openai'] as const;
 export const STT_ENGINES = ['auto', 'whisper', 'sphinx'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Longest path, host or model name accepted (Linux's PATH_MAX). */
@@ -92,6 +92,9 @@ export const SETTINGS = {
   ollamaHost: setting({ env: 'OLLAMA_HOST', ...httpUrl, default: () => 'http://127.0.0.1:11434' }),
   ollamaModel: setting({ env: 'ASSISTANT_OLLAMA_MODEL', ...text('an Ollama model name'), default: () => 'qwen2.5:1.5b-instruct' }),
   ollamaKeepAlive: setting({ env: 'ASSISTANT_OLLAMA_KEEP_ALIVE', ...text('a duration such as 30m'), default: () => '30m' }),
+  /** An OpenAI-compatible server of the user's (LM Studio, llama-server, LocalAI, vLLM): used with provider openai. */
+  openaiBaseUrl: setting({ env: 'ASSISTANT_OPENAI_BASE_URL', ...httpUrl, default: () => 'http://127.0.0.1:8080/v1' }),
+  openaiModel: setting({ env: 'ASSISTANT_OPENAI_MODEL', ...text('a model name the server lists at /v1/models') }),
   voice: setting({
     env: 'ASSISTANT_VOICE',
     value: z.enum(['on', 'off']).transform((choice) => choice === 'on'),

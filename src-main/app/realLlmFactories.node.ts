@@ -4,6 +4,7 @@ import type { AgentConfig } from '../agent/agentConfig.node.js';
 import { EmbeddedLlamaProvider } from '../agent/llm/embeddedLlamaProvider.node.js';
 import { ModelNotDownloadedError, type LlmProviderFactories } from '../agent/llm/llmProviderManager.node.js';
 import { OllamaLlmProvider, probeOllama } from '../agent/llm/ollamaProvider.node.js';
+import { OpenAiCompatibleLlmProvider } from '../agent/llm/openaiCompatibleProvider.node.js';
 import { ModelChecksumRecord, modelChecksumRecordPath, requireManifestChecksum } from '../models/modelChecksums.node.js';
 import { llmModelFixHint } from '../models/modelFixHint.node.js';
 import { findManifestEntry } from '../models/modelManifest.js';
@@ -57,6 +58,12 @@ export function realLlmFactories(config: AgentConfig, savedIn?: string): LlmProv
       }),
     createOllama: (model) =>
       new OllamaLlmProvider({ host: config.llm.ollamaHost, model: model ?? config.llm.ollamaModel, keepAlive: config.llm.ollamaKeepAlive }),
+    createOpenAi: (model) =>
+      new OpenAiCompatibleLlmProvider({
+        baseUrl: config.llm.openaiBaseUrl,
+        model: model ?? config.llm.openaiModel ?? '',
+        contextTokens: config.llm.contextSize,
+      }),
     probeOllama: () => probeOllama(config.llm.ollamaHost, config.llm.ollamaModel, config.llm.ollamaProbeTimeoutMs),
   };
 }

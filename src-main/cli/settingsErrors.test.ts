@@ -31,7 +31,7 @@ describe.skipIf(!built)('a bad setting on the command line (spawned CLI)', () =>
   it('does the same for a flag, and for commands that leave the error to the CLI (bench)', () => {
     const chat = runCli(['chat', '--provider', 'cloud', 'hello']);
     expect(chat.code).toBe(2);
-    expect(chat.stderr).toBe('--provider must be one of auto, embedded, ollama; got "cloud".\n');
+    expect(chat.stderr).toBe('--provider must be one of auto, embedded, ollama, openai; got "cloud".\n');
 
     const bench = runCli(['bench', '--max-tokens', '99999999999999999999']);
     expect(bench.code).toBe(2);

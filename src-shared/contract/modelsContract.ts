@@ -61,7 +61,7 @@ export type ModelProgressEvent = z.infer<typeof ModelProgressEvent>;
 
 /** Settings kept in the data dir. Flags and env vars still win for the launch that sets them. */
 export const SavedSettings = z.object({
-  llmProvider: z.enum(['auto', 'embedded', 'ollama']).optional(),
+  llmProvider: z.enum(['auto', 'embedded', 'ollama', 'openai']).optional(),
   /** A manifest model id or a path to a .gguf file. */
   llmModel: z.string().min(1).max(4096).optional(),
   ollamaModel: z.string().min(1).max(200).optional(),
@@ -81,7 +81,7 @@ export type SavedSettings = z.infer<typeof SavedSettings>;
 export const SettingsView = z.object({
   saved: SavedSettings,
   effective: z.object({
-    llmProvider: z.enum(['auto', 'embedded', 'ollama']),
+    llmProvider: z.enum(['auto', 'embedded', 'ollama', 'openai']),
     llmModel: z.string().nullable(),
     ollamaModel: z.string(),
     llmThreads: z.number().int(),

@@ -18,6 +18,8 @@ export interface LlmProviderFactories {
   createEmbedded(modelPath?: string): LlmProvider;
   /** The configured Ollama model, or `model` when given. */
   createOllama(model?: string): LlmProvider;
+  /** The configured OpenAI-compatible server's model, or `model` when given; absent where there is none. */
+  createOpenAi?(model?: string): LlmProvider;
   probeOllama(): Promise<OllamaProbe>;
 }
 
@@ -36,7 +38,7 @@ export class ModelNotDownloadedError extends AgentError {
 }
 
 export interface LlmProviderManagerOptions {
-  choice: 'auto' | 'embedded' | 'ollama';
+  choice: 'auto' | LlmProviderKind;
   factories: LlmProviderFactories;
   onStatus(status: LlmStatus): void;
   /** A change the user should know of: a fallback to the other provider (warning), the way back (info). */
@@ -143,7 +145,8 @@ export class LlmProviderManager {
     if (this.activeProvider !== failed) return this.ready();
     const recoverable = failed.circuit !== undefined;
     if (!recoverable) this.failedKinds.add(failed.kind);
-    const otherKind: LlmProviderKind = failed.kind === 'ollama' ? 'embedded' : 'ollama';
+    // A server that failed falls back to the model in the app; the model in the app to Ollama.
+    const otherKind: LlmProviderKind = failed.kind === 'embedded' ? 'ollama' : 'embedded';
     // Not back to a provider that is itself waiting to come back: its probe decides that.
     if (this.failedKinds.has(otherKind) || this.degraded?.provider.kind === otherKind) return undefined;
     const until = recoverable ? ' until it answers again' : '';
@@ -267,7 +270,9 @@ export class LlmProviderManager {
     try {
       const { factories } = this.options;
       if (kind === 'embedded') provider = factories.createEmbedded(target?.kind === 'embedded' ? target.modelPath : undefined);
-      else provider = factories.createOllama(target?.kind === 'ollama' ? target.model : undefined);
+      else if (kind === 'ollama') provider = factories.createOllama(target?.kind === 'ollama' ? target.model : undefined);
+      else if (factories.createOpenAi) provider = factories.createOpenAi();
+      else throw new AgentError('PROVIDER_UNAVAILABLE', 'No OpenAI-compatible server is configured: set ASSISTANT_OPENAI_BASE_URL and ASSISTANT_OPENAI_MODEL.');
       this.setStatus({ state: 'loading', provider: kind, model: provider.modelId });
       await provider.load();
     } catch (error) {
@@ -305,5 +310,5 @@ export class LlmProviderManager {
 }
 
 function describeKind(kind: LlmProviderKind): string {
-  return kind === 'ollama' ? 'Ollama' : 'the embedded model';
+  return kind === 'ollama' ? 'Ollama' : kind === 'openai' ? 'the OpenAI-compatible server' : 'the embedded model';
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { AgentError, toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
+import type { EmbedTexts } from './council/aggregateRankings.js';
+import { CouncilSeats } from './council/councilSeats.node.js';
 import type { AgentConfig } from './agentConfig.node.js';
 import type { AgentLogger } from './agentLogger.js';
 import { ResponseCache } from './cache/responseCache.node.js';
@@ -27,6 +29,8 @@ export interface AgentCoreOptions {
   redactForStorage?: (text: string) => string;
   /** Every ended stage of every turn (metrics). */
   onStageEnd?(record: StageRecord): void;
+  /** Embeds texts (the retrieval embedder): a council ranks its answers by their agreement when no ranking is usable. */
+  embedTexts?: EmbedTexts;
   /** How the profile's database is opened: its keyring (the app's sealed key). Encryption itself is `config.encryptDatabase`. */
   database?: SqliteOpenOptions;
   /** The profile's database, already opened by the caller (the app reads its saved settings from it); closed by `close`. */
@@ -112,6 +116,7 @@ export function createAgentCore(options: AgentCoreOptions) {
       options.onStageEnd?.(record);
     },
   });
+  const council = new CouncilSeats({ factories: options.llmFactories, chatModel: () => llm.ready(), logger, ...(options.embedTexts && { embed: options.embedTexts }) });
   const runner = new ChatTurnRunner({
     config,
     store,
@@ -123,6 +128,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     ...(options.prepareSteps && { prepareSteps: options.prepareSteps }),
     ...(options.outputCheck && { outputCheck: loggingCheckFailures(options.outputCheck, logger) }),
     ...(options.redactForStorage && { redactForStorage: options.redactForStorage }),
+    council,
   });
   const ready = llm.start();
 
@@ -181,6 +187,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     whenReady: () => ready,
     async close(): Promise<void> {
       await runner.drain();
+      await council.dispose();
       await llm.dispose();
       writePendingStages();
       db.close();

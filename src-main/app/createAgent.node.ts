@@ -157,6 +157,12 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     ...(outputCheck && { outputCheck }),
     ...(guardrails && { redactForStorage: guardrails.redactForStorage }),
     onStageEnd: (record) => metrics.record(record),
+    // A council ranks its answers by their agreement, in the documents' embedding space, when no ranking is usable.
+    embedTexts: async (texts) => {
+      const embedder = documents?.embedder;
+      if (!embedder) throw new AgentError('EMBEDDER_FAILED', 'Documents are off, so there is no embedder.');
+      return (await embedder.embed(texts)).map((vector) => Array.from(vector));
+    },
     db,
   });
   emitLater = agentCore.emit;

@@ -175,3 +175,27 @@ describe.skipIf(!built)('assistant CLI (spawned process, real model, real SQLite
     expect(again.events.find((e) => e.type === 'done')).toMatchObject({ cached: true });
   });
 });
+
+describe.skipIf(!built)('assistant chat --council (spawned process, real stories260K)', () => {
+  it('prints the council events in order, then the chairman’s answer as the done event', async () => {
+    const run = await runCli(chatArgs(tempDataDir(), '--max-tokens', '30', '--council', 'Once upon a time'), { deadlineMs: 90_000 });
+    expect(run.code).toBe(0);
+    const council = run.events.filter((event) => event.type === 'council');
+    expect(council.map((event) => event.seq)).toEqual(council.map((_, index) => index + 1));
+    expect(council.filter((event) => event.kind === 'answer')).toHaveLength(3);
+    expect(council.some((event) => event.kind === 'aggregate')).toBe(true);
+    const done = run.events.find((event) => event.type === 'done');
+    expect(String(done?.text).length).toBeGreaterThan(0);
+    expect(run.events.indexOf(council.at(-1)!)).toBeLessThan(run.events.indexOf(done!));
+  }, 120_000);
+
+  it('refuses --members without --council, and a bad member list, with exit 2 and no stack trace', async () => {
+    const lone = await runCli(chatArgs(tempDataDir(), '--members', 'fast,fast', 'hi'), { deadlineMs: 30_000 });
+    expect(lone.code).toBe(2);
+    expect(lone.stderr).toContain('--members and --chairman go with --council.');
+    const empty = await runCli(chatArgs(tempDataDir(), '--council', '--members', ' , ', 'hi'), { deadlineMs: 30_000 });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/--members takes 1 to 8 models/);
+    expect(empty.stderr).not.toMatch(/\n\s+at /);
+  });
+});

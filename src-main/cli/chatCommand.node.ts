@@ -1,5 +1,5 @@
 import readline from 'node:readline';
-import { toErrorShape, type AgentEvent } from '../../src-shared/contract/index.js';
+import { CouncilRequest, toErrorShape, type AgentEvent, type CouncilEvent } from '../../src-shared/contract/index.js';
 import { createAgent } from '../app/createAgent.node.js';
 import type { AgentConfigOverrides } from '../agent/agentConfig.node.js';
 import { readEnvSettings, readFlagSettings, settingFlagOptions, settingsToOverrides, type FlagSettingName } from '../agent/agentSettings.node.js';
@@ -15,13 +15,20 @@ Options:
   --json                 Print NDJSON events (token, done, error, notice) instead of text.
   --model <path>         GGUF model file (default: $ASSISTANT_LLM_MODEL, else the manifest's default model).
   --data-dir <dir>       Profile directory (default: $ASSISTANT_DATA_DIR, else the user data dir).
-  --provider <p>         auto | embedded | ollama (default: auto = Ollama when reachable with the model).
+  --provider <p>         auto | embedded | ollama | openai (default: auto = Ollama when reachable with the model;
+                         openai: $ASSISTANT_OPENAI_BASE_URL, $ASSISTANT_OPENAI_MODEL, $ASSISTANT_OPENAI_API_KEY).
   --threads <n>          CPU threads for the embedded model.
   --max-tokens <n>       Longest answer in tokens.
   --encrypt on|off       Encrypt the databases with SQLCipher (default: $ASSISTANT_ENCRYPT, else off). The key:
                          $ASSISTANT_DB_KEY (64 hex digits), else <data dir>/db-key (0600, made when needed).
                          An encrypted profile stays encrypted.
   --conversation <id>    Continue this conversation.
+  --council              Ask a council of local models: members answer, rank each other's answers anonymously, and a
+                         chairman writes the answer from the best of them (shown on stderr; --json: council events).
+  --members <a,b,c>      The council's members: a tier (fast, balanced, quality), a .gguf file, ollama:<model> or
+                         openai:<model>; the same model twice is two members with their own seeds.
+                         Default: the chat model three times.
+  --chairman <m>         Who writes the final answer (default: the chat model).
 `;
 
 /** The setting flags every command that starts an agent takes (chat, voice, serve, bench); see agentSettings. */
@@ -48,10 +55,27 @@ export function agentConfigFromFlags(
 
 /** `assistant chat`: one question, or an interactive chat. Returns the exit code. */
 export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  const parsed = parseCommandLine(args, { ...agentOptionSpec, json: { type: 'boolean' }, conversation: { type: 'string' } }, CHAT_USAGE, io);
+  const parsed = parseCommandLine(
+    args,
+    {
+      ...agentOptionSpec,
+      json: { type: 'boolean' },
+      conversation: { type: 'string' },
+      council: { type: 'boolean' },
+      members: { type: 'string' },
+      chairman: { type: 'string' },
+    },
+    CHAT_USAGE,
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const json = values.json === true;
+  const council = councilFromFlags(values);
+  if (typeof council === 'string') {
+    io.stderr.write(`${council}\n`);
+    return 2;
+  }
   let config: AgentConfigOverrides;
   try {
     config = agentConfigFromFlags(values);
@@ -76,6 +100,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
     }
     if (event.type === 'token') io.stdout.write(event.text);
     else if (event.type === 'notice') io.stderr.write(`\n[${event.level}] ${event.message}\n`);
+    else if (event.type === 'council') io.stderr.write(councilLine(event));
     else if (event.type === 'status' && event.status.llm.state === 'loading' && event.status.llm.model) {
       io.stderr.write(`Loading ${event.status.llm.model} (${event.status.llm.provider})…\n`);
     }
@@ -87,7 +112,11 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
   /** Asks one question; resolves with 'ok', 'blocked' (a guard refused it) or 'failed'. */
   const askOnce = async (question: string): Promise<'ok' | 'blocked' | 'failed'> => {
     try {
-      const started = await agent.call('chat:send', conversationId ? { text: question, conversationId } : { text: question });
+      const started = await agent.call('chat:send', {
+        text: question,
+        ...(conversationId && { conversationId }),
+        ...(council && { council }),
+      });
       conversationId = started.conversationId;
       activeTurn = started.turnId;
       const ending = await new Promise<AgentEvent>((resolve) => {
@@ -166,4 +195,33 @@ async function runRepl(stdin: NodeJS.ReadableStream, io: CommandIo, ask: (line: 
     prompt();
   }
   return 0;
+}
+
+/** The council the flags ask for, undefined for none, or the usage error. */
+function councilFromFlags(values: { council?: boolean; members?: string; chairman?: string }): CouncilRequest | undefined | string {
+  if (!values.council) {
+    return values.members !== undefined || values.chairman !== undefined ? '--members and --chairman go with --council.' : undefined;
+  }
+  const members = values.members?.split(',').map((member) => member.trim()).filter(Boolean);
+  const request = { ...(members && { members }), ...(values.chairman !== undefined && { chairman: values.chairman.trim() }) };
+  const checked = CouncilRequest.safeParse(request);
+  if (!checked.success) return `--members takes 1 to 8 models separated by commas, and --chairman one model (${checked.error.issues[0]?.message ?? 'invalid'}).`;
+  return checked.data;
+}
+
+/** One council piece as a line on stderr: the answer stays alone on stdout. */
+function councilLine(event: CouncilEvent): string {
+  const shown = (text: string | undefined) => printable((text ?? '').replace(/\s+/g, ' ').slice(0, 160));
+  switch (event.kind) {
+    case 'answer':
+      return `[council 1] ${event.model}: ${shown(event.text)}\n`;
+    case 'ranking':
+      return event.usable
+        ? `[council 2] ${event.model} ranks: ${(event.ranking ?? []).map((entry) => entry.model).join(' > ')}\n`
+        : `[council 2] ${event.model}: no usable ranking (${event.reason ?? 'unreadable'})\n`;
+    case 'aggregate':
+      return `[council 2] standings (${event.method}): ${(event.table ?? []).map((row) => `${row.position}. ${row.model}`).join(', ')}\n`;
+    default:
+      return `[council] ${event.message ?? ''}\n`;
+  }
 }

@@ -6,6 +6,7 @@ import { dataCommandSchemas } from './dataContract.js';
 import { modelsCommandSchemas } from './modelsContract.js';
 import { documentsCommandSchemas } from './documentsContract.js';
 import { StageSpan, TurnStats } from './turnStages.js';
+import { CouncilRequest } from './councilContract.js';
 
 /** Default cap on a question's length; the agent config can change it. */
 export const DEFAULT_MAX_QUESTION_CHARS = 8000;
@@ -20,6 +21,8 @@ export const commandSchemas = {
     args: z.object({
       conversationId: ConversationId.optional(),
       text: z.string().max(1_000_000),
+      /** Ask a council of local models instead of the one chat model. */
+      council: CouncilRequest.optional(),
     }),
     result: z.object({ turnId: TurnId, conversationId: ConversationId }),
   },

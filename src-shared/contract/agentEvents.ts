@@ -14,6 +14,7 @@ import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
 import { ModelProgressEvent } from './modelsContract.js';
 import { Citation, DocsProgressEvent } from './documentsContract.js';
 import { AnswerWithheldEvent, BlockedEvent, GuardVerdictEvent } from './guardsContract.js';
+import { CouncilEvent } from './councilContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -77,6 +78,7 @@ export const AgentEvent = z.discriminatedUnion('type', [
   SpeechAudioEvent,
   SpeechStopEvent,
   VoiceTimingsEvent,
+  CouncilEvent,
 ]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
 export type TokenEvent = z.infer<typeof TokenEvent>;

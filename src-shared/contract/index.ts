@@ -12,3 +12,4 @@ export * from './turnStages.js';
 export * from './modelsContract.js';
 export * from './documentsContract.js';
 export * from './guardsContract.js';
+export * from './councilContract.js';

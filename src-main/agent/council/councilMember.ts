@@ -1,13 +1,10 @@
-import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider } from '../llm/llmProvider.js';
+import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider, LlmSampling } from '../llm/llmProvider.js';
 
 /**
  * How a member samples: what makes a model listed twice two distinct members. Passed with every request as
- * `sampling`; a provider that does not read it yet ignores it (see `CouncilGenerateRequest`).
+ * `LlmGenerateRequest.sampling`, which every provider honours.
  */
-export interface CouncilSampling {
-  seed?: number;
-  temperature?: number;
-}
+export type CouncilSampling = LlmSampling;
 
 /** What the council asks a member (or the chairman) for: one prompt, streamed. */
 export interface CouncilGenerateRequest {
@@ -66,12 +63,8 @@ export function councilMembersFrom(specs: readonly ProviderMemberSpec[], idPrefi
   });
 }
 
-/**
- * The request a provider gets from a council member: `LlmGenerateRequest` plus the member's `sampling`. Until
- * `LlmGenerateRequest` has that field, providers ignore it; once it does (and the embedded provider passes it to
- * node-llama-cpp's `temperature`/`seed`, Ollama to its options), members sample as configured with no change here.
- */
-export type CouncilProviderRequest = LlmGenerateRequest & { sampling?: CouncilSampling };
+/** The request a provider gets from a council member: the council's request with the member's `sampling`. */
+export type CouncilProviderRequest = LlmGenerateRequest;
 
 export function providerCouncilMember(options: {
   id: string;
@@ -86,7 +79,7 @@ export function providerCouncilMember(options: {
     label: options.label,
     concurrency: options.concurrency ?? (provider.kind === 'embedded' ? 'exclusive' : 'parallel'),
     generate(request) {
-      const withSampling: CouncilProviderRequest = { ...request, ...(sampling && { sampling }) };
+      const withSampling: CouncilProviderRequest = { ...request, ...(sampling && { sampling: { ...sampling } }) };
       return provider.generate(withSampling);
     },
   };

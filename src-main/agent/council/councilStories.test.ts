@@ -31,7 +31,7 @@ describe('runCouncil with a real model: stories260K as three members and a chair
   it('streams answers, then rankings (nonsense, so the agreement fallback ranks), then the chairman answers', async () => {
     for (let i = 0; i < 3; i++) providers.push(new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 512 }));
     await Promise.all(providers.map((provider) => provider.load()));
-    // Distinct seeds and temperatures: the provider does not read `sampling` yet (see councilMember.ts).
+    // Distinct seeds and temperatures, which each member's requests carry and the embedded provider samples with.
     const members = councilMembersFrom(providers.map((provider, i) => ({ provider, sampling: { seed: i + 1, temperature: 0.6 + 0.2 * i } })));
     const chairman = providerCouncilMember({ id: 'chair', label: 'chairman', provider: providers[0]! });
     const events: CouncilEvent[] = [];
@@ -63,6 +63,10 @@ describe('runCouncil with a real model: stories260K as three members and a chair
       'stories260K.gguf #2',
       'stories260K.gguf #3',
     ]);
+    // One model, three samplings: the members do not all answer alike.
+    const answers = events.flatMap((event) => (event.kind === 'answer' ? [event.text] : []));
+    expect(answers.every((text) => text.trim() !== '')).toBe(true);
+    expect(new Set(answers).size).toBeGreaterThanOrEqual(2);
     const rankings = events.filter((event) => event.kind === 'ranking');
     expect(rankings.length).toBe(3);
     expect(rankings.filter((event) => !event.late).every((event) => !event.usable && event.reason === 'unparseable')).toBe(true);

@@ -11,7 +11,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import PQueue from 'p-queue';
 import { AgentError } from '../../../src-shared/contract/index.js';
-import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmPrefillRequest, LlmProvider } from './llmProvider.js';
+import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmPrefillRequest, LlmProvider, LlmSampling } from './llmProvider.js';
 import { GgufProblem, inspectGguf, modelPathProblem } from './modelFileCheck.node.js';
 
 export interface EmbeddedLlamaOptions {
@@ -200,6 +200,7 @@ export class EmbeddedLlamaProvider implements LlmProvider {
         maxTokens: request.maxTokens,
         signal: request.signal,
         stopOnAbortSignal: true,
+        ...promptSampling(request.sampling),
         ...(request.continueFrom !== undefined && request.continueFrom !== '' && { responsePrefix: request.continueFrom }),
         onTextChunk: (chunk) => {
           if (prefixToSkip !== '' && chunk === prefixToSkip) {
@@ -283,6 +284,23 @@ export class EmbeddedLlamaProvider implements LlmProvider {
       this.model = undefined;
     });
   }
+}
+
+/**
+ * The temperature of a request that gives a seed but no temperature. node-llama-cpp's default is 0 (always the likeliest
+ * token), under which a seed changes nothing, so a model listed twice in a council would answer twice the same; 0.8 is
+ * node-llama-cpp's suggested temperature and Ollama's default.
+ */
+export const SEEDED_DEFAULT_TEMPERATURE = 0.8;
+
+/** node-llama-cpp's prompt options for a request's sampling (per prompt call: the chat session itself is shared). */
+function promptSampling(sampling: LlmSampling | undefined): { temperature?: number; seed?: number } {
+  if (sampling === undefined) return {};
+  const options: { temperature?: number; seed?: number } = {};
+  const temperature = sampling.temperature ?? (sampling.seed !== undefined ? SEEDED_DEFAULT_TEMPERATURE : undefined);
+  if (temperature !== undefined) options.temperature = temperature;
+  if (sampling.seed !== undefined) options.seed = sampling.seed;
+  return options;
 }
 
 /** Whether an answer holds anything a person can read: its text, or a thought segment's (whitespace, control and U+FFFD do not count). */

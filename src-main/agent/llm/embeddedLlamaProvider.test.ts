@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src-shared/contract/index.js';
 import { TEST_LLM_MODEL } from '../../testing/agentTestSupport.js';
 import { damagedCopy } from '../../testing/damagedModel.js';
-import { EmbeddedLlamaProvider, hasVisibleText, loadErrorReason } from './embeddedLlamaProvider.node.js';
-import type { LlmGenerateResult } from './llmProvider.js';
+import { EmbeddedLlamaProvider, hasVisibleText, loadErrorReason, SEEDED_DEFAULT_TEMPERATURE } from './embeddedLlamaProvider.node.js';
+import type { LlmGenerateResult, LlmSampling } from './llmProvider.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'embedded-llama-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -269,6 +269,48 @@ describe('EmbeddedLlamaProvider: a prompt read ahead by prefill (a speculative t
       const result = await provider.generate({ ...request, signal: new AbortController().signal, onToken: () => undefined });
       expect(result.aborted).toBe(false);
       expect(result.promptTokens).toBeGreaterThan(5);
+    } finally {
+      await provider.dispose();
+    }
+  });
+});
+
+describe('EmbeddedLlamaProvider: a request samples with its own seed and temperature (real stories260K)', () => {
+  it('two seeds at temperature 1 give two answers; one seed twice gives the same answer, whatever ran between', async () => {
+    const provider = new EmbeddedLlamaProvider({ modelPath: TEST_LLM_MODEL, threads: 1, contextSize: 512 });
+    await provider.load();
+    try {
+      const ask = async (question: string, sampling?: LlmSampling) => {
+        let streamed = '';
+        const result = await provider.generate({
+          systemPrompt: 'You tell short stories.',
+          history: [],
+          question,
+          maxTokens: 30,
+          ...(sampling && { sampling }),
+          signal: new AbortController().signal,
+          onToken: (chunk) => (streamed += chunk),
+        });
+        expect(result.aborted).toBe(false);
+        expect(streamed).toBe(result.text);
+        return result.text;
+      };
+      for (const question of ['Once upon a time', 'A dog ran']) {
+        const seed1 = await ask(question, { seed: 1, temperature: 1 });
+        const seed2 = await ask(question, { seed: 2, temperature: 1 });
+        const greedy = await ask(question);
+        const seed1Again = await ask(question, { seed: 1, temperature: 1 });
+        expect(seed1.trim(), question).not.toBe('');
+        expect(seed2, question).not.toBe(seed1);
+        expect(seed1Again, question).toBe(seed1);
+        // Without sampling: the provider's default, greedy, the same every time.
+        expect(await ask(question, { temperature: 0 }), question).toBe(greedy);
+        // A seed alone samples (at node-llama-cpp's suggested temperature), or it would change nothing: a council
+        // member listed twice gets seeds 1 and 2 only.
+        const seedOnly = await ask(question, { seed: 1 });
+        expect(seedOnly, question).toBe(await ask(question, { seed: 1, temperature: SEEDED_DEFAULT_TEMPERATURE }));
+        expect(await ask(question, { seed: 2 }), question).not.toBe(seedOnly);
+      }
     } finally {
       await provider.dispose();
     }

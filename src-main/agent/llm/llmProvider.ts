@@ -6,6 +6,14 @@ export interface LlmChatMessage {
   text: string;
 }
 
+/** How a request samples its tokens. Each field absent: the provider's (or its configuration's) default. */
+export interface LlmSampling {
+  /** Seeds the sampler: the same seed, prompt and temperature give the same answer (on the same build). */
+  seed?: number;
+  /** 0 picks the likeliest token every time; higher samples more widely. */
+  temperature?: number;
+}
+
 export interface LlmGenerateRequest {
   systemPrompt: string;
   /** Earlier turns, oldest first, already cut to the token budget. Does not include `question`. */
@@ -21,6 +29,11 @@ export interface LlmGenerateRequest {
    * `continuesAnswers`): the model goes on from it. It is not streamed again; the result's `text` includes it.
    */
   continueFrom?: string;
+  /**
+   * How this request samples: a council member listed twice gets its own seed. Absent: the provider's defaults.
+   * Per request, so members sharing one provider each sample their own way.
+   */
+  sampling?: LlmSampling;
 }
 
 export type LlmPrefillRequest = Pick<LlmGenerateRequest, 'systemPrompt' | 'history' | 'question' | 'signal'>;

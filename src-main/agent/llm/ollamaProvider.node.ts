@@ -253,7 +253,12 @@ export class OllamaLlmProvider implements LlmProvider {
               messages,
               stream: true,
               keep_alive: this.keepAlive,
-              options: { num_predict: request.maxTokens, num_ctx: this.contextWindow },
+              options: {
+                num_predict: request.maxTokens,
+                num_ctx: this.contextWindow,
+                ...(request.sampling?.seed !== undefined && { seed: request.sampling.seed }),
+                ...(request.sampling?.temperature !== undefined && { temperature: request.sampling.temperature }),
+              },
             }),
           ),
         { signal: AbortSignal.any([signal, this.lifetime.signal]), timeoutMs: this.firstTokenTimeoutMs },

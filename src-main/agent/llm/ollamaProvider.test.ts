@@ -152,6 +152,24 @@ describe(SUITE, () => {
     expect(result.text).toBe(STORY.slice(0, 3).join(''));
   });
 
+  it(`${SUITE}: a request's sampling reaches the server as options.seed and options.temperature, and only when given`, async () => {
+    const server = await startServer({ tokens: STORY, tokenIntervalMs: 1 });
+    const provider = providerFor(server.url);
+
+    await provider.generate(question({ maxTokens: 3, sampling: { seed: 7, temperature: 0.9 } }));
+    await provider.generate(question({ maxTokens: 3, sampling: { seed: 2 } }));
+    await provider.generate(question({ maxTokens: 3, sampling: { temperature: 0 } }));
+    await provider.generate(question({ maxTokens: 3 }));
+
+    const options = server.streamedChats.map((chat) => (chat.body as { options?: unknown }).options);
+    expect(options).toEqual([
+      { num_predict: 3, num_ctx: 4096, seed: 7, temperature: 0.9 },
+      { num_predict: 3, num_ctx: 4096, seed: 2 },
+      { num_predict: 3, num_ctx: 4096, temperature: 0 },
+      { num_predict: 3, num_ctx: 4096 },
+    ]);
+  });
+
   it(`${SUITE}: cancel mid-answer returns the partial text within 100 ms and the server sees the connection closed`, async () => {
     const server = await startServer({ tokens: Array.from({ length: 200 }, (_, i) => ` w${i}`), tokenIntervalMs: 20 });
     const provider = providerFor(server.url);

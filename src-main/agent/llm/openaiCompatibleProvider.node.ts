@@ -11,7 +11,7 @@ import {
   type Circuit,
   type ResilienceTuning,
 } from '../resilience/resiliencePolicies.js';
-import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider } from './llmProvider.js';
+import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider, type LlmSampling } from './llmProvider.js';
 
 /**
  * The chat provider for servers that speak OpenAI's `/v1/chat/completions` (LM Studio, llama.cpp's `llama-server`,
@@ -174,7 +174,7 @@ export class OpenAiCompatibleLlmProvider implements LlmProvider {
     if (request.systemPrompt) messages.push({ role: 'system', content: request.systemPrompt });
     for (const turn of request.history) messages.push({ role: turn.role, content: turn.text });
     messages.push({ role: 'user', content: request.question });
-    const body = this.#body(messages, request.maxTokens, true);
+    const body = this.#body(messages, request.maxTokens, true, request.sampling);
 
     const caller = AbortSignal.any([signal, this.#lifetime.signal]);
     let stream: OpenedStream | undefined;
@@ -218,10 +218,13 @@ export class OpenAiCompatibleLlmProvider implements LlmProvider {
     this.#lifetime.abort();
   }
 
-  #body(messages: ChatRequestBody['messages'], maxTokens: number, stream: boolean): ChatRequestBody {
+  /** The request's own sampling wins over the configured `temperature`/`seed`, field by field. */
+  #body(messages: ChatRequestBody['messages'], maxTokens: number, stream: boolean, sampling?: LlmSampling): ChatRequestBody {
     const body: ChatRequestBody = { model: this.modelId, messages, stream, max_tokens: maxTokens };
-    if (this.#temperature !== undefined) body.temperature = this.#temperature;
-    if (this.#seed !== undefined) body.seed = this.#seed;
+    const temperature = sampling?.temperature ?? this.#temperature;
+    const seed = sampling?.seed ?? this.#seed;
+    if (temperature !== undefined) body.temperature = temperature;
+    if (seed !== undefined) body.seed = seed;
     return body;
   }
 

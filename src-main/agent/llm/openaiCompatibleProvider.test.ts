@@ -148,6 +148,28 @@ describe(SUITE, () => {
     expect(body).not.toHaveProperty('seed');
   });
 
+  it("a request's sampling overrides the configured temperature and seed, field by field, for that request only", async () => {
+    const server = await startServer();
+    const configured = providerFor(server.baseUrl, { temperature: 0.3, seed: 42 });
+    await configured.generate(question({ sampling: { seed: 7, temperature: 0.9 } }));
+    await configured.generate(question({ sampling: { seed: 2 } }));
+    await configured.generate(question({ sampling: { temperature: 0 } }));
+    await configured.generate(question());
+    await providerFor(server.baseUrl).generate(question({ sampling: { seed: 5, temperature: 1 } }));
+
+    const sampled = server.streamedChats.map((chat) => {
+      const { temperature, seed } = chat.body as ChatCompletionBody;
+      return { temperature, seed };
+    });
+    expect(sampled).toEqual([
+      { temperature: 0.9, seed: 7 },
+      { temperature: 0.3, seed: 2 },
+      { temperature: 0, seed: 42 },
+      { temperature: 0.3, seed: 42 },
+      { temperature: 1, seed: 5 },
+    ]);
+  });
+
   it('the API key is sent as a Bearer token only when one is set, from the settings or ASSISTANT_OPENAI_API_KEY', async () => {
     const server = await startServer();
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation } from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation, type CouncilRequest } from '../../../src-shared/contract/index.js';
+import { runCouncil } from '../council/councilRun.js';
+import type { SeatedCouncil } from '../council/councilSeats.node.js';
 import type { AgentConfig } from '../agentConfig.node.js';
 import type { AgentLogger } from '../agentLogger.js';
 import { audit } from '../audit.js';
@@ -44,6 +46,8 @@ export interface ChatTurnDeps {
    * as asked, for this turn (the guardrails mask personal data here).
    */
   redactForStorage?: (text: string) => string;
+  /** Seats a council of models for a turn that asks for one (`request.council`). */
+  council?: { seat(request: CouncilRequest): Promise<SeatedCouncil> };
   emit(event: AgentEvent): void;
 }
 
@@ -64,6 +68,8 @@ export interface TurnRequest {
    * words match (normalised) and the conversation has not moved on, cancelled otherwise.
    */
   speculation?: SpeculativeTurnHandle | undefined;
+  /** Ask a council of models instead of the one chat model: its final answer is the turn's answer. */
+  council?: CouncilRequest | undefined;
 }
 
 export interface StartedTurn {
@@ -100,6 +106,7 @@ interface QueuedTurn {
   createdConversation: boolean;
   /** Its prepare steps ran speculatively before the turn began. */
   speculation?: SpeculativeTurn<PreparedTurn> | undefined;
+  council?: CouncilRequest | undefined;
 }
 
 /** What a turn's prepare stage gives the answer: its pieces as they become ready. */
@@ -194,6 +201,7 @@ export class ChatTurnRunner {
       previous,
       createdConversation: request.conversationId === undefined,
       speculation,
+      council: request.council,
     };
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
@@ -370,7 +378,8 @@ export class ChatTurnRunner {
     const { turnId, question, timeline } = turn;
     let { provider: active, plan } = await prepared.plan;
     usingProvider(active);
-    const cachedAnswer = await prepared.cachedAnswer;
+    // A council's answer is its own each time: it is neither replayed nor kept in the cache.
+    const cachedAnswer = turn.council ? undefined : await prepared.cachedAnswer;
     turn.answering = true;
 
     for (let cached = cachedAnswer !== undefined; ; cached = false) {
@@ -378,7 +387,11 @@ export class ChatTurnRunner {
       timeline.start('generate');
       timeline.start('first-token');
       timeline.start('first-sentence');
-      const generation = cached ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck) : this.generationFor(key, active, plan, turn);
+      const generation = cached
+        ? SharedGeneration.replay(cachedAnswer!, this.deps.outputCheck)
+        : turn.council
+          ? this.councilGeneration(turn, turn.council, plan)
+          : this.generationFor(key, active, plan, turn);
       const subscription = generation.subscribe(output.listener);
       const stop = () => subscription.cancel();
       if (cancelled.aborted) stop();
@@ -590,6 +603,53 @@ export class ChatTurnRunner {
         if (this.inFlight.get(key) === generation) this.inFlight.delete(key);
       });
     return generation;
+  }
+
+  /**
+   * A council's answer as the turn's one answer stream: members answer, rank each other, and the chairman's synthesis
+   * streams as the tokens (so sentences, checks, voice and memory work as for one model). It takes the model slot as
+   * a whole; its pieces go out as `council` events, and each member's time per stage is a stage of the turn.
+   */
+  private councilGeneration(turn: QueuedTurn, request: CouncilRequest, plan: PromptPlan): SharedGeneration {
+    const { timeline } = turn;
+    return new SharedGeneration(async (signal, onToken) => {
+      const council = this.deps.council;
+      if (!council) throw new AgentError('INVALID_SETTING', 'A council of models is not available in this session.');
+      let release: () => void;
+      try {
+        release = await this.modelSlots.acquire(turn.caller, signal, { queued: () => timeline.start('model-queue'), granted: () => timeline.end('model-queue') });
+      } catch {
+        timeline.end('model-queue');
+        return { text: '', tokens: 0, aborted: true };
+      }
+      try {
+        timeline.start('council-seat');
+        const seated = await council.seat(request);
+        timeline.end('council-seat');
+        let tokens = 0;
+        const result = await runCouncil({
+          question: plan.question,
+          systemPrompt: plan.systemPrompt,
+          history: plan.history,
+          ...seated,
+          signal,
+          logger: this.deps.logger,
+          onEvent: (event) => this.deps.emit({ ...event, type: 'council', turnId: turn.turnId } as AgentEvent),
+          onToken: (text) => {
+            tokens += 1;
+            onToken(text);
+          },
+          maxTokens: { answer: plan.maxAnswerTokens, ranking: Math.min(256, plan.maxAnswerTokens), synthesis: plan.maxAnswerTokens },
+          observe: (stage, model, ms) => {
+            const end = performance.now();
+            timeline.record(`council-${stage}:${model}`, end - ms, end);
+          },
+        });
+        return { text: result.text, tokens, aborted: result.aborted };
+      } finally {
+        release();
+      }
+    }, this.deps.outputCheck);
   }
 
   /**

@@ -14,7 +14,7 @@ import { AnswerSentenceEvent, StageEvent } from './turnStages.js';
 import { ModelProgressEvent } from './modelsContract.js';
 import { Citation, DocsProgressEvent } from './documentsContract.js';
 import { AnswerWithheldEvent, BlockedEvent, GuardVerdictEvent } from './guardsContract.js';
-import { CouncilEvent } from './councilContract.js';
+import { CouncilEvent, TurnRoute } from './councilContract.js';
 
 /** The streamed event union. Every event the agent emits matches exactly one of these. */
 export const TurnStartedEvent = z.object({
@@ -41,6 +41,10 @@ export const DoneEvent = z.object({
   timings: TurnTimings,
   /** The passages from the user's documents that the answer was given with (empty without documents). */
   citations: z.array(Citation),
+  /** Which model tier answered, and why (the `auto` router's choice, or the tier the session was started with). */
+  route: TurnRoute.optional(),
+  /** The answer is a council's: its members, and whose text the answer is. */
+  council: z.object({ members: z.array(z.string()), source: z.enum(['chairman', 'top-answer', 'sole-member', 'none']) }).optional(),
 });
 export const ErrorEvent = AgentErrorShape.extend({
   type: z.literal('error'),

@@ -11,6 +11,17 @@ export const CouncilMemberSpec = z
   .max(4096)
   .refine((spec) => !/[\u0000-\u001f\u007f]/.test(spec), 'a model spec has no control characters');
 
+export const ModelTier = z.enum(['fast', 'balanced', 'quality']);
+export type ModelTier = z.infer<typeof ModelTier>;
+
+/** Which tier answered a turn and why: the `auto` router's choice per question, or the session's tier. */
+export const TurnRoute = z.object({
+  choice: z.enum(['auto', 'fast', 'balanced', 'quality']),
+  tier: ModelTier,
+  reason: z.string().max(300),
+});
+export type TurnRoute = z.infer<typeof TurnRoute>;
+
 /** Ask the question of a council instead of one model: members answer, rank each other, and a chairman writes the answer. */
 export const CouncilRequest = z.object({
   /** 2 to 8 members; absent: the configured chat model three times, with different seeds. */

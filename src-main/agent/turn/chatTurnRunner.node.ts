@@ -107,6 +107,8 @@ interface QueuedTurn {
   /** Its prepare steps ran speculatively before the turn began. */
   speculation?: SpeculativeTurn<PreparedTurn> | undefined;
   council?: CouncilRequest | undefined;
+  /** What the council did, for the done event. */
+  councilOutcome?: { members: string[]; source: 'chairman' | 'top-answer' | 'sole-member' | 'none' };
 }
 
 /** What a turn's prepare stage gives the answer: its pieces as they become ready. */
@@ -336,7 +338,19 @@ export class ChatTurnRunner {
       const kind = provider?.kind ?? this.deps.llm.status.provider ?? 'embedded';
       const model = provider?.modelId ?? this.deps.llm.status.model ?? '';
       store.recordTimings({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, timings });
-      emit({ type: 'done', turnId, conversationId, text: outcome.text, cached: outcome.cached, interrupted, provider: kind, model, timings, citations });
+      emit({
+        type: 'done',
+        turnId,
+        conversationId,
+        text: outcome.text,
+        cached: outcome.cached,
+        interrupted,
+        provider: kind,
+        model,
+        timings,
+        citations,
+        ...(turn.councilOutcome && { council: turn.councilOutcome }),
+      });
       this.deps.logger.debug({ turnId, answer: outcome.text }, 'answer');
       this.deps.logger.info({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, ...timings }, 'turn done');
     };
@@ -645,6 +659,7 @@ export class ChatTurnRunner {
             timeline.record(`council-${stage}:${model}`, end - ms, end);
           },
         });
+        turn.councilOutcome = { members: seated.members.map((member) => member.label), source: result.source };
         return { text: result.text, tokens, aborted: result.aborted };
       } finally {
         release();

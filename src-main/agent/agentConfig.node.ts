@@ -80,6 +80,8 @@ export interface AgentConfig {
   };
   /** A stage that takes longer than this (ms) writes a warning to the log and counts as slow in the metrics. */
   slowStageMs: Record<string, number>;
+  /** A council turn's time limits per member and stage (ms); each absent one is the council's default (60 s, 60 s, 120 s). */
+  council?: { timeouts?: { answerMs?: number; rankingMs?: number; synthesisMs?: number } };
 }
 
 export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | 'voice' | 'prepare' | 'documents' | 'guards'>> & {
@@ -89,6 +91,11 @@ export type AgentConfigOverrides = Partial<Omit<AgentConfig, 'llm' | 'cache' | '
   llm?: Partial<AgentConfig['llm']>;
   cache?: Partial<AgentConfig['cache']>;
   voice?: Partial<AgentConfig['voice']>;
+  /**
+   * The model tier for the session (`--tier`): fast, balanced, quality or auto. Not validated with the other settings:
+   * an invalid name warns and means balanced.
+   */
+  tier?: string;
 };
 
 /**

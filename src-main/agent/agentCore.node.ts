@@ -13,7 +13,9 @@ import { openSqliteDatabase, type SqliteDatabase, type SqliteOpenOptions } from 
 import { audit } from './audit.js';
 import { turnStatsFrom } from './metrics/stageStats.js';
 import { loggingCheckFailures, type OutputCheck } from './turn/answerStream.js';
-import { ChatTurnRunner, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
+import { ChatTurnRunner, type ChatTurnDeps, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
+import { tierRouteStep } from './tiers/tierRouting.js';
+import type { ResolvedTierSettings } from './tiers/tierSettings.js';
 import type { PluggedPrepareStep } from './turn/prepareStep.js';
 import { TurnObserver, type StageRecord } from './turn/turnObserver.js';
 
@@ -31,6 +33,8 @@ export interface AgentCoreOptions {
   onStageEnd?(record: StageRecord): void;
   /** Embeds texts (the retrieval embedder): a council ranks its answers by their agreement when no ranking is usable. */
   embedTexts?: EmbedTexts;
+  /** The model tiers and the session's choice; absent or untouched (balanced by default): no routing. */
+  tiers?: ResolvedTierSettings;
   /** How the profile's database is opened: its keyring (the app's sealed key). Encryption itself is `config.encryptDatabase`. */
   database?: SqliteOpenOptions;
   /** The profile's database, already opened by the caller (the app reads its saved settings from it); closed by `close`. */
@@ -117,6 +121,17 @@ export function createAgentCore(options: AgentCoreOptions) {
     },
   });
   const council = new CouncilSeats({ factories: options.llmFactories, chatModel: () => llm.ready(), logger, ...(options.embedTexts && { embed: options.embedTexts }) });
+  const tiers = options.tiers;
+  const embedTexts = options.embedTexts;
+  const routeStep =
+    tiers && (tiers.tier === 'auto' || tiers.tierSource !== 'default')
+      ? tierRouteStep({
+          tiers,
+          providerFor: (spec) => council.providerFor(spec),
+          embed: async (texts) => (embedTexts ? embedTexts([...texts]) : Promise.reject(new Error('no embedder'))),
+        })
+      : undefined;
+  const route: ChatTurnDeps['route'] = routeStep && ((input) => routeStep(input));
   const runner = new ChatTurnRunner({
     config,
     store,
@@ -129,6 +144,7 @@ export function createAgentCore(options: AgentCoreOptions) {
     ...(options.outputCheck && { outputCheck: loggingCheckFailures(options.outputCheck, logger) }),
     ...(options.redactForStorage && { redactForStorage: options.redactForStorage }),
     council,
+    ...(route && { route }),
   });
   const ready = llm.start();
 

@@ -39,6 +39,8 @@ import {
 import { createDeferredLogger, createFileLogger } from './fileLogger.node.js';
 import { ModelManager } from './modelManager.node.js';
 import { realLlmFactories } from './realLlmFactories.node.js';
+import { chatModelOfTier, sessionTiers } from './sessionTiers.node.js';
+import type { ResolvedTierSettings } from '../agent/tiers/tierSettings.js';
 import { StageMetrics } from './stageMetrics.node.js';
 
 export { realLlmFactories };
@@ -109,6 +111,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
   let settingsFile: SavedSettingsStore;
   let savedRead: SavedSettingsRead;
   let config: AgentConfig;
+  let tiers: ResolvedTierSettings;
   try {
     const settingsJson = new SavedSettingsFile(launch.dataDir);
     const databasePath = databasePathOf(launch.dataDir);
@@ -116,6 +119,8 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     savedRead = settingsFile.read();
     // The settings kept in the profile: flag > env > saved > default.
     config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
+    tiers = sessionTiers(config, options.config?.tier);
+    config = { ...config, llm: chatModelOfTier(config.llm, tiers) };
   } catch (error) {
     db.close();
     throw error;
@@ -158,6 +163,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     ...(guardrails && { redactForStorage: guardrails.redactForStorage }),
     onStageEnd: (record) => metrics.record(record),
     // A council ranks its answers by their agreement, in the documents' embedding space, when no ranking is usable.
+    tiers,
     embedTexts: async (texts) => {
       const embedder = documents?.embedder;
       if (!embedder) throw new AgentError('EMBEDDER_FAILED', 'Documents are off, so there is no embedder.');
@@ -166,6 +172,10 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     db,
   });
   emitLater = agentCore.emit;
+  for (const warning of tiers.warnings) {
+    logger.warn({ reason: warning }, 'tier setting ignored');
+    setImmediate(() => agentCore.emit({ type: 'notice', level: 'warning', message: warning }));
+  }
   // Once the chat model is loaded (not competing with it), the injection check's phrasings are embedded.
   const guardsWarm = agentCore.whenReady().then(
     () => guarding?.warmUp(),
@@ -201,7 +211,7 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     ? new VoiceSession({
         chat: {
           // Stage times count from the end of speech; speech-to-text is the turn's first stage.
-          startTurn: (request) => agentCore.turns.start(request),
+          startTurn: (request) => agentCore.turns.start({ ...request, voice: true }),
           cancelTurn: (turnId) => void agentCore.turns.cancel(turnId),
           speculate: (request) => agentCore.turns.speculate(request),
           listen: (listener) => agentCore.listen(listener),

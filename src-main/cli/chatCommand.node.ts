@@ -23,6 +23,8 @@ Options:
                          $ASSISTANT_DB_KEY (64 hex digits), else <data dir>/db-key (0600, made when needed).
                          An encrypted profile stays encrypted.
   --conversation <id>    Continue this conversation.
+  --tier <t>             fast | balanced | quality | auto: the model tier ($ASSISTANT_TIER; each tier's model from
+                         $ASSISTANT_TIER_FAST, _BALANCED, _QUALITY, default the chat model). auto picks one per question.
   --council              Ask a council of local models: members answer, rank each other's answers anonymously, and a
                          chairman writes the answer from the best of them (shown on stderr; --json: council events).
   --members <a,b,c>      The council's members: a tier (fast, balanced, quality), a .gguf file, ollama:<model> or
@@ -62,6 +64,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
       json: { type: 'boolean' },
       conversation: { type: 'string' },
       council: { type: 'boolean' },
+      tier: { type: 'string' },
       members: { type: 'string' },
       chairman: { type: 'string' },
     },
@@ -78,7 +81,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
   }
   let config: AgentConfigOverrides;
   try {
-    config = agentConfigFromFlags(values);
+    config = { ...agentConfigFromFlags(values), ...(values.tier !== undefined && { tier: values.tier }) };
   } catch (error) {
     return writeSettingError(io, args, error);
   }

@@ -61,6 +61,11 @@ export class CouncilSeats {
     await Promise.all(providers.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.dispose().catch(() => undefined) : undefined)));
   }
 
+  /** The loaded provider for one model spec (a tier name: the chat model); loaded once and kept. */
+  providerFor(spec: string): Promise<LlmProvider> {
+    return this.provider(spec);
+  }
+
   private provider(spec: string): Promise<LlmProvider> {
     const trimmed = spec.trim();
     if (TIERS.has(trimmed)) return this.options.chatModel();

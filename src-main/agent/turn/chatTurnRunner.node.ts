@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation, type CouncilRequest } from '../../../src-shared/contract/index.js';
+import { AgentError, toErrorShape, type AgentEvent, type ChatMessage, type Citation, type CouncilRequest, type TurnRoute } from '../../../src-shared/contract/index.js';
 import { runCouncil } from '../council/councilRun.js';
 import type { SeatedCouncil } from '../council/councilSeats.node.js';
 import type { AgentConfig } from '../agentConfig.node.js';
@@ -46,6 +46,11 @@ export interface ChatTurnDeps {
    * as asked, for this turn (the guardrails mask personal data here).
    */
   redactForStorage?: (text: string) => string;
+  /**
+   * Picks the model tier of a turn once its context is known (the `auto` router, or the session's tier), with the
+   * provider to answer with when it is not the chat model. Never throws (a failure keeps the chat model).
+   */
+  route?(input: { question: string; voice: boolean; documents: number; signal: AbortSignal }): Promise<{ provider?: LlmProvider; route: TurnRoute } | undefined>;
   /** Seats a council of models for a turn that asks for one (`request.council`). */
   council?: { seat(request: CouncilRequest): Promise<SeatedCouncil> };
   emit(event: AgentEvent): void;
@@ -70,6 +75,8 @@ export interface TurnRequest {
   speculation?: SpeculativeTurnHandle | undefined;
   /** Ask a council of models instead of the one chat model: its final answer is the turn's answer. */
   council?: CouncilRequest | undefined;
+  /** A spoken question (the tier router prefers the fast tier for it). */
+  voice?: boolean | undefined;
 }
 
 export interface StartedTurn {
@@ -107,6 +114,9 @@ interface QueuedTurn {
   /** Its prepare steps ran speculatively before the turn began. */
   speculation?: SpeculativeTurn<PreparedTurn> | undefined;
   council?: CouncilRequest | undefined;
+  voice: boolean;
+  /** The tier that answered and why, for the done event. */
+  route?: TurnRoute;
   /** What the council did, for the done event. */
   councilOutcome?: { members: string[]; source: 'chairman' | 'top-answer' | 'sole-member' | 'none' };
 }
@@ -204,6 +214,7 @@ export class ChatTurnRunner {
       createdConversation: request.conversationId === undefined,
       speculation,
       council: request.council,
+      voice: request.voice === true,
     };
     const finished = new Promise<void>((resolve) => {
       // After the caller has the turn id, so the id always arrives before the turn's first event.
@@ -350,6 +361,7 @@ export class ChatTurnRunner {
         timings,
         citations,
         ...(turn.councilOutcome && { council: turn.councilOutcome }),
+        ...(turn.route && { route: turn.route }),
       });
       this.deps.logger.debug({ turnId, answer: outcome.text }, 'answer');
       this.deps.logger.info({ turnId, conversationId, provider: kind, model, cached: outcome.cached, interrupted, ...timings }, 'turn done');
@@ -391,9 +403,12 @@ export class ChatTurnRunner {
   ): Promise<void> {
     const { turnId, question, timeline } = turn;
     let { provider: active, plan } = await prepared.plan;
+    const routed = turn.council ? undefined : await this.routeTurn(turn, active, prepared, cancelled);
+    if (routed) ({ provider: active, plan } = routed);
     usingProvider(active);
-    // A council's answer is its own each time: it is neither replayed nor kept in the cache.
-    const cachedAnswer = turn.council ? undefined : await prepared.cachedAnswer;
+    // A council's answer is its own each time: it is neither replayed nor kept in the cache. An answer routed to another
+    // model is looked up under that model.
+    const cachedAnswer = turn.council ? undefined : routed ? this.deps.cache.get(this.cacheKey(active, plan)) : await prepared.cachedAnswer;
     turn.answering = true;
 
     for (let cached = cachedAnswer !== undefined; ; cached = false) {
@@ -620,6 +635,26 @@ export class ChatTurnRunner {
   }
 
   /**
+   * The tier of the turn (stage `route`); when its model is not the chat model, the plan is fitted to that model.
+   * Undefined when the chat model answers.
+   */
+  private async routeTurn(turn: QueuedTurn, active: LlmProvider, prepared: PreparedTurn, signal: AbortSignal): Promise<{ provider: LlmProvider; plan: PromptPlan } | undefined> {
+    if (!this.deps.route) return undefined;
+    turn.timeline.start('route');
+    try {
+      const context = await prepared.context;
+      const decision = await this.deps.route({ question: turn.question, voice: turn.voice, documents: context.length, signal }).catch(() => undefined);
+      if (!decision) return undefined;
+      turn.route = decision.route;
+      const provider = decision.provider;
+      if (!provider || provider === active) return undefined;
+      return { provider, plan: this.plan(provider, turn.question, await prepared.history, context) };
+    } finally {
+      turn.timeline.end('route');
+    }
+  }
+
+  /**
    * A council's answer as the turn's one answer stream: members answer, rank each other, and the chairman's synthesis
    * streams as the tokens (so sentences, checks, voice and memory work as for one model). It takes the model slot as
    * a whole; its pieces go out as `council` events, and each member's time per stage is a stage of the turn.
@@ -654,6 +689,7 @@ export class ChatTurnRunner {
             onToken(text);
           },
           maxTokens: { answer: plan.maxAnswerTokens, ranking: Math.min(256, plan.maxAnswerTokens), synthesis: plan.maxAnswerTokens },
+          ...(this.deps.config.council?.timeouts && { timeouts: this.deps.config.council.timeouts }),
           observe: (stage, model, ms) => {
             const end = performance.now();
             timeline.record(`council-${stage}:${model}`, end - ms, end);

@@ -1,7 +1,9 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import type { UiMessage, WithheldMark } from '../state/chatStore.dom.js';
 import { useChat } from '../state/chatStoreContext.dom.js';
+import { councilOutcomeLabel, routeLabel } from '../state/councilView.js';
 import { AnswerSources } from './AnswerSources.dom.js';
+import { CouncilView } from './CouncilView.dom.js';
 import { useFirstRunCardShown } from './FirstRunCard.dom.js';
 
 /** How close to the bottom (px) still counts as "following" the answer, so new text scrolls into view. */
@@ -61,6 +63,7 @@ function AssistantMessage({ message }: { message: UiMessage }) {
   const withheld = message.withheld ?? [];
   return (
     <article className={`message message--assistant message--${message.status}`} data-testid="assistant-message" data-status={message.status}>
+      {message.turnId !== undefined && <CouncilView turnId={message.turnId} streaming={streaming} />}
       {streaming && message.text === '' && withheld.length === 0 ? (
         <div className="thinking" data-testid="thinking-indicator" role="status">
           <span className="thinking-dot" />
@@ -75,12 +78,32 @@ function AssistantMessage({ message }: { message: UiMessage }) {
         </div>
       )}
       {message.turnId !== undefined && <AnswerSources turnId={message.turnId} />}
-      {(note || message.timings) && (
+      {(note || message.timings || message.route || message.council) && (
         <footer className="message-meta">
           {note && <span className="message-note">{note}</span>}
           {message.cached && (
             <span className="tag" data-testid="cached-label">
               cached
+            </span>
+          )}
+          {message.route && (
+            <span
+              className="tag tag--route"
+              data-testid="route-label"
+              data-tier={message.route.tier}
+              title={message.route.choice === 'auto' ? 'Model tier chosen by the router for this question' : 'Model tier of this session'}
+            >
+              {routeLabel(message.route)}
+            </span>
+          )}
+          {message.council && (
+            <span
+              className={`tag tag--council${message.council.source === 'chairman' ? '' : ' tag--council-fallback'}`}
+              data-testid="council-label"
+              data-source={message.council.source}
+              title={`Council: ${message.council.members.join(', ')}`}
+            >
+              {councilOutcomeLabel(message.council)}
             </span>
           )}
           {message.timings && <TurnTimingLine timings={message.timings} />}

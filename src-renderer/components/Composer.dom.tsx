@@ -9,6 +9,8 @@ export function Composer() {
   const answering = useChat((state) => streamingTurnId(state) !== null);
   const send = useChat((state) => state.send);
   const stop = useChat((state) => state.stop);
+  const councilMode = useChat((state) => state.councilMode);
+  const setCouncilMode = useChat((state) => state.setCouncilMode);
   // Until a chat model is there, the first-run card is what to do; a question would only repeat its message.
   const firstRunShown = useFirstRunCardShown();
   const modelMissing = useChat((state) => state.modelStatus?.state === 'missing');
@@ -46,6 +48,10 @@ export function Composer() {
         onKeyDown={onKeyDown}
       />
       <div className="composer-actions">
+        <label className={`council-toggle${councilMode ? ' council-toggle--on' : ''}`} title="Ask a council of models: several answers, ranked by each other, and a chairman writes the answer (slower)">
+          <input type="checkbox" data-testid="council-toggle" checked={councilMode} onChange={(event) => setCouncilMode(event.target.checked)} />
+          Council
+        </label>
         {answering && (
           <button type="button" className="button button--stop" data-testid="stop-button" onClick={() => void stop()}>
             Stop

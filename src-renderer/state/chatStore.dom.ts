@@ -8,9 +8,11 @@ import {
   type Conversation,
   type ErrorCode,
   type MessageStatus,
+  type TurnRoute,
   type TurnTimings,
 } from '../../src-shared/contract/index.js';
 import type { ConnectionState, HostAgentClient } from '../transport/hostConnection.js';
+import { withCouncilEvent, type CouncilOutcome, type CouncilsByTurn } from './councilView.js';
 import { errorText } from './storeHelpers.js';
 
 /**
@@ -40,6 +42,10 @@ export interface UiMessage {
   refusal?: { guard: string; reason: string };
   /** Sentences withheld while the answer streamed, in order (never stored: a reload shows the answer without them). */
   withheld?: WithheldMark[];
+  /** Which model tier answered and why (from the turn's `done`, when the agent says). */
+  route?: TurnRoute;
+  /** A council's answer: its members, and whose text the answer is (from the turn's `done`). */
+  council?: CouncilOutcome;
 }
 
 export interface Notice {
@@ -63,6 +69,10 @@ export interface ChatState {
   error: string | null;
   /** The code of `error` when the agent gave one (so a view that already explains it, e.g. MODEL_MISSING, can skip it). */
   errorCode: ErrorCode | null;
+  /** Questions go to a council of models (the agent's default members) instead of the one chat model; kept for the session. */
+  councilMode: boolean;
+  /** The `council` events of the turns of this session, by turn id, in order: the council view of each answer. */
+  councils: CouncilsByTurn;
 
   /** Subscribes to the agent and loads the first state; returns the unsubscribe. */
   start(): () => void;
@@ -75,6 +85,7 @@ export interface ChatState {
   stop(): Promise<void>;
   dismissError(): void;
   dismissNotice(id: number): void;
+  setCouncilMode(on: boolean): void;
 }
 
 export type ChatStore = StoreApi<ChatState>;
@@ -118,6 +129,15 @@ function updateAnswer(messages: UiMessage[], turnId: string, update: (answer: Ui
 
 /** The events that belong to one turn of a conversation and change how it is shown. */
 type TurnEvent = Extract<AgentEvent, { type: 'turn-started' | 'token' | 'done' | 'blocked' | 'answer-withheld' }>;
+
+/** The `chat:send` arguments for a question, to a council when `councilMode` is on (`{}`: the agent's default members). */
+export function chatSendArgs(text: string, conversationId: string | null, councilMode: boolean) {
+  return {
+    ...(conversationId !== null && { conversationId }),
+    text,
+    ...(councilMode && { council: {} }),
+  };
+}
 
 /**
  * What stays on screen when the shown conversation no longer exists (a refused first question is deleted with its
@@ -270,6 +290,8 @@ export function createChatStore(client: HostAgentClient): ChatStore {
           status: event.interrupted ? 'interrupted' : 'complete',
           timings: event.timings,
           cached: event.cached,
+          ...(event.route && { route: event.route }),
+          ...(event.council && { council: event.council }),
         })),
       });
     }
@@ -305,6 +327,18 @@ export function createChatStore(client: HostAgentClient): ChatStore {
         case 'conversations-changed':
           void refreshConversations();
           return;
+        case 'council': {
+          // Council events name no conversation: they belong to a turn shown here, or one whose council is already kept.
+          const { councils, messages, sending } = get();
+          const known = messages.some((message) => message.turnId === event.turnId);
+          if (!known && !councils[event.turnId] && sending) {
+            earlyTurnEvents.push(event);
+            return;
+          }
+          const next = withCouncilEvent(councils, event, known);
+          if (next !== councils) set({ councils: next });
+          return;
+        }
         case 'speech-stop': {
           // A barge-in on an answer whose text had finished marks it interrupted in the store: show that.
           const { activeConversationId, messages } = get();
@@ -327,6 +361,8 @@ export function createChatStore(client: HostAgentClient): ChatStore {
       notices: [],
       error: null,
       errorCode: null,
+      councilMode: false,
+      councils: {},
 
       start() {
         const unlistenEvents = client.listen(onEvent);
@@ -387,12 +423,13 @@ export function createChatStore(client: HostAgentClient): ChatStore {
 
       async send(text) {
         let conversationId = get().activeConversationId;
+        const { councilMode } = get();
         set({ sending: true, error: null, errorCode: null });
         earlyTurnEvents.length = 0;
         try {
           let accepted: CommandResult<'chat:send'>;
           try {
-            accepted = await client.call('chat:send', conversationId === null ? { text } : { conversationId, text });
+            accepted = await client.call('chat:send', chatSendArgs(text, conversationId, councilMode));
           } catch (error) {
             const gone = conversationId !== null && error instanceof AgentError && error.code === 'NOT_FOUND' && get().activeConversationId === conversationId;
             if (!gone) throw error;
@@ -401,7 +438,7 @@ export function createChatStore(client: HostAgentClient): ChatStore {
             conversationId = null;
             set({ activeConversationId: null, messages: keptWithoutConversation(get().messages) });
             rememberActiveConversation(null);
-            accepted = await client.call('chat:send', { text });
+            accepted = await client.call('chat:send', chatSendArgs(text, null, councilMode));
           }
           if (get().activeConversationId !== conversationId) return true; // the user moved on meanwhile
           if (accepted.conversationId !== conversationId) {
@@ -438,6 +475,10 @@ export function createChatStore(client: HostAgentClient): ChatStore {
 
       dismissNotice(id) {
         set({ notices: get().notices.filter((notice) => notice.id !== id) });
+      },
+
+      setCouncilMode(on) {
+        set({ councilMode: on });
       },
     };
   });

@@ -32,10 +32,11 @@ describe('a council of local models answers a question (real stories260K)', () =
     expect(error).toBeUndefined();
     const council = events.filter((e): e is CouncilEvent => e.type === 'council' && e.turnId === started.turnId);
 
-    // Ordered: seq 1, 2, 3…; stages never go back.
+    // Ordered: seq 1, 2, 3…; every stage-1 answer before anything of stage 2 or 3 (a ranking still running when the
+    // answer is complete may come last, cancelled or late).
     expect(council.map((e) => e.seq)).toEqual(council.map((_, i) => i + 1));
-    const stages = council.map((e) => e.stage);
-    expect([...stages].sort()).toEqual(stages);
+    const firstLaterStage = council.findIndex((e) => e.stage > 1);
+    expect(council.slice(firstLaterStage).every((e) => e.stage > 1)).toBe(true);
     const answers = council.filter((e) => e.kind === 'answer');
     expect(answers.map((e) => e.model)).toEqual(expect.arrayContaining([expect.stringMatching(/#1$/), expect.stringMatching(/#2$/), expect.stringMatching(/#3$/)]));
     const firstRanking = council.findIndex((e) => e.kind === 'ranking');

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, summarize, type BenchRow } from '../bench/benchStats.js';
+import { COUNCIL_FIRST_PIECE, COUNCIL_FIRST_TOKEN, COUNCIL_TOTAL, runCouncilBench, SINGLE_FIRST_TOKEN, SINGLE_TOTAL } from '../bench/councilBench.node.js';
 import { runDocumentsBench } from '../bench/documentsBench.node.js';
 import { GUARDS_ADD_DOCS_OFF, GUARDS_ADD_DOCS_ON, runGuardsBench } from '../bench/guardsBench.node.js';
 import { LOAD_ALONE, LOAD_FLOODED, runLoadBench } from '../bench/loadBench.node.js';
@@ -11,14 +12,16 @@ import { settingFlagOptions } from '../agent/agentSettings.node.js';
 import { AGENT_FLAG_SETTINGS, agentConfigFromFlags, agentOptionSpec } from './chatCommand.node.js';
 import { jsonLine, type CommandIo } from './commandIo.js';
 
-const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-docs] [--docs-chunks 1000,10000] [--only docs]
+const USAGE = `Usage: assistant bench [--runs <n>] [--json] [--no-voice] [--no-docs] [--docs-chunks 1000,10000] [--only docs|guards|load|voice|council]
                        [--stt auto|whisper|sphinx] [agent options as for "assistant chat"]
 
 --docs-chunks: the corpus sizes the document search is measured at (embedding 10,000 chunks takes a few minutes).
 --docs-keep <dir>: keep the generated corpus and its index there, and reuse them in the next run (ingestion is then
   measured only for files not yet in it).
---only docs|guards|load|voice: only the documents (or guardrails, load or voice) benchmark. load: a second connection's answer
-  time while another connection floods the headless host with chat:send, against its time alone.
+--only docs|guards|load|voice|council: only the documents (or guardrails, load, voice or council) benchmark. load: a second
+  connection's answer time while another connection floods the headless host with chat:send, against its time alone.
+  council: a council of the chat model ×3 (own seeds) with it as chairman, per stage, against the chat model alone, on the
+  same questions in the same run (not part of the default run).
 
 Prints p50/p95 over repeated runs, and ratios between figures measured in the same run.
 `;
@@ -59,8 +62,8 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr.write('--docs-chunks must be whole numbers from 100 to 200000, separated by commas.\n');
     return 2;
   }
-  if (values.only !== undefined && !['docs', 'guards', 'load', 'voice'].includes(values.only)) {
-    io.stderr.write('--only takes: docs, guards, load, voice\n');
+  if (values.only !== undefined && !['docs', 'guards', 'load', 'voice', 'council'].includes(values.only)) {
+    io.stderr.write('--only takes: docs, guards, load, voice, council\n');
     return 2;
   }
   const onlyDocs = values.only !== undefined;
@@ -69,6 +72,7 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
   if (!onlyDocs) rows.push(...(await runPrepareStageBench({ config, runs, log })));
   if (values.only === undefined || values.only === 'guards') rows.push(...(await runGuardsBench({ config, runs, log })));
   if (values.only === undefined || values.only === 'load') rows.push(...(await runLoadBench({ config, runs, log })));
+  if (values.only === 'council') rows.push(...(await runCouncilBench({ config, runs, log })));
   if (!values['no-docs'] && (values.only === undefined || values.only === 'docs')) {
     rows.push(...(await runDocumentsBench({ config, runs, chunkLevels, log, ...(values['docs-keep'] !== undefined && { keepDir: values['docs-keep'] }) })));
   }
@@ -93,6 +97,14 @@ export async function runBenchCommand(args: string[], io: CommandIo): Promise<nu
       'time to first token (prepare one after another)',
       'time to first token (prepare at once)',
     );
+  }
+  if (has(COUNCIL_TOTAL)) {
+    ratios['council / single model, total answer time (p50)'] = ratio(rows, COUNCIL_TOTAL, SINGLE_TOTAL);
+    ratios['council / single model, time to the answer’s first token (p50)'] = ratio(rows, COUNCIL_FIRST_TOKEN, SINGLE_FIRST_TOKEN);
+    ratios['council answer’s first token / its first visible piece (p50)'] = ratio(rows, COUNCIL_FIRST_TOKEN, COUNCIL_FIRST_PIECE);
+    const p50 = (name: string) => summarize(rows.find((row) => row.name === name)!).p50;
+    // What showing the members' answers as they come saves the user in waiting for something to read.
+    differences['council: the answer’s first token comes after the first visible piece by (p50)'] = p50(COUNCIL_FIRST_TOKEN) - p50(COUNCIL_FIRST_PIECE);
   }
   if (has(STT_WHOLE)) ratios['streaming / whole-utterance speech-to-text after end of speech (p50)'] = ratio(rows, STT_STREAMING, STT_WHOLE);
   if (has(LOAD_FLOODED)) ratios['answer while another connection floods / alone (p50)'] = ratio(rows, LOAD_FLOODED, LOAD_ALONE);

@@ -29,11 +29,18 @@ export interface OpenAiProtocolServerOptions {
   keepAliveComments?: boolean;
   /** Each event written in two pieces, split inside its `data:` line, with a pause between them. */
   splitEvents?: boolean;
+  /**
+   * How a streamed chat completion answers, chosen from what it asks (its model, system prompt, question): consulted
+   * for each streamed request the `scriptStreamed` queue does not cover; undefined gives the default answer.
+   */
+  respond?: (body: ChatCompletionBody, request: RecordedRequest) => OpenAiScriptedAnswer | undefined;
 }
 
 /**
- * How one streamed chat completion answers (scripted with `script`, in order, one per request):
- * - `answer`: the answer (default tokens unless given), with extra `headers`;
+ * How one streamed chat completion answers (scripted with `scriptStreamed`, in order, one per request, or chosen per
+ * request by the `respond` option):
+ * - `answer`: the answer (default tokens unless given), with extra `headers`, its chunks `tokenIntervalMs` apart
+ *   (default: the server's);
  * - `status`: an error status with `{error}` and `headers` (Retry-After, rate limits), as a busy or refusing server;
  * - `cut-mid-stream`: the connection destroyed after `afterTokens` chunks;
  * - `reset-before-answer`: the connection reset before any byte of the answer;
@@ -45,7 +52,7 @@ export interface OpenAiProtocolServerOptions {
  * - `whole-json`: the whole answer as one JSON chat completion, as a server that does not stream does.
  */
 export type OpenAiScriptedAnswer =
-  | { kind: 'answer'; tokens?: string[]; headers?: Record<string, string> }
+  | { kind: 'answer'; tokens?: string[]; headers?: Record<string, string>; tokenIntervalMs?: number }
   | { kind: 'status'; status: number; error?: string; headers?: Record<string, string> }
   | { kind: 'cut-mid-stream'; afterTokens: number }
   | { kind: 'reset-before-answer' }
@@ -100,6 +107,7 @@ export class OpenAiProtocolServer {
   private readonly lineEnding: string;
   private readonly keepAliveComments: boolean;
   private readonly splitEvents: boolean;
+  private readonly respond: OpenAiProtocolServerOptions['respond'];
   private readonly socketIds = new WeakMap<Socket, number>();
   private acceptedSockets = 0;
   private completions = 0;
@@ -115,6 +123,7 @@ export class OpenAiProtocolServer {
     this.lineEnding = options.lineEnding ?? '\n';
     this.keepAliveComments = options.keepAliveComments ?? false;
     this.splitEvents = options.splitEvents ?? false;
+    this.respond = options.respond;
     this.server.on('connection', (socket: Socket) => this.socketIds.set(socket, ++this.acceptedSockets));
   }
 
@@ -243,7 +252,7 @@ export class OpenAiProtocolServer {
       return this.sendJson(res, 200, completion(id, created, model, answer.join(''), finishReason, promptTokens, answer.length));
     }
 
-    const scripted: OpenAiScriptedAnswer = this.script.shift() ?? { kind: 'answer' };
+    const scripted: OpenAiScriptedAnswer = this.script.shift() ?? this.respond?.(body, record) ?? { kind: 'answer' };
     switch (scripted.kind) {
       case 'status':
         record.outcome = 'failed-on-purpose';
@@ -309,6 +318,7 @@ export class OpenAiProtocolServer {
         break;
     }
 
+    const interval = (scripted.kind === 'answer' ? scripted.tokenIntervalMs : undefined) ?? this.tokenIntervalMs;
     res.writeHead(200, { ...this.streamHeaders(), ...(scripted.kind === 'answer' ? scripted.headers : {}) });
     res.flushHeaders();
     let timer: NodeJS.Timeout | undefined;
@@ -338,9 +348,9 @@ export class OpenAiProtocolServer {
         return;
       }
       res.write(next);
-      timer = setTimeout(sendNext, this.tokenIntervalMs);
+      timer = setTimeout(sendNext, interval);
     };
-    timer = setTimeout(sendNext, this.tokenIntervalMs);
+    timer = setTimeout(sendNext, interval);
   }
 
   private streamHeaders(): Record<string, string> {

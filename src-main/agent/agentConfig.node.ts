@@ -163,6 +163,10 @@ export function resolveAgentConfig(
       generate: 30_000,
       stt: 1_500,
       tts: 1_000,
+      // A council member's time per stage (`council-<stage>:<model>` counts under `council-<stage>`).
+      'council-1': 20_000,
+      'council-2': 20_000,
+      'council-3': 40_000,
     },
   };
   const merged = { ...defaults, ...stripUndefined(overrides) };

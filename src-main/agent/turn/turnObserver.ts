@@ -74,7 +74,8 @@ export class TurnTimeline {
     this.spans.set(name, { start, end: at });
     this.options.emit({ type: 'stage', turnId: this.turnId, name, phase: 'end', t: this.since(at) });
     const ms = at - start;
-    const threshold = this.options.slowStageMs[name];
+    // A stage of one model (`council-1:qwen`) is measured against its kind's threshold (`council-1`).
+    const threshold = this.options.slowStageMs[name] ?? this.options.slowStageMs[name.split(':')[0]!];
     const slow = threshold !== undefined && ms > threshold;
     if (slow) this.options.logger.warn({ turnId: this.turnId, stage: name, ms: round(ms), thresholdMs: threshold }, 'slow stage');
     this.options.onStageEnd?.({ turnId: this.turnId, name, startMs: this.since(start), endMs: this.since(at), slow });

@@ -216,6 +216,19 @@ describe('turn-taking with scripted engines', () => {
     expect(secondStt.t).toBeGreaterThanOrEqual(releasedAt - secondEndedBy - 0.1);
   });
 
+  it('with the council on, a spoken question is answered by the council, and only its final answer is spoken', async () => {
+    const h = await start({ transcripts: ['what is the weather like today'] });
+    await h.voice.configure({ council: true });
+    await say(h);
+    const timings = await arrival(h.events, 'voice-timings');
+    const council = ofType(h.events, 'council').filter((e) => e.turnId === timings.turnId);
+    expect(council.filter((e) => e.kind === 'answer')).toHaveLength(3);
+    const done = await arrival(h.events, 'done', (e) => e.turnId === timings.turnId);
+    expect(done.council).toMatchObject({ members: expect.any(Array) });
+    // The members' answers and rankings were shown, not spoken: the voice said the final answer's sentences, once.
+    expect(h.engines.synthesizer.spoken).toEqual(['The first sentence.', 'The second sentence.', 'The third sentence.']);
+  });
+
   describe('speculative turns: prepared during the pause at the end of speech', () => {
     /**
      * Speaks one utterance of 50 frames (1 s) with a pause (200 ms of silence, as the VAD reports it) at its 40th

@@ -17,6 +17,8 @@ export interface VoiceTurnRequest {
   earlierStages: ReadonlyArray<{ name: string; start: number; end: number }>;
   /** The turn prepared speculatively during the user's pause: adopted if the words match, dropped otherwise. */
   speculation?: SpeculativeTurnHandle | undefined;
+  /** Ask a council of models; its members' answers are shown, only the final answer is spoken. */
+  council?: Record<string, never> | undefined;
 }
 
 /** A turn being prepared on a partial transcript (the agent's SpeculativeTurn). */

@@ -294,7 +294,7 @@ export class VoiceSession {
     const handle = this.takeSpeculation(utterance.id, text);
     if (text === undefined) return;
     this.setState('thinking');
-    const started = await turn.answer(text, this.conversationId, utterance.endedAt, { handle, speculated });
+    const started = await turn.answer(text, this.conversationId, utterance.endedAt, { handle, speculated }, this.settings.council === true);
     if (started) this.conversationId = started.conversationId;
   }
 

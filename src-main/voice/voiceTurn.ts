@@ -75,6 +75,7 @@ export class VoiceTurn {
     endOfSpeechAt: number,
     /** The turn prepared during the user's pause, when its words are these; `speculated`: there was one for this utterance. */
     speculation: { handle: SpeculativeTurnHandle | undefined; speculated: boolean } = { handle: undefined, speculated: false },
+    council = false,
   ): Promise<{ conversationId: string } | undefined> {
     this.activity = 'thinking';
     try {
@@ -85,6 +86,7 @@ export class VoiceTurn {
         // The stt stage is what recognition had left to do once the user had stopped speaking.
         earlierStages: [{ name: 'stt', ...this.stt }],
         speculation: speculation.handle,
+        ...(council && { council: {} }),
       });
       this.speculation = started.adoptedSpeculation === true ? 'adopted' : speculation.speculated ? 'discarded' : 'none';
       const { turnId, timeline } = started;

@@ -479,6 +479,8 @@ export function createChatStore(client: HostAgentClient): ChatStore {
 
       setCouncilMode(on) {
         set({ councilMode: on });
+        // Spoken questions go to the council too (only its final answer is spoken); voice may be off in this session.
+        client.call('voice:configure', { council: on }).catch(() => undefined);
       },
     };
   });

@@ -44,6 +44,8 @@ export const VoiceSettings = z.object({
   adaptiveEndSilence: z.boolean(),
   /** During a pause in speech, the answer's preparation starts before the turn has ended (discarded if the user goes on). */
   speculativeTurns: z.boolean(),
+  /** Spoken questions go to a council of models (the chat model three times); only its final answer is spoken. */
+  council: z.boolean().optional(),
 });
 export type VoiceSettings = z.infer<typeof VoiceSettings>;
 

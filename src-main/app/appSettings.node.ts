@@ -18,7 +18,8 @@ export const SETTINGS_FILE_NAME = 'settings.json';
 /** Larger than any real settings file; a bigger one is not read (it is not ours). */
 const MAX_SETTINGS_BYTES = 256 * 1024;
 
-type SavedKey = Exclude<keyof SavedSettings, 'voice' | 'guards'>;
+/** Tiers are kept too, but read by the tier settings (a bad value warns instead of failing the start). */
+type SavedKey = Exclude<keyof SavedSettings, 'voice' | 'guards' | 'tier' | 'tiers'>;
 
 /** Each saved setting and the setting (env var, flag) of agentSettings it stands in for. */
 const SAVED_AS: Record<SavedKey, SettingName> = {

@@ -119,7 +119,10 @@ export function createAgent(options: CreateAgentOptions = {}): Agent {
     savedRead = settingsFile.read();
     // The settings kept in the profile: flag > env > saved > default.
     config = resolveAgentConfig(options.config, process.env, savedSettingValues(savedRead.settings));
-    tiers = sessionTiers(config, options.config?.tier);
+    tiers = sessionTiers(config, options.config?.tier, {
+      ...(savedRead.settings.tier !== undefined && { tier: savedRead.settings.tier }),
+      ...(savedRead.settings.tiers !== undefined && { tiers: savedRead.settings.tiers }),
+    });
     config = { ...config, llm: chatModelOfTier(config.llm, tiers) };
   } catch (error) {
     db.close();

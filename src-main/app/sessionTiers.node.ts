@@ -1,15 +1,21 @@
 import { statSync } from 'node:fs';
 import type { AgentConfig } from '../agent/agentConfig.node.js';
-import { configuredChatModelSpec, resolveTierSettings, type ResolvedTierSettings } from '../agent/tiers/tierSettings.js';
+import { configuredChatModelSpec, resolveTierSettings, type ResolvedTierSettings, type TierSettingsInput } from '../agent/tiers/tierSettings.js';
 
 const isFile = (file: string): boolean => statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 
 /**
- * The session's model tiers: `--tier` (`flag`), else ASSISTANT_TIER, else balanced; each tier's model from
- * ASSISTANT_TIER_FAST / _BALANCED / _QUALITY, else the configured chat model. Bad values are warnings, not errors.
+ * The session's model tiers: `--tier` (`flag`), else ASSISTANT_TIER, else the saved setting, else balanced; each tier's
+ * model from ASSISTANT_TIER_FAST / _BALANCED / _QUALITY, else the saved setting, else the configured chat model. Bad
+ * values are warnings, not errors.
  */
-export function sessionTiers(config: AgentConfig, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedTierSettings {
-  return resolveTierSettings({ env, ...(flag !== undefined && { flag }), chatModel: configuredChatModelSpec(config.llm, { isFile }), isFile });
+export function sessionTiers(
+  config: AgentConfig,
+  flag: string | undefined,
+  saved: TierSettingsInput = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedTierSettings {
+  return resolveTierSettings({ env, settings: saved, ...(flag !== undefined && { flag }), chatModel: configuredChatModelSpec(config.llm, { isFile }), isFile });
 }
 
 /** A fixed tier whose model is not the configured one makes that model the session's chat model. */

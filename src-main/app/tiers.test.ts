@@ -16,10 +16,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function start(config: { tier?: string; documents?: boolean; openaiBaseUrl?: string } = {}): { agent: Agent; events: AgentEvent[]; turns: ReturnType<typeof collectTurnEvents> } {
+function start(config: { tier?: string; documents?: boolean; openaiBaseUrl?: string; dataDir?: string } = {}): { agent: Agent; events: AgentEvent[]; turns: ReturnType<typeof collectTurnEvents> } {
   const agent = createAgent({
     config: {
-      dataDir: tempDataDir(),
+      dataDir: config.dataDir ?? tempDataDir(),
       llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1, ...(config.openaiBaseUrl && { openaiBaseUrl: config.openaiBaseUrl }) },
       voice: { enabled: false },
       maxAnswerTokens: 20,
@@ -74,4 +74,20 @@ describe('model tiers', () => {
     expect(greeting).toMatchObject({ provider: 'embedded', model: 'stories260K.gguf' });
     expect(greeting?.route?.reason.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('tiers saved in the settings apply from the next start', async () => {
+    const server = await OpenAiProtocolServer.start({ models: ['quality-model'], tokens: ['From the saved tier.'] });
+    cleanups.push(() => server.close());
+    const dataDir = tempDataDir();
+    const first = start({ dataDir, openaiBaseUrl: server.baseUrl });
+    await first.agent.whenReady();
+    const view = await first.agent.call('settings:set', { tier: 'quality', tiers: { quality: 'openai:quality-model' } });
+    expect(view.saved).toMatchObject({ tier: 'quality', tiers: { quality: 'openai:quality-model' } });
+    await first.agent.close();
+
+    const second = start({ dataDir, openaiBaseUrl: server.baseUrl });
+    const done = await ask(second, 'Once upon a time');
+    expect(done).toMatchObject({ provider: 'openai', model: 'quality-model', text: 'From the saved tier.' });
+    expect(done?.route).toEqual({ choice: 'quality', tier: 'quality', reason: 'the saved tier' });
+  });
 });

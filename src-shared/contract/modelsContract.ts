@@ -74,6 +74,12 @@ export const SavedSettings = z.object({
   voice: VoiceSettings.partial().optional(),
   /** Guardrails: each on or off, with its action (block, redact, warn) and whether it fails open. */
   guards: GuardSettings.optional(),
+  /** The model tier from the next start: fast, balanced, quality or auto (a bad name warns and means balanced). */
+  tier: z.string().min(1).max(40).optional(),
+  /** Each tier's model: a .gguf file, a manifest id, ollama:<model> or openai:<model>; unset: the chat model. */
+  tiers: z
+    .object({ fast: z.string().min(1).max(4096).optional(), balanced: z.string().min(1).max(4096).optional(), quality: z.string().min(1).max(4096).optional() })
+    .optional(),
 });
 export type SavedSettings = z.infer<typeof SavedSettings>;
 

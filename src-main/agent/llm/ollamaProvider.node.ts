@@ -14,6 +14,7 @@ import {
   type Circuit,
   type ResilienceTuning,
 } from '../resilience/resiliencePolicies.js';
+import { failureReason, isConnectionFailure, isServerOutageStatus } from './httpFailures.js';
 import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider } from './llmProvider.js';
 
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
@@ -370,31 +371,8 @@ function trainedContextLength(modelInfo: Record<string, unknown> | undefined): n
   return undefined;
 }
 
-/** Node's fetch reports refused, reset and cut connections as TypeError 'fetch failed' or 'terminated'. */
-function isConnectionFailure(error: unknown): boolean {
-  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
-}
-
-/**
- * Failures that count against Ollama's circuit breaker: it is not there (refused, reset), overloaded or broken (429,
- * 5xx). Not a request it refused (400, a missing model: 404), nor a cancel.
- */
-function isOllamaOutage(error: unknown): boolean {
-  const status = httpStatusOf(error);
-  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-  return isConnectionFailure(error);
-}
-
-function failureReason(error: unknown): string {
-  const messages: string[] = [];
-  for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) {
-    const code = (e as Error & { code?: unknown }).code;
-    // The HttpStatusError this provider makes and the client's error under it say the same thing.
-    if (e.cause instanceof Error && e.cause.message === e.message) continue;
-    messages.push(typeof code === 'string' ? `${e.message} (${code})` : e.message);
-  }
-  return messages.length > 0 ? messages.join(': ') : String(error);
-}
+/** Failures that count against Ollama's circuit breaker (see isServerOutageStatus). */
+const isOllamaOutage = isServerOutageStatus;
 
 function toAgentError(error: unknown, host: string, model: string, failureCode: ErrorCode, policy: ResiliencePolicy): AgentError {
   if (error instanceof AgentError) return error;

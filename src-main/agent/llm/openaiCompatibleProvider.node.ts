@@ -11,6 +11,7 @@ import {
   type Circuit,
   type ResilienceTuning,
 } from '../resilience/resiliencePolicies.js';
+import { failureReason, isConnectionFailure, isServerOutageStatus } from './httpFailures.js';
 import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider, type LlmSampling } from './llmProvider.js';
 
 /**
@@ -635,28 +636,10 @@ function modelMissing(baseUrl: string, model: string, available: string[]): Agen
   return new AgentError('MODEL_MISSING', `The server at ${baseUrl} does not have the model "${model}". Load it there, or choose a model it lists.${listed}`);
 }
 
-/** Node's fetch reports refused, reset and cut connections as TypeError 'fetch failed' or 'terminated'. */
-function isConnectionFailure(error: unknown): boolean {
-  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
-}
-
 /**
- * Failures that count against the circuit breaker: the server is not there (refused, reset), overloaded or broken
- * (408, 429, 5xx), or speaks something that is not the protocol. Not a request it refused (400, 401, 404), an error it
- * reported in the stream, nor a cancel.
+ * Failures that count against the circuit breaker: those of any model server (see isServerOutageStatus), and a stream
+ * that does not speak the protocol. Not an error the server reported in the stream, nor a cancel.
  */
 function isServerOutage(error: unknown): boolean {
-  if (error instanceof StreamProtocolError) return true;
-  const status = httpStatusOf(error);
-  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-  return isConnectionFailure(error);
-}
-
-function failureReason(error: unknown): string {
-  const messages: string[] = [];
-  for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) {
-    const code = (e as Error & { code?: unknown }).code;
-    messages.push(typeof code === 'string' ? `${e.message} (${code})` : e.message);
-  }
-  return messages.length > 0 ? messages.join(': ') : String(error);
+  return error instanceof StreamProtocolError || isServerOutageStatus(error);
 }

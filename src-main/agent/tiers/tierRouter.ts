@@ -1,4 +1,5 @@
 import { TIERS, type Tier } from './modelSpec.js';
+import { abandonable } from '../abandonable.js';
 
 /**
  * The `auto` tier: a router that picks `fast`, `balanced` or `quality` for each question, in the spirit of
@@ -236,24 +237,6 @@ function shortened(text: string, max = 40): string {
   return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** Per route: the mean of the top-k similarities and the nearest example, skipping one example (leave-one-out). */
 function routeSimilarities(bank: RouteBank, question: Float64Array, topK: number, skip?: Example) {
@@ -328,13 +311,13 @@ export function createTierRouter(options: TierRouterOptions): TierRouter {
 
   async function questionVector(input: TierRouteInput, text: string, built: RouteBank): Promise<Float64Array | undefined> {
     if (input.questionEmbedding && input.questionEmbedding.length === built.dimensions) return unit(input.questionEmbedding);
-    const [vector] = await abortable(options.embed([text.slice(0, maxEmbedChars)], input.signal), input.signal);
+    const [vector] = await abandonable(options.embed([text.slice(0, maxEmbedChars)], input.signal), input.signal);
     return vector && vector.length === built.dimensions ? unit(vector) : undefined;
   }
 
   return {
     async warm(signal) {
-      await abortable(routeBank(), signal);
+      await abandonable(routeBank(), signal);
     },
 
     async route(input) {
@@ -352,7 +335,7 @@ export function createTierRouter(options: TierRouterOptions): TierRouter {
         unavailable = text === '' ? 'empty question' : 'no words to compare';
       } else {
         try {
-          const built = await abortable(routeBank(), input.signal);
+          const built = await abandonable(routeBank(), input.signal);
           const vector = await questionVector(input, text, built);
           if (vector && vector.some((value) => value !== 0)) {
             const found = routeSimilarities(built, vector, topK);

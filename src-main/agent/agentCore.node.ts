@@ -15,6 +15,7 @@ import { turnStatsFrom } from './metrics/stageStats.js';
 import { loggingCheckFailures, type OutputCheck } from './turn/answerStream.js';
 import { ChatTurnRunner, type ChatTurnDeps, type StartedTurn, type TurnRequest } from './turn/chatTurnRunner.node.js';
 import { tierRouteStep } from './tiers/tierRouting.js';
+import { formatModelSpec, type Tier } from './tiers/modelSpec.js';
 import type { ResolvedTierSettings } from './tiers/tierSettings.js';
 import type { PluggedPrepareStep } from './turn/prepareStep.js';
 import { TurnObserver, type StageRecord } from './turn/turnObserver.js';
@@ -120,7 +121,16 @@ export function createAgentCore(options: AgentCoreOptions) {
       options.onStageEnd?.(record);
     },
   });
-  const council = new CouncilSeats({ factories: options.llmFactories, chatModel: () => llm.ready(), logger, ...(options.embedTexts && { embed: options.embedTexts }) });
+  const council = new CouncilSeats({
+    factories: options.llmFactories,
+    chatModel: () => llm.ready(),
+    logger,
+    ...(options.embedTexts && { embed: options.embedTexts }),
+    tierModel: (tier) => {
+      const model = options.tiers?.models[tier as Tier];
+      return model === undefined || model.kind === 'configured' ? undefined : formatModelSpec(model);
+    },
+  });
   const tiers = options.tiers;
   const embedTexts = options.embedTexts;
   const routeStep =

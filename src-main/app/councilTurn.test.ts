@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, CouncilEvent } from '../../src-shared/contract/index.js';
 import { silentLogger } from '../agent/agentLogger.js';
 import { collectTurnEvents, TEST_LLM_MODEL, tempDataDir } from '../testing/agentTestSupport.js';
+import { closedPort } from '../testing/closedPort.node.js';
 import { createAgent, type Agent } from './createAgent.node.js';
 
 /*
@@ -70,5 +71,29 @@ describe('a council of local models answers a question (real stories260K)', () =
     const { error, done } = await turns.forTurn(started.turnId);
     expect(done).toBeUndefined();
     expect(error).toMatchObject({ code: 'INVALID_SETTING', message: expect.stringContaining('Unknown council member "cloud:gpt-9"') });
+  });
+});
+
+describe('a council whose members cannot be reached', () => {
+  it('fails that turn only: the session keeps its chat model for the next question', async () => {
+    const port = await closedPort();
+    const agent = createAgent({
+      config: {
+        dataDir: tempDataDir(),
+        llm: { provider: 'embedded', modelPath: TEST_LLM_MODEL, threads: 1, openaiBaseUrl: `http://127.0.0.1:${port}/v1` },
+        voice: { enabled: false },
+        documents: { enabled: false },
+        maxAnswerTokens: 20,
+      },
+      logger: silentLogger,
+    });
+    running = agent;
+    const turns = collectTurnEvents(agent);
+    await agent.whenReady();
+    const council = await agent.call('chat:send', { text: 'Hello', council: { members: ['openai:absent'] } });
+    expect((await turns.forTurn(council.turnId)).error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    const plain = await agent.call('chat:send', { text: 'Once upon a time' });
+    expect((await turns.forTurn(plain.turnId)).done).toMatchObject({ provider: 'embedded', interrupted: false });
+    expect((await agent.call('agent:status')).llm).toMatchObject({ state: 'warm', provider: 'embedded' });
   });
 });

@@ -102,7 +102,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
       return;
     }
     if (event.type === 'token') io.stdout.write(event.text);
-    else if (event.type === 'notice') io.stderr.write(`\n[${event.level}] ${event.message}\n`);
+    else if (event.type === 'notice') io.stderr.write(`\n[${event.level}] ${printable(event.message)}\n`);
     else if (event.type === 'council') io.stderr.write(councilLine(event));
     else if (event.type === 'status' && event.status.llm.state === 'loading' && event.status.llm.model) {
       io.stderr.write(`Loading ${event.status.llm.model} (${event.status.llm.provider})…\n`);
@@ -132,11 +132,11 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
       });
       activeTurn = undefined;
       if (ending.type === 'error') {
-        if (!json) io.stderr.write(`\nError (${ending.code}): ${ending.message}\n`);
+        if (!json) io.stderr.write(`\nError (${ending.code}): ${printable(ending.message)}\n`);
         return 'failed';
       }
       if (ending.type === 'blocked') {
-        if (!json) io.stderr.write(`Not answered (${ending.guard} check): ${ending.reason}\n`);
+        if (!json) io.stderr.write(`Not answered (${ending.guard} check): ${printable(ending.reason)}\n`);
         return 'blocked';
       }
       if (!json && ending.type === 'done') {
@@ -151,7 +151,7 @@ export async function runChatCommand(args: string[], io: CommandIo, stdin: NodeJ
     } catch (error) {
       const shape = toErrorShape(error);
       if (json) io.stdout.write(jsonLine({ type: 'error', ...shape }));
-      else io.stderr.write(`Error (${shape.code}): ${shape.message}\n`);
+      else io.stderr.write(`Error (${shape.code}): ${printable(shape.message)}\n`);
       return 'failed';
     }
   };
@@ -217,7 +217,7 @@ function councilLine(event: CouncilEvent): string {
   const shown = (text: string | undefined) => printable((text ?? '').replace(/\s+/g, ' ').slice(0, 160));
   switch (event.kind) {
     case 'answer':
-      return `[council 1] ${event.model}: ${shown(event.text)}\n`;
+      return `[council 1] ${printable(event.model)}: ${shown(event.text)}\n`;
     case 'ranking':
       return event.usable
         ? `[council 2] ${event.model} ranks: ${(event.ranking ?? []).map((entry) => entry.model).join(' > ')}\n`
@@ -225,6 +225,6 @@ function councilLine(event: CouncilEvent): string {
     case 'aggregate':
       return `[council 2] standings (${event.method}): ${(event.table ?? []).map((row) => `${row.position}. ${row.model}`).join(', ')}\n`;
     default:
-      return `[council] ${event.message ?? ''}\n`;
+      return `[council] ${printable(event.message ?? '')}\n`;
   }
 }

@@ -182,7 +182,7 @@ describe('runCouncil: three members and a chairman', () => {
     expect(aggregate.table[0]).toMatchObject({ memberId: 'm2', model: 'beta', position: 1 });
     expect(aggregate).toMatchObject({ rankingsUsed: 3, rankingsExpected: 3 });
     // The chairman got the top answer first.
-    expect(chairman.started[0]!.request.question).toMatch(/Answer 1 \(ranked best\):\nRayleigh scattering/);
+    expect(chairman.started[0]!.request.question).toMatch(/Answer 1 \(ranked best\):\n> Rayleigh scattering/);
     expect(tokens).toEqual(['Sunlight ', 'scatters.']);
     expect(result).toMatchObject({ text: 'Sunlight scatters.', source: 'chairman', aborted: false });
     expect(observed).toEqual(expect.arrayContaining(['1 alpha', '1 beta', '1 gamma', '2 alpha', '2 beta', '2 gamma', '3 chairman']));

@@ -23,8 +23,10 @@ export interface SeatedCouncil {
 
 export interface CouncilSeatsOptions {
   factories: LlmProviderFactories;
-  /** The session's chat model (the default member and chairman, and what a tier name means until tiers are set up). */
+  /** The session's chat model (the default member and chairman, and a tier without a model of its own). */
   chatModel(): Promise<LlmProvider>;
+  /** A tier's own model as a spec (`ollama:…`, a .gguf…), or undefined when the tier is the chat model. */
+  tierModel?(tier: string): string | undefined;
   /** Embeds the answers for the agreement fallback; absent: that fallback keeps the members' order. */
   embed?: EmbedTexts;
   logger: AgentLogger;
@@ -68,7 +70,10 @@ export class CouncilSeats {
 
   private provider(spec: string): Promise<LlmProvider> {
     const trimmed = spec.trim();
-    if (TIERS.has(trimmed)) return this.options.chatModel();
+    if (TIERS.has(trimmed.toLowerCase())) {
+      const model = this.options.tierModel?.(trimmed.toLowerCase());
+      return model === undefined ? this.options.chatModel() : this.provider(model);
+    }
     let loading = this.loaded.get(trimmed);
     if (!loading) {
       loading = this.load(trimmed);

@@ -14,7 +14,12 @@
  */
 export function parseRanking(text: string, labels: readonly string[]): string[] | undefined {
   const known = new Set(labels.map((label) => label.toUpperCase()));
-  const plain = text.replace(/[*_`#]/g, '');
+  // Quoted lines are the answers (or a reviewer quoting them), never the reviewer's own ranking.
+  const plain = text
+    .split(/\r?\n/)
+    .filter((line) => !/^\s*>/.test(line))
+    .join('\n')
+    .replace(/[*_`#]/g, '');
   const header = [...plain.matchAll(/final\s+ranking/gi)].at(-1);
   const places = header?.index === undefined ? [plain] : [plain.slice(header.index + header[0].length), plain];
   for (const place of places) {

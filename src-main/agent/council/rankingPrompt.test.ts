@@ -12,7 +12,7 @@ describe('buildRankingPrompt', () => {
     // Nothing but the answers' own texts could tell the reviewer whose they are.
     expect(prompt.question.replace(/the answer of m\d/g, '')).not.toMatch(/m[1-5]/);
     expect(prompt.question).toContain('Why is the sky blue?');
-    for (const [label, memberId] of prompt.labels) expect(prompt.question).toContain(`Response ${label}:\nthe answer of ${memberId}`);
+    for (const [label, memberId] of prompt.labels) expect(prompt.question).toContain(`Response ${label}:\n> the answer of ${memberId}`);
     expect(prompt.question).toMatch(/FINAL RANKING:\n1\. Response <letter>\n2\. Response <letter>\n3\. Response <letter>\n4\. Response <letter>$/);
   });
 

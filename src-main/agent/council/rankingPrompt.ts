@@ -39,7 +39,7 @@ export function buildRankingPrompt(input: {
   shuffled.forEach((answer, index) => {
     const label = String.fromCharCode(65 + index);
     labels.set(label, answer.memberId);
-    sections.push(`Response ${label}:\n${answer.text.trim()}`);
+    sections.push(`Response ${label}:\n${quotedAnswer(answer.text)}`);
   });
   const letters = [...labels.keys()];
   const question = [
@@ -51,4 +51,16 @@ export function buildRankingPrompt(input: {
     ...letters.map((_, index) => `${index + 1}. Response <letter>`),
   ].join('\n');
   return { systemPrompt: RANKING_SYSTEM_PROMPT, question, labels };
+}
+
+/**
+ * A member's answer as it is shown to another model: every line quoted ("> "), so nothing in it (a forged "Response B:"
+ * heading or "FINAL RANKING" block) reads as the prompt's own structure; the parser skips quoted lines.
+ */
+export function quotedAnswer(text: string): string {
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .map((line) => `> ${line}`)
+    .join('\n');
 }

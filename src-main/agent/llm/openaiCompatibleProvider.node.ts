@@ -21,6 +21,9 @@ import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult
  */
 
 /** llama-server's and LocalAI's default port; LM Studio listens on 1234 and vLLM on 8000 (set the base URL). */
+/** More characters than this per requested token is a server streaming past `max_tokens` (or one huge chunk). */
+const MAX_CHARS_PER_TOKEN = 32;
+
 export const DEFAULT_OPENAI_COMPATIBLE_BASE_URL = 'http://127.0.0.1:8080/v1';
 export const DEFAULT_OPENAI_COMPATIBLE_CONTEXT_TOKENS = 4096;
 /** How long a question may wait for the first token: connect, queue, a model the server loads on demand, prefill. */
@@ -196,6 +199,8 @@ export class OpenAiCompatibleLlmProvider implements LlmProvider {
           text += piece.content;
           chunks += 1;
           request.onToken(piece.content);
+          // A server that ignores max_tokens is stopped here: a chunk is at least one token.
+          if (chunks >= request.maxTokens || text.length > request.maxTokens * MAX_CHARS_PER_TOKEN) break;
         }
         if (piece.usage) usage = piece.usage;
       }

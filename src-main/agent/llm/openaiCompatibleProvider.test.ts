@@ -591,3 +591,15 @@ describe('server-sent event parser', () => {
     expect(parser.push('\uFEFFerror: {"code":400,"message":"too long"}\n\n')).toEqual([{ type: 'message', data: '', errorField: '{"code":400,"message":"too long"}' }]);
   });
 });
+
+describe('OpenAiCompatibleLlmProvider: a server that ignores max_tokens (protocol server fixture)', () => {
+  it('stops reading at the requested number of tokens', async () => {
+    const server = await startServer({ tokens: Array.from({ length: 200 }, (_, i) => ` w${i}`) });
+    const provider = providerFor(server.baseUrl);
+    await provider.load();
+    const streamed: string[] = [];
+    const result = await provider.generate({ systemPrompt: 's', history: [], question: 'q', maxTokens: 5, signal: new AbortController().signal, onToken: (t) => streamed.push(t) });
+    expect(streamed).toEqual([' w0', ' w1', ' w2', ' w3', ' w4']);
+    expect(result).toMatchObject({ text: ' w0 w1 w2 w3 w4', aborted: false });
+  });
+});

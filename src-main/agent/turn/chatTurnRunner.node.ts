@@ -444,8 +444,12 @@ export class ChatTurnRunner {
         cancelled.removeEventListener('abort', stop);
         const shape = toErrorShape(error);
         // Only before anything was shown (an answer is never replayed), and not for a request the provider refused.
+        // A council's failure is its members', not the chat model's: it never switches the session's model.
         const canRetry =
-          output.shown === '' && !(error instanceof ProviderRefusedRequest) && (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
+          !turn.council &&
+          output.shown === '' &&
+          !(error instanceof ProviderRefusedRequest) &&
+          (shape.code === 'PROVIDER_UNAVAILABLE' || shape.code === 'GENERATION_FAILED');
         const fallback: LlmProvider | undefined = canRetry ? await this.deps.llm.fallBackFrom(active, shape.message) : undefined;
         if (!fallback) throw error;
         this.deps.logger.warn({ turnId, from: active.kind, to: fallback.kind, code: shape.code }, 'provider fallback');

@@ -1,4 +1,4 @@
-import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider, LlmSampling } from '../llm/llmProvider.js';
+import type { LlmGenerateRequest, LlmGenerateResult, LlmProvider, LlmSampling } from '../llm/llmProvider.js';
 
 /**
  * How a member samples: what makes a model listed twice two distinct members. Passed with every request as
@@ -6,15 +6,8 @@ import type { LlmChatMessage, LlmGenerateRequest, LlmGenerateResult, LlmProvider
  */
 export type CouncilSampling = LlmSampling;
 
-/** What the council asks a member (or the chairman) for: one prompt, streamed. */
-export interface CouncilGenerateRequest {
-  systemPrompt: string;
-  history: LlmChatMessage[];
-  question: string;
-  maxTokens: number;
-  signal: AbortSignal;
-  onToken(text: string): void;
-}
+/** What the council asks a member (or the chairman) for: one prompt, streamed; the member adds its own sampling. */
+export type CouncilGenerateRequest = Omit<LlmGenerateRequest, 'sampling' | 'continueFrom'>;
 
 /**
  * One seat at the council. `concurrency: 'exclusive'` members (embedded models, which share the machine's CPU) take

@@ -36,6 +36,15 @@ export interface LlmGenerateRequest {
   sampling?: LlmSampling;
 }
 
+/** A request as the chat messages of a chat API: the system prompt (when there is one), the history, the question. */
+export function chatMessages(request: Pick<LlmGenerateRequest, 'systemPrompt' | 'history' | 'question'>): Array<{ role: 'system' | 'user' | 'assistant'; content: string }> {
+  return [
+    ...(request.systemPrompt ? [{ role: 'system' as const, content: request.systemPrompt }] : []),
+    ...request.history.map((turn) => ({ role: turn.role, content: turn.text })),
+    { role: 'user' as const, content: request.question },
+  ];
+}
+
 export type LlmPrefillRequest = Pick<LlmGenerateRequest, 'systemPrompt' | 'history' | 'question' | 'signal'>;
 
 export interface LlmGenerateResult {

@@ -15,7 +15,7 @@ import {
   type ResilienceTuning,
 } from '../resilience/resiliencePolicies.js';
 import { failureReason, isConnectionFailure, isServerOutageStatus } from './httpFailures.js';
-import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider } from './llmProvider.js';
+import { chatMessages, ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider } from './llmProvider.js';
 
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_OLLAMA_KEEP_ALIVE = '30m';
@@ -234,10 +234,7 @@ export class OllamaLlmProvider implements LlmProvider {
     const abortedResult = (): LlmGenerateResult => ({ text, tokens: chunks, aborted: true });
     if (signal.aborted) return abortedResult();
 
-    const messages: Message[] = [];
-    if (request.systemPrompt) messages.push({ role: 'system', content: request.systemPrompt });
-    for (const turn of request.history) messages.push({ role: turn.role, content: turn.text });
-    messages.push({ role: 'user', content: request.question });
+    const messages: Message[] = chatMessages(request);
 
     let evalCount: number | undefined;
     let promptEvalCount: number | undefined;

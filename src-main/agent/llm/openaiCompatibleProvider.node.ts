@@ -12,7 +12,7 @@ import {
   type ResilienceTuning,
 } from '../resilience/resiliencePolicies.js';
 import { failureReason, isConnectionFailure, isServerOutageStatus } from './httpFailures.js';
-import { ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider, type LlmSampling } from './llmProvider.js';
+import { chatMessages, ProviderRefusedRequest, type LlmGenerateRequest, type LlmGenerateResult, type LlmProvider, type LlmSampling } from './llmProvider.js';
 
 /**
  * The chat provider for servers that speak OpenAI's `/v1/chat/completions` (LM Studio, llama.cpp's `llama-server`,
@@ -174,10 +174,7 @@ export class OpenAiCompatibleLlmProvider implements LlmProvider {
     const abortedResult = (): LlmGenerateResult => ({ text, tokens: chunks, aborted: true });
     if (signal.aborted) return abortedResult();
 
-    const messages: ChatRequestBody['messages'] = [];
-    if (request.systemPrompt) messages.push({ role: 'system', content: request.systemPrompt });
-    for (const turn of request.history) messages.push({ role: turn.role, content: turn.text });
-    messages.push({ role: 'user', content: request.question });
+    const messages: ChatRequestBody['messages'] = chatMessages(request);
     const body = this.#body(messages, request.maxTokens, true, request.sampling);
 
     const caller = AbortSignal.any([signal, this.#lifetime.signal]);
